@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* OpenDO public header: class ids, the generated interfaces and the error codes clients see. */
+#ifndef OPENDO_H
+#define OPENDO_H
+
+#include <windows.h>
+#include <objbase.h>
+#include <bitsmsg.h>
+
+#include "DeliveryOptimization.h"
+#include "opendo_idl.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* {4c47eee6-b55d-411b-becc-f1272ebf34de}: OpenDO's own class; speaks the BITS dialect. */
+extern const CLSID CLSID_OpenDOManager;
+/* {72d72fcb-bc24-44b4-84a0-38411b90eb4b}: OpenDO's type library. */
+extern const IID LIBID_OpenDOLib;
+
+#define OPENDO_PROGID L"OpenDO.Manager"
+#define OPENDO_PROGID_VERSIONED L"OpenDO.Manager.1"
+
+/* HTTP status errors, as BITS reports them: 0x80190000 | status. */
+#ifndef BG_E_HTTP_ERROR_FROM_STATUS
+#define BG_E_HTTP_ERROR_FROM_STATUS(status) ((HRESULT)(0x80190000u | ((unsigned int)(status) & 0xFFFu)))
+#endif
+
+/* Newer BITS codes that MinGW's bitsmsg.h lacks. */
+#ifndef BG_E_UNKNOWN_PROPERTY_ID
+#define BG_E_UNKNOWN_PROPERTY_ID              ((HRESULT)0x80200057L)
+#define BG_E_READ_ONLY_PROPERTY               ((HRESULT)0x80200058L)
+#define BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE  ((HRESULT)0x80200063L)
+#define BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED  ((HRESULT)0x80200064L)
+#define BG_E_REMOTE_FILE_CHANGED              ((HRESULT)0x80200073L)
+#endif
+
+/* Delivery Optimization codes (facility 0xD0), the ones OpenDO returns. */
+#ifndef DO_E_NO_SERVICE
+#define DO_E_NO_SERVICE                       ((HRESULT)0x80D01001L)
+#define DO_E_DOWNLOAD_NO_PROGRESS             ((HRESULT)0x80D02002L)
+#define DO_E_JOB_NOT_FOUND                    ((HRESULT)0x80D02003L)
+#define DO_E_JOB_EMPTY                        ((HRESULT)0x80D02004L)
+#define DO_E_NO_DOWNLOADS                     ((HRESULT)0x80D02005L)
+#define DO_E_JOB_TOO_OLD                      ((HRESULT)0x80D0200CL)
+#define DO_E_LOCALPATH_NOT_SET                ((HRESULT)0x80D0200DL)
+#define DO_E_FILE_NOT_AVAILABLE               ((HRESULT)0x80D02010L)
+#define DO_E_UNKNOWN_PROPERTY_ID              ((HRESULT)0x80D02011L)
+#define DO_E_READ_ONLY_PROPERTY               ((HRESULT)0x80D02012L)
+#define DO_E_INVALID_STATE                    ((HRESULT)0x80D02013L)
+#define DO_E_ERROR_INFORMATION_UNAVAILABLE    ((HRESULT)0x80D02014L)
+#define DO_E_WRITE_ONLY_PROPERTY              ((HRESULT)0x80D02015L)
+#define DO_E_FILE_DOWNLOADSINK_UNSPECIFIED    ((HRESULT)0x80D02018L)
+#define DO_E_FILE_DOWNLOADSINK_ALREADY_SET    ((HRESULT)0x80D02019L)
+#define DO_E_DOWNLOAD_NO_URI                  ((HRESULT)0x80D02200L)
+#define DO_E_HTTP_BLOCKSIZE_MISMATCH          ((HRESULT)0x80D05001L)
+#define DO_E_INVALID_RANGE                    ((HRESULT)0x80D05010L)
+#define DO_E_INSUFFICIENT_RANGE_SUPPORT       ((HRESULT)0x80D05011L)
+#define DO_E_OVERLAPPING_RANGES               ((HRESULT)0x80D05012L)
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OPENDO_H */

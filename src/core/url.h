@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* Pure C checks of remote names and local paths (no Win32 calls). */
+#ifndef OPENDO_CORE_URL_H
+#define OPENDO_CORE_URL_H
+
+#include <stddef.h>
+#include <wchar.h>
+
+/* The longest remote name BITS accepts, in characters. */
+#define URL_MAX_LENGTH 2200
+
+enum url_kind
+{
+    URL_INVALID,
+    URL_HTTP,
+    URL_HTTPS,
+    URL_FILE,       /* file:// URL */
+    URL_LOCAL_PATH, /* C:\dir\name or \\server\share\name */
+};
+
+/* Classifies a remote name. An http(s) URL needs a host; a path must be absolute. */
+enum url_kind url_classify(const wchar_t *name);
+
+/* TRUE for an absolute Windows path naming a file: "X:\..." or "\\server\share\...". */
+int path_is_absolute(const wchar_t *path);
+
+/* Converts a file:// URL or a local path into a Windows path in out (size in characters),
+ * decoding %XX escapes and turning '/' into '\'. Returns 0 on success, -1 if it does not fit or
+ * is malformed. */
+int url_to_path(const wchar_t *name, wchar_t *out, size_t size);
+
+/* Length of the directory part of an absolute path (up to, not including, the last '\'), or 0. */
+size_t path_dir_length(const wchar_t *path);
+
+#endif /* OPENDO_CORE_URL_H */

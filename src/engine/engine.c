@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: MIT */
+/* The job model, its state machine and the scheduler that hands queued jobs to workers. */
+
+/*
+ * Design
+ * ------
+ * A job (struct ejob) is plain C: COM job objects in job.c wrap it and hold a reference; the
+ * scheduler queue and a running worker hold references of their own, so a job outlives every
+ * COM pointer that still transfers.
+ *
+ * State machine (BITS): CreateJob -> SUSPENDED. Resume -> QUEUED; a worker takes the job ->
+ * TRANSFERRING -> TRANSFERRED when every file is on disk, ERROR on a fatal failure, or
+ * TRANSIENT_ERROR, from which the scheduler retries after the minimum retry delay until the
+ * no-progress timeout turns it into ERROR. Suspend stops work; Cancel and Complete are final
+ * (CANCELLED, ACKNOWLEDGED).
+ *
+ * Stopping a worker: control operations change the state and bump job->generation under the
+ * job lock; the worker compares its generation with the job's after every buffer and gives up
+ * at the first mismatch. The control operation then waits on worker_idle until the worker has
+ * closed its files, so that it may delete or rename them.
+ *
+ * The scheduler is a list of (job, generation, priority, ready time) entries and a small pool
+ * of worker threads that start on demand and leave after a few idle seconds. A stale entry
+ * (its generation is no longer the job's) is dropped when it comes up. Workers hold a module
+ * reference while they run, so the DLL cannot be unloaded under them.
+ *
+ * Lock order: see engine.h.
+ */
+
+#include <string.h>
+#include "engine/engine.h"
+#include "core/url.h"
+
+#define MAX_WORKERS 4
+#define WORKER_IDLE_MS 5000
+#define DEFAULT_MIN_RETRY_DELAY 600
+#define DEFAULT_NO_PROGRESS_TIMEOUT 1209600
+#define MAX_DISPLAY_NAME 256
+
+struct queue_entry
+{
+    struct queue_entry *next;
+    struct ejob *job;
+    LONG generation;
+    BG_JOB_PRIORITY priority;
+    ULONGLONG ready_at;         /* GetTickCount64() value */
+    ULONGLONG sequence;         /* FIFO order within a priority */
+};
+
+static SRWLOCK queue_lock = SRWLOCK_INIT;
+static CONDITION_VARIABLE queue_cond = CONDITION_VARIABLE_INIT;
+static struct queue_entry *queue_head;      /* queue_lock */
+static ULONGLONG queue_sequence;            /* queue_lock */
+static LONG worker_count;                   /* queue_lock */
+static LONG idle_workers;                   /* queue_lock */
+
+HRESULT ejob_create(const WCHAR *display_name, BG_JOB_TYPE type, struct ejob **out)
+{
+    struct ejob *job;
+    HRESULT hr;
+
+    if (!(job = heap_alloc_zero(sizeof(*job))))
+        return E_OUTOFMEMORY;
+    job->refs = 1;
+    InitializeSRWLock(&job->op_lock);
+    InitializeSRWLock(&job->lock);
+    InitializeConditionVariable(&job->worker_idle);
+    if (FAILED(hr = CoCreateGuid(&job->id)))
+    {
+        heap_free(job);
+        return hr;
+    }
+    job->type = type;
+    job->state = BG_JOB_STATE_SUSPENDED;
+    job->priority = BG_JOB_PRIORITY_NORMAL;
+    job->notify_flags = BG_NOTIFY_JOB_TRANSFERRED | BG_NOTIFY_JOB_ERROR;
+    job->min_retry_delay = DEFAULT_MIN_RETRY_DELAY;
+    job->no_progress_timeout = DEFAULT_NO_PROGRESS_TIMEOUT;
+    job->error.file_index = -1;
+    job->display_name = heap_strdup(display_name);
+    job->description = heap_strdup(L"");
+    if (!job->display_name || !job->description)
+    {
+        ejob_release(job);
+        return E_OUTOFMEMORY;
+    }
+    GetSystemTimeAsFileTime(&job->times.CreationTime);
+    job->times.ModificationTime = job->times.CreationTime;
+    *out = job;
+    return S_OK;
+}
+
+void ejob_addref(struct ejob *job)
+{
+    InterlockedIncrement(&job->refs);
+}
+
+void ejob_release(struct ejob *job)
+{
+    if (InterlockedDecrement(&job->refs))
+        return;
+    for (ULONG i = 0; i < job->file_count; i++)
+    {
+        free_str(job->files[i]->remote);
+        free_str(job->files[i]->local);
+        free_str(job->files[i]->temp);
+        heap_free(job->files[i]);
+    }
+    heap_free(job->files);
+    if (job->notify_iface)
+        IUnknown_Release(job->notify_iface);
+    free_str(job->display_name);
+    free_str(job->description);
+    heap_free(job);
+}
+
+void ejob_touch(struct ejob *job)
+{
+    GetSystemTimeAsFileTime(&job->times.ModificationTime);
+}
+
+/* Waits until no worker transfers the job. Caller holds job->lock exclusively and has already
+ * bumped the generation, so the worker is on its way out. */
+static void wait_worker_idle(struct ejob *job)
+{
+    while (job->worker_active)
+        SleepConditionVariableSRW(&job->worker_idle, &job->lock, INFINITE, 0);
+}
+
+/* ---- adding files ---- */
+
+static HRESULT make_temp_file(const WCHAR *local, WCHAR **temp)
+{
+    WCHAR dir[MAX_PATH + 1], name[MAX_PATH];
+    size_t len = path_dir_length(local);
+    DWORD attrs;
+
+    /* "C:\name" lives in "C:\", not in "C:" (which means C's current directory). */
+    if (len == 2)
+        len = 3;
+    if (len == 0 || len >= ARRAY_SIZE(dir) - 14)
+        return E_INVALIDARG;
+    memcpy(dir, local, len * sizeof(WCHAR));
+    dir[len] = 0;
+    attrs = GetFileAttributesW(dir);
+    if (attrs == INVALID_FILE_ATTRIBUTES)
+        return HRESULT_FROM_WIN32(GetLastError());
+    if (!(attrs & FILE_ATTRIBUTE_DIRECTORY))
+        return E_INVALIDARG;
+    /* Creating the temporary file both proves that we may write there and reserves a name on
+     * the destination's volume, so that Complete is a same-volume rename. */
+    if (!GetTempFileNameW(dir, L"BIT", 0, name))
+    {
+        DWORD err = GetLastError();
+        return err == ERROR_ACCESS_DENIED ? E_ACCESSDENIED : HRESULT_FROM_WIN32(err);
+    }
+    SetFileAttributesW(name, FILE_ATTRIBUTE_HIDDEN);
+    if (!(*temp = heap_strdup(name)))
+    {
+        DeleteFileW(name);
+        return E_OUTOFMEMORY;
+    }
+    return S_OK;
+}
+
+static void free_new_files(struct ejob_file **files, ULONG count)
+{
+    for (ULONG i = 0; i < count; i++)
+    {
+        if (!files[i])
+            continue;
+        if (files[i]->temp)
+            DeleteFileW(files[i]->temp);
+        free_str(files[i]->remote);
+        free_str(files[i]->local);
+        free_str(files[i]->temp);
+        heap_free(files[i]);
+    }
+    heap_free(files);
+}
+
+HRESULT ejob_add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *infos)
+{
+    struct ejob_file **files, **grown;
+    HRESULT hr = S_OK;
+    ULONG i;
+
+    for (i = 0; i < count; i++)
+    {
+        if (url_classify(infos[i].RemoteName) == URL_INVALID)
+            return E_INVALIDARG;
+        if (!path_is_absolute(infos[i].LocalName) || wcslen(infos[i].LocalName) >= MAX_PATH)
+            return E_INVALIDARG;
+    }
+    if (!(files = heap_alloc_zero(count * sizeof(*files))))
+        return E_OUTOFMEMORY;
+
+    AcquireSRWLockExclusive(&job->op_lock);
+    AcquireSRWLockShared(&job->lock);
+    if (ejob_is_final(job))
+        hr = BG_E_INVALID_STATE;
+    ReleaseSRWLockShared(&job->lock);
+    if (FAILED(hr))
+        goto out;
+
+    for (i = 0; i < count; i++)
+    {
+        if (!(files[i] = heap_alloc_zero(sizeof(**files))))
+        {
+            hr = E_OUTOFMEMORY;
+            goto out;
+        }
+        files[i]->remote = heap_strdup(infos[i].RemoteName);
+        files[i]->local = heap_strdup(infos[i].LocalName);
+        files[i]->progress.BytesTotal = BG_SIZE_UNKNOWN;
+        if (!files[i]->remote || !files[i]->local)
+        {
+            hr = E_OUTOFMEMORY;
+            goto out;
+        }
+        if (FAILED(hr = make_temp_file(infos[i].LocalName, &files[i]->temp)))
+            goto out;
+    }
+
+    AcquireSRWLockExclusive(&job->lock);
+    if (job->file_count + count > job->file_capacity)
+    {
+        ULONG capacity = max(16, max(job->file_capacity * 2, job->file_count + count));
+        if (!(grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown))))
+        {
+            ReleaseSRWLockExclusive(&job->lock);
+            hr = E_OUTOFMEMORY;
+            goto out;
+        }
+        if (job->file_count)
+            memcpy(grown, job->files, job->file_count * sizeof(*grown));
+        /* Readers only look at files[] under the lock, so swapping it here is safe. */
+        heap_free(job->files);
+        job->files = grown;
+        job->file_capacity = capacity;
+    }
+    for (i = 0; i < count; i++)
+    {
+        job->files[job->file_count++] = files[i];
+        files[i] = NULL;
+    }
+    job->progress.FilesTotal += count;
+    job->unknown_sizes += count;
+    job->progress.BytesTotal = BG_SIZE_UNKNOWN;
+    ejob_touch(job);
+    ReleaseSRWLockExclusive(&job->lock);
+
+out:
+    ReleaseSRWLockExclusive(&job->op_lock);
+    free_new_files(files, count);
+    return hr;
+}
+
+/* ---- control operations ---- */
+
+static BOOL file_done(const struct ejob_file *file)
+{
+    return file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
+           file->progress.BytesTransferred == file->progress.BytesTotal;
+}
+
+HRESULT ejob_resume(struct ejob *job)
+{
+    HRESULT hr = S_OK;
+    BOOL pending = FALSE;
+
+    AcquireSRWLockExclusive(&job->op_lock);
+    AcquireSRWLockExclusive(&job->lock);
+    for (ULONG i = 0; i < job->file_count && !pending; i++)
+        pending = !file_done(job->files[i]);
+    switch (job->state)
+    {
+    case BG_JOB_STATE_ACKNOWLEDGED:
+    case BG_JOB_STATE_CANCELLED:
+        hr = BG_E_INVALID_STATE;
+        break;
+    case BG_JOB_STATE_QUEUED:
+    case BG_JOB_STATE_CONNECTING:
+    case BG_JOB_STATE_TRANSFERRING:
+        break;
+    default:
+        if (!pending)
+        {
+            hr = BG_E_EMPTY;
+            break;
+        }
+        job->state = BG_JOB_STATE_QUEUED;
+        job->generation++;
+        job->transient_since = 0;
+        ejob_touch(job);
+        engine_submit(job, job->generation, job->priority, 0);
+        break;
+    }
+    ReleaseSRWLockExclusive(&job->lock);
+    ReleaseSRWLockExclusive(&job->op_lock);
+    return hr;
+}
+
+HRESULT ejob_suspend(struct ejob *job)
+{
+    HRESULT hr = S_OK;
+
+    AcquireSRWLockExclusive(&job->op_lock);
+    AcquireSRWLockExclusive(&job->lock);
+    switch (job->state)
+    {
+    case BG_JOB_STATE_ACKNOWLEDGED:
+    case BG_JOB_STATE_CANCELLED:
+        hr = BG_E_INVALID_STATE;
+        break;
+    case BG_JOB_STATE_QUEUED:
+    case BG_JOB_STATE_CONNECTING:
+    case BG_JOB_STATE_TRANSFERRING:
+    case BG_JOB_STATE_TRANSIENT_ERROR:
+        job->state = BG_JOB_STATE_SUSPENDED;
+        job->generation++;
+        ejob_touch(job);
+        wait_worker_idle(job);
+        break;
+    default:
+        /* SUSPENDED, ERROR and TRANSFERRED jobs do not transfer already. */
+        break;
+    }
+    ReleaseSRWLockExclusive(&job->lock);
+    ReleaseSRWLockExclusive(&job->op_lock);
+    return hr;
+}
+
+/* Moves the job to a final state and waits for its worker; returns FALSE if already final. */
+static BOOL finish(struct ejob *job, BG_JOB_STATE final_state)
+{
+    AcquireSRWLockExclusive(&job->lock);
+    if (ejob_is_final(job))
+    {
+        ReleaseSRWLockExclusive(&job->lock);
+        return FALSE;
+    }
+    job->generation++;
+    job->state = final_state;
+    ejob_touch(job);
+    wait_worker_idle(job);
+    ReleaseSRWLockExclusive(&job->lock);
+    return TRUE;
+}
+
+HRESULT ejob_cancel(struct ejob *job)
+{
+    HRESULT hr = S_OK;
+
+    AcquireSRWLockExclusive(&job->op_lock);
+    if (!finish(job, BG_JOB_STATE_CANCELLED))
+    {
+        hr = BG_E_INVALID_STATE;
+        goto out;
+    }
+    /* Only the temporary files are ours to delete: the destination was never touched. Files
+     * and their names no longer change once the job is final, so no lock is needed to read. */
+    for (ULONG i = 0; i < job->file_count; i++)
+    {
+        struct ejob_file *file = job->files[i];
+        if (file->temp_deleted)
+            continue;
+        if (DeleteFileW(file->temp) || GetLastError() == ERROR_FILE_NOT_FOUND)
+            file->temp_deleted = TRUE;
+        else
+            hr = BG_S_UNABLE_TO_DELETE_FILES;
+    }
+out:
+    ReleaseSRWLockExclusive(&job->op_lock);
+    return hr;
+}
+
+HRESULT ejob_complete(struct ejob *job)
+{
+    HRESULT hr = S_OK, rename_hr = S_OK;
+    BG_JOB_STATE previous;
+    BOOL partial = FALSE, undeleted = FALSE;
+    ULONG i;
+
+    AcquireSRWLockExclusive(&job->op_lock);
+    AcquireSRWLockExclusive(&job->lock);
+    if (ejob_is_final(job))
+    {
+        ReleaseSRWLockExclusive(&job->lock);
+        ReleaseSRWLockExclusive(&job->op_lock);
+        return BG_E_INVALID_STATE;
+    }
+    /* Stop the worker first: a file that is being written must not be renamed. */
+    previous = job->state;
+    if (previous != BG_JOB_STATE_TRANSFERRED && previous != BG_JOB_STATE_ERROR &&
+        previous != BG_JOB_STATE_SUSPENDED)
+    {
+        job->state = BG_JOB_STATE_SUSPENDED;
+        previous = BG_JOB_STATE_SUSPENDED;
+    }
+    job->generation++;
+    wait_worker_idle(job);
+    ReleaseSRWLockExclusive(&job->lock);
+
+    /* No worker runs and op_lock keeps other control operations out: the file list and the
+     * file progress cannot change now, so the renames below run without the data lock. */
+    for (i = 0; i < job->file_count; i++)
+    {
+        struct ejob_file *file = job->files[i];
+        if (file->temp_deleted)
+            continue;
+        if (file_done(file))
+        {
+            SetFileAttributesW(file->temp, FILE_ATTRIBUTE_NORMAL);
+            if (MoveFileExW(file->temp, file->local,
+                            MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+            {
+                AcquireSRWLockExclusive(&job->lock);
+                file->temp_deleted = TRUE;
+                file->progress.Completed = TRUE;
+                ReleaseSRWLockExclusive(&job->lock);
+            }
+            else
+            {
+                rename_hr = HRESULT_FROM_WIN32(GetLastError());
+                SetFileAttributesW(file->temp, FILE_ATTRIBUTE_HIDDEN);
+                WARN("cannot rename %s to %s: %08lx", debugstr_w(file->temp),
+                     debugstr_w(file->local), rename_hr);
+            }
+        }
+        else
+        {
+            partial = TRUE;
+        }
+    }
+
+    AcquireSRWLockExclusive(&job->lock);
+    if (FAILED(rename_hr))
+    {
+        /* As BITS does: the job stays so that the caller can retry Complete or Cancel. */
+        job->state = previous;
+        hr = rename_hr;
+    }
+    else
+    {
+        job->state = BG_JOB_STATE_ACKNOWLEDGED;
+        job->generation++;
+    }
+    ejob_touch(job);
+    ReleaseSRWLockExclusive(&job->lock);
+
+    if (SUCCEEDED(hr))
+    {
+        for (i = 0; i < job->file_count; i++)
+        {
+            struct ejob_file *file = job->files[i];
+            if (file->temp_deleted)
+                continue;
+            if (DeleteFileW(file->temp) || GetLastError() == ERROR_FILE_NOT_FOUND)
+                file->temp_deleted = TRUE;
+            else
+                undeleted = TRUE;
+        }
+        if (undeleted)
+            hr = BG_S_UNABLE_TO_DELETE_FILES;
+        else if (partial)
+            hr = BG_S_PARTIAL_COMPLETE;
+    }
+    ReleaseSRWLockExclusive(&job->op_lock);
+    return hr;
+}
+
+/* ---- scheduler ---- */
+
+static DWORD WINAPI worker_main(void *arg);
+
+static void start_worker_locked(void)
+{
+    HMODULE module;
+    HANDLE thread;
+
+    /* The worker keeps the DLL loaded until it leaves with FreeLibraryAndExitThread. */
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)worker_main,
+                            &module))
+    {
+        ERR("cannot pin the module: %lu", GetLastError());
+        return;
+    }
+    if (!(thread = CreateThread(NULL, 0, worker_main, module, 0, NULL)))
+    {
+        ERR("cannot start a worker: %lu", GetLastError());
+        FreeLibrary(module);
+        return;
+    }
+    CloseHandle(thread);
+    worker_count++;
+}
+
+void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, DWORD delay_ms)
+{
+    struct queue_entry *entry, **link;
+
+    if (!(entry = heap_alloc_zero(sizeof(*entry))))
+    {
+        ERR("out of memory: job %s not queued", debugstr_guid(&job->id));
+        return;
+    }
+    ejob_addref(job);
+    entry->job = job;
+    entry->generation = generation;
+    entry->priority = priority;
+    entry->ready_at = GetTickCount64() + delay_ms;
+
+    AcquireSRWLockExclusive(&queue_lock);
+    entry->sequence = queue_sequence++;
+    /* Sorted by priority, then by arrival; ready times are checked when picking. */
+    for (link = &queue_head; *link && (*link)->priority <= priority; link = &(*link)->next)
+        ;
+    entry->next = *link;
+    *link = entry;
+    if (idle_workers > 0)
+        WakeConditionVariable(&queue_cond);
+    else if (worker_count < MAX_WORKERS)
+        start_worker_locked();
+    ReleaseSRWLockExclusive(&queue_lock);
+}
+
+/* Takes the first entry that is ready, or tells how long until one is. Caller holds queue_lock. */
+static struct queue_entry *pick_locked(DWORD *wait_ms)
+{
+    ULONGLONG now = GetTickCount64(), soonest = ~0ull;
+    struct queue_entry **link;
+
+    for (link = &queue_head; *link; link = &(*link)->next)
+    {
+        struct queue_entry *entry = *link;
+        if (entry->ready_at <= now)
+        {
+            *link = entry->next;
+            return entry;
+        }
+        soonest = min(soonest, entry->ready_at);
+    }
+    *wait_ms = soonest == ~0ull ? WORKER_IDLE_MS : (DWORD)min(soonest - now, WORKER_IDLE_MS);
+    return NULL;
+}
+
+static DWORD WINAPI worker_main(void *arg)
+{
+    HMODULE module = arg;
+    struct queue_entry *entry;
+    DWORD wait_ms;
+
+    AcquireSRWLockExclusive(&queue_lock);
+    for (;;)
+    {
+        if (!(entry = pick_locked(&wait_ms)))
+        {
+            BOOL woken;
+
+            idle_workers++;
+            woken = SleepConditionVariableSRW(&queue_cond, &queue_lock, wait_ms, 0);
+            idle_workers--;
+            if (!woken && !queue_head)
+                break;
+            continue;
+        }
+        /* Another worker may be idle while entries wait for their ready time. */
+        if (queue_head && idle_workers > 0)
+            WakeConditionVariable(&queue_cond);
+        ReleaseSRWLockExclusive(&queue_lock);
+
+        transfer_run(entry->job, entry->generation);
+        ejob_release(entry->job);
+        heap_free(entry);
+
+        AcquireSRWLockExclusive(&queue_lock);
+    }
+    worker_count--;
+    ReleaseSRWLockExclusive(&queue_lock);
+    FreeLibraryAndExitThread(module, 0);
+    return 0;
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/* IBackgroundCopyManager and the process-wide table of live jobs. */
+#include "engine/engine.h"
+
+#define MAX_DISPLAY_NAME 256
+
+struct manager
+{
+    IBackgroundCopyManager IBackgroundCopyManager_iface;
+    LONG refs;
+    IUnknown *ftm;
+    enum dialect dialect;
+};
+
+/* The job table owns one reference to every job that has not reached a final state. */
+static SRWLOCK table_lock = SRWLOCK_INIT;
+static struct ejob **table;     /* table_lock */
+static ULONG table_count;       /* table_lock */
+static ULONG table_capacity;    /* table_lock */
+
+static inline struct manager *impl_from_IBackgroundCopyManager(IBackgroundCopyManager *iface)
+{
+    return CONTAINING_RECORD(iface, struct manager, IBackgroundCopyManager_iface);
+}
+
+static HRESULT table_add(struct ejob *job)
+{
+    HRESULT hr = S_OK;
+
+    AcquireSRWLockExclusive(&table_lock);
+    if (table_count == table_capacity)
+    {
+        ULONG capacity = max(16, table_capacity * 2);
+        struct ejob **grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown));
+        if (!grown)
+        {
+            hr = E_OUTOFMEMORY;
+            goto out;
+        }
+        if (table_count)
+            memcpy(grown, table, table_count * sizeof(*grown));
+        heap_free(table);
+        table = grown;
+        table_capacity = capacity;
+    }
+    ejob_addref(job);
+    table[table_count++] = job;
+out:
+    ReleaseSRWLockExclusive(&table_lock);
+    return hr;
+}
+
+void manager_forget_job(const GUID *id)
+{
+    struct ejob *found = NULL;
+
+    AcquireSRWLockExclusive(&table_lock);
+    for (ULONG i = 0; i < table_count; i++)
+    {
+        if (IsEqualGUID(&table[i]->id, id))
+        {
+            found = table[i];
+            table[i] = table[--table_count];
+            break;
+        }
+    }
+    ReleaseSRWLockExclusive(&table_lock);
+    if (found)
+        ejob_release(found);
+}
+
+static HRESULT WINAPI manager_QueryInterface(IBackgroundCopyManager *iface, REFIID riid, void **out)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+
+    TRACE("%p %s %p", iface, debugstr_guid(riid), out);
+    if (!out)
+        return E_POINTER;
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IBackgroundCopyManager))
+    {
+        *out = iface;
+        IBackgroundCopyManager_AddRef(iface);
+        return S_OK;
+    }
+    if (IsEqualIID(riid, &IID_IMarshal))
+        return ftm_query((IUnknown *)iface, &manager->ftm, riid, out);
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI manager_AddRef(IBackgroundCopyManager *iface)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    return InterlockedIncrement(&manager->refs);
+}
+
+static ULONG WINAPI manager_Release(IBackgroundCopyManager *iface)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    ULONG refs = InterlockedDecrement(&manager->refs);
+
+    if (!refs)
+    {
+        ftm_release(&manager->ftm);
+        heap_free(manager);
+        module_unlock();
+    }
+    return refs;
+}
+
+static HRESULT WINAPI manager_CreateJob(IBackgroundCopyManager *iface, LPCWSTR name,
+                                        BG_JOB_TYPE type, GUID *id, IBackgroundCopyJob **out)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    IBackgroundCopyJob *job;
+    struct ejob *ejob;
+    HRESULT hr;
+
+    TRACE("%p %s %d %p %p", iface, debugstr_w(name), type, id, out);
+    if (out)
+        *out = NULL;
+    if (!name || !id || !out)
+        return E_INVALIDARG;
+    if (wcslen(name) > MAX_DISPLAY_NAME)
+        return E_INVALIDARG;
+    if (type != BG_JOB_TYPE_DOWNLOAD)
+    {
+        FIXME("upload job types are not supported (type %d)", type);
+        return E_NOTIMPL;
+    }
+    if (FAILED(hr = ejob_create(name, type, &ejob)))
+        return hr;
+    if (FAILED(hr = job_create(ejob, manager->dialect, &job)))
+    {
+        ejob_release(ejob);
+        return hr;
+    }
+    if (FAILED(hr = table_add(ejob)))
+    {
+        IBackgroundCopyJob_Release(job);
+        ejob_release(ejob);
+        return hr;
+    }
+    *id = ejob->id;
+    *out = job;
+    ejob_release(ejob);
+    return S_OK;
+}
+
+static HRESULT WINAPI manager_GetJob(IBackgroundCopyManager *iface, REFGUID id,
+                                     IBackgroundCopyJob **out)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    struct ejob *found = NULL;
+    HRESULT hr;
+
+    TRACE("%p %s %p", iface, debugstr_guid(id), out);
+    if (!out)
+        return E_INVALIDARG;
+    *out = NULL;
+    if (!id)
+        return E_INVALIDARG;
+    AcquireSRWLockShared(&table_lock);
+    for (ULONG i = 0; i < table_count; i++)
+    {
+        if (IsEqualGUID(&table[i]->id, id))
+        {
+            found = table[i];
+            ejob_addref(found);
+            break;
+        }
+    }
+    ReleaseSRWLockShared(&table_lock);
+    if (!found)
+        return dialect_result(manager->dialect, BG_E_NOT_FOUND);
+    hr = job_create(found, manager->dialect, out);
+    ejob_release(found);
+    return hr;
+}
+
+static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flags,
+                                       IEnumBackgroundCopyJobs **out)
+{
+    struct manager *manager = impl_from_IBackgroundCopyManager(iface);
+    IBackgroundCopyJob **jobs = NULL;
+    struct ejob **snapshot = NULL;
+    ULONG count = 0, made = 0;
+    HRESULT hr = S_OK;
+
+    TRACE("%p %#lx %p", iface, flags, out);
+    if (!out)
+        return E_INVALIDARG;
+    *out = NULL;
+    if (flags & ~BG_JOB_ENUM_ALL_USERS)
+        return E_INVALIDARG;
+
+    /* Take references under the table lock, build the COM objects outside it. */
+    AcquireSRWLockShared(&table_lock);
+    if (table_count && !(snapshot = HeapAlloc(GetProcessHeap(), 0, table_count * sizeof(*snapshot))))
+        hr = E_OUTOFMEMORY;
+    else
+    {
+        for (ULONG i = 0; i < table_count; i++)
+        {
+            ejob_addref(table[i]);
+            snapshot[count++] = table[i];
+        }
+    }
+    ReleaseSRWLockShared(&table_lock);
+    if (FAILED(hr))
+        return hr;
+
+    if (count && !(jobs = heap_alloc_zero(count * sizeof(*jobs))))
+        hr = E_OUTOFMEMORY;
+    for (ULONG i = 0; i < count; i++)
+    {
+        if (SUCCEEDED(hr))
+        {
+            BOOL final;
+            AcquireSRWLockShared(&snapshot[i]->lock);
+            final = ejob_is_final(snapshot[i]);
+            ReleaseSRWLockShared(&snapshot[i]->lock);
+            if (!final && SUCCEEDED(hr = job_create(snapshot[i], manager->dialect, &jobs[made])))
+                made++;
+        }
+        ejob_release(snapshot[i]);
+    }
+    heap_free(snapshot);
+    if (SUCCEEDED(hr))
+        hr = enum_jobs_create(jobs, made, out);
+    for (ULONG i = 0; i < made; i++)
+        IBackgroundCopyJob_Release(jobs[i]);
+    heap_free(jobs);
+    return hr;
+}
+
+static HRESULT WINAPI manager_GetErrorDescription(IBackgroundCopyManager *iface, HRESULT code,
+                                                  DWORD langid, LPWSTR *description)
+{
+    FIXME("%p %08lx %#lx %p: not implemented yet", iface, code, langid, description);
+    return E_NOTIMPL;
+}
+
+static const IBackgroundCopyManagerVtbl manager_vtbl = {
+    manager_QueryInterface, manager_AddRef,   manager_Release,
+    manager_CreateJob,      manager_GetJob,   manager_EnumJobs,
+    manager_GetErrorDescription,
+};
+
+HRESULT manager_create(enum dialect dialect, REFIID riid, void **out)
+{
+    struct manager *manager;
+    HRESULT hr;
+
+    if (!(manager = heap_alloc_zero(sizeof(*manager))))
+        return E_OUTOFMEMORY;
+    manager->IBackgroundCopyManager_iface.lpVtbl = &manager_vtbl;
+    manager->refs = 1;
+    manager->dialect = dialect;
+    module_lock();
+    hr = IBackgroundCopyManager_QueryInterface(&manager->IBackgroundCopyManager_iface, riid, out);
+    IBackgroundCopyManager_Release(&manager->IBackgroundCopyManager_iface);
+    return hr;
+}
