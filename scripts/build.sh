@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Configures (once) and builds OpenDO into build/: build/bin/opendo.dll, doadmin.exe and the tests.
+# With arguments, builds only those targets (e.g. scripts/build.sh opendo doadmin).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,4 +12,6 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
         -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCMOCKA_ROOT="$build/deps/cmocka" >/dev/null
 fi
-cmake --build "$build" -j"$(nproc)"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$build" -j"$(nproc)" "${targets[@]}"

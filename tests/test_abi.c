@@ -350,7 +350,7 @@ static void compare_with_mingw(const enum abi_kind *kinds, size_t kind_count)
     }
 
     if (!checked)
-        fail_msg("abi_list.h has no entries of this category");
+        fail_msg("%s", "abi_list.h has no entries of this category");
     if (bad)
         fail_msg("%u of %u entries differ from MinGW's bits*.h, first: %s", bad, checked,
                  first_bad);

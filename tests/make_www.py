@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Writes the files nginx serves to the tests (idempotent, deterministic content)."""
+import hashlib
+import os
+import sys
+
+
+def pattern(size, seed):
+    """size bytes of reproducible pseudo-random data."""
+    out = bytearray()
+    block = hashlib.sha256(seed.encode()).digest()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(block + counter.to_bytes(8, "little")).digest() * 128
+        counter += 1
+    return bytes(out[:size])
+
+
+def main():
+    root = sys.argv[1]
+    os.makedirs(os.path.join(root, "slow"), exist_ok=True)
+    files = {
+        "hello.txt": b"hello, OpenDO\n",
+        "empty.bin": b"",
+        "4m.bin": pattern(4 << 20, "4m"),
+        "slow/8m.bin": pattern(8 << 20, "8m"),
+    }
+    for name, data in files.items():
+        path = os.path.join(root, name)
+        if os.path.exists(path) and os.path.getsize(path) == len(data):
+            continue
+        with open(path + ".new", "wb") as f:
+            f.write(data)
+        os.replace(path + ".new", path)
+
+
+if __name__ == "__main__":
+    main()
