@@ -16,6 +16,9 @@ extern "C" {
 
 /* {4c47eee6-b55d-411b-becc-f1272ebf34de}: OpenDO's own class; speaks the BITS dialect. */
 extern const CLSID CLSID_OpenDOManager;
+/* {5b99fa76-721c-423c-adac-56d03c8a8007}: Windows' Delivery Optimization class. OpenDO serves
+ * it (DO dialect: DO_E_* codes) only where `regsvr32 /n /i:dosvc opendo.dll` registered it. */
+extern const CLSID CLSID_DeliveryOptimization;
 /* {72d72fcb-bc24-44b4-84a0-38411b90eb4b}: OpenDO's type library. */
 extern const IID LIBID_OpenDOLib;
 

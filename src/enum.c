@@ -58,9 +58,11 @@ static ULONG claim(struct enumerator *e, ULONG wanted, ULONG *got)
     do
     {
         start = e->position;
-        end = (LONG)min((ULONG)start + wanted, e->count);
+        /* Count what is left rather than add to the position: a huge `wanted` must not wrap. */
         if ((ULONG)start >= e->count)
             end = start;
+        else
+            end = start + (LONG)min(wanted, e->count - (ULONG)start);
     } while (InterlockedCompareExchange(&e->position, end, start) != start);
     *got = end - start;
     return start;

@@ -8,6 +8,7 @@ struct error
     IBackgroundCopyError IBackgroundCopyError_iface;
     LONG refs;
     IUnknown *ftm;
+    enum dialect dialect;
     struct ejob *ejob;
     BG_ERROR_CONTEXT context;
     HRESULT code;
@@ -81,22 +82,30 @@ static HRESULT WINAPI error_GetFile(IBackgroundCopyError *iface, IBackgroundCopy
         return E_INVALIDARG;
     *file = NULL;
     if (error->file_index < 0)
-        return BG_E_FILE_NOT_AVAILABLE;
+        return dialect_result(error->dialect, BG_E_FILE_NOT_AVAILABLE);
     return file_create(error->ejob, error->file_index, file);
 }
 
 static HRESULT WINAPI error_GetErrorDescription(IBackgroundCopyError *iface, DWORD langid,
                                                 LPWSTR *description)
 {
-    FIXME("%p %#lx %p: not implemented yet", iface, langid, description);
-    return E_NOTIMPL;
+    struct error *error = impl_from_IBackgroundCopyError(iface);
+
+    TRACE("%p %#lx %p", iface, langid, description);
+    if (!description)
+        return E_INVALIDARG;
+    return errordesc_get(error->code, langid, description);
 }
 
 static HRESULT WINAPI error_GetErrorContextDescription(IBackgroundCopyError *iface, DWORD langid,
                                                        LPWSTR *description)
 {
-    FIXME("%p %#lx %p: not implemented yet", iface, langid, description);
-    return E_NOTIMPL;
+    struct error *error = impl_from_IBackgroundCopyError(iface);
+
+    TRACE("%p %#lx %p", iface, langid, description);
+    if (!description)
+        return E_INVALIDARG;
+    return errordesc_context(error->context, langid, description);
 }
 
 static HRESULT WINAPI error_GetProtocol(IBackgroundCopyError *iface, LPWSTR *protocol)
@@ -143,8 +152,8 @@ static const IBackgroundCopyErrorVtbl error_vtbl = {
     error_GetProtocol,
 };
 
-HRESULT error_create(struct ejob *ejob, BG_ERROR_CONTEXT context, HRESULT code, LONG file_index,
-                     IBackgroundCopyError **out)
+HRESULT error_create(struct ejob *ejob, enum dialect dialect, BG_ERROR_CONTEXT context, HRESULT code,
+                     LONG file_index, IBackgroundCopyError **out)
 {
     struct error *error;
 
@@ -153,6 +162,7 @@ HRESULT error_create(struct ejob *ejob, BG_ERROR_CONTEXT context, HRESULT code, 
     error->IBackgroundCopyError_iface.lpVtbl = &error_vtbl;
     error->refs = 1;
     error->ejob = ejob;
+    error->dialect = dialect;
     error->context = context;
     error->code = code;
     error->file_index = file_index;

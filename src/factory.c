@@ -72,6 +72,7 @@ static const IClassFactoryVtbl factory_vtbl = {
 
 static struct class_factory factories[] = {
     {{&factory_vtbl}, &CLSID_OpenDOManager, manager_create, DIALECT_BITS},
+    {{&factory_vtbl}, &CLSID_DeliveryOptimization, manager_create, DIALECT_DO},
 };
 
 HRESULT factory_get_class_object(REFCLSID clsid, REFIID riid, void **out)

@@ -287,14 +287,17 @@ static HRESULT WINAPI job_GetError(IBackgroundCopyJob5 *iface, IBackgroundCopyEr
         return E_INVALIDARG;
     *out = NULL;
     AcquireSRWLockShared(&job->ejob->lock);
-    present = job->ejob->error.present;
+    /* The last failure is the job's current error only while the job is stuck on it (spec
+     * 10.3/10.5): a suspended, re-queued or final job has none, although the record stays. */
+    present = job->ejob->error.present && (job->ejob->state == BG_JOB_STATE_ERROR ||
+                                           job->ejob->state == BG_JOB_STATE_TRANSIENT_ERROR);
     context = job->ejob->error.context;
     code = job->ejob->error.code;
     file_index = job->ejob->error.file_index;
     ReleaseSRWLockShared(&job->ejob->lock);
     if (!present)
         return result(job, BG_E_ERROR_INFORMATION_UNAVAILABLE);
-    return error_create(job->ejob, context, code, file_index, out);
+    return error_create(job->ejob, job->dialect, context, code, file_index, out);
 }
 
 static HRESULT WINAPI job_GetOwner(IBackgroundCopyJob5 *iface, LPWSTR *owner)

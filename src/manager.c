@@ -237,8 +237,10 @@ static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flag
 static HRESULT WINAPI manager_GetErrorDescription(IBackgroundCopyManager *iface, HRESULT code,
                                                   DWORD langid, LPWSTR *description)
 {
-    FIXME("%p %08lx %#lx %p: not implemented yet", iface, code, langid, description);
-    return E_NOTIMPL;
+    TRACE("%p %08lx %#lx %p", iface, code, langid, description);
+    if (!description)
+        return E_INVALIDARG;
+    return errordesc_get(code, langid, description);
 }
 
 static const IBackgroundCopyManagerVtbl manager_vtbl = {

@@ -67,6 +67,15 @@ void free_str(WCHAR *s);
 void *heap_alloc_zero(SIZE_T size);
 void heap_free(void *p);
 
+/* ---- error descriptions (errordesc.c) ---- */
+
+/* A CoTaskMemAlloc'ed description of code in langid (English when we have no such language):
+ * our message table, HTTP statuses, then the system's messages.
+ * HRESULT_FROM_WIN32(ERROR_MR_MID_NOT_FOUND) when nothing describes it. */
+HRESULT errordesc_get(HRESULT code, DWORD langid, LPWSTR *out);
+/* The same for an error context. E_INVALIDARG for an unknown context. */
+HRESULT errordesc_context(BG_ERROR_CONTEXT context, DWORD langid, LPWSTR *out);
+
 /* ---- dialects ---- */
 
 /* Objects created through our own CLSID speak BITS; through CLSID_DeliveryOptimization, DO. */
@@ -95,7 +104,7 @@ HRESULT file_create(struct ejob *ejob, ULONG index, IBackgroundCopyFile **out);
 HRESULT enum_files_create(IBackgroundCopyFile **files, ULONG count, IEnumBackgroundCopyFiles **out);
 HRESULT enum_jobs_create(IBackgroundCopyJob **jobs, ULONG count, IEnumBackgroundCopyJobs **out);
 /* error.c: an error object that snapshots code and context; file_index is -1 for none. */
-HRESULT error_create(struct ejob *ejob, BG_ERROR_CONTEXT context, HRESULT code, LONG file_index,
-                     IBackgroundCopyError **out);
+HRESULT error_create(struct ejob *ejob, enum dialect dialect, BG_ERROR_CONTEXT context, HRESULT code,
+                     LONG file_index, IBackgroundCopyError **out);
 
 #endif /* OPENDO_PRIVATE_H */

@@ -228,3 +228,221 @@ IBackgroundCopyJob *tu_job_with_file(IBackgroundCopyManager *manager, const WCHA
     assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, remote, local));
     return job;
 }
+
+/* ---- COM surface helpers (test_register .. test_error) ---- */
+
+HRESULT tu_can_unload_now(void)
+{
+    HRESULT (WINAPI *can_unload_now)(void);
+
+    can_unload_now = (void *)GetProcAddress(tu_dll(), "DllCanUnloadNow");
+    assert_non_null(can_unload_now);
+    return can_unload_now();
+}
+
+ULONG tu_refcount(void *iface)
+{
+    IUnknown *unknown = iface;
+
+    IUnknown_AddRef(unknown);
+    return IUnknown_Release(unknown);
+}
+
+void tu_cancel_release(IBackgroundCopyJob *job)
+{
+    BG_JOB_STATE state;
+
+    if (!job)
+        return;
+    if (SUCCEEDED(IBackgroundCopyJob_GetState(job, &state)) &&
+        state != BG_JOB_STATE_CANCELLED && state != BG_JOB_STATE_ACKNOWLEDGED)
+        IBackgroundCopyJob_Cancel(job);
+    IBackgroundCopyJob_Release(job);
+}
+
+IBackgroundCopyFile *tu_job_file(IBackgroundCopyJob *job, ULONG index)
+{
+    IEnumBackgroundCopyFiles *files;
+    IBackgroundCopyFile *file = NULL;
+    ULONG fetched = 0;
+
+    assert_hr(S_OK, IBackgroundCopyJob_EnumFiles(job, &files));
+    if (index)
+        assert_hr(S_OK, IEnumBackgroundCopyFiles_Skip(files, index));
+    assert_hr(S_OK, IEnumBackgroundCopyFiles_Next(files, 1, &file, &fetched));
+    assert_int_equal(fetched, 1);
+    assert_non_null(file);
+    IEnumBackgroundCopyFiles_Release(files);
+    return file;
+}
+
+void tu_assert_cotask_str(const WCHAR *expected, WCHAR *actual, const char *file, int line)
+{
+    BOOL same = actual && !wcscmp(expected, actual);
+
+    if (!same)
+    {
+        char text[512];
+        snprintf(text, sizeof(text), "%ls", actual ? actual : L"(null)");
+        CoTaskMemFree(actual);
+        fail_msg("%s:%d: expected string \"%ls\", got \"%s\"", file, line, expected, text);
+    }
+    CoTaskMemFree(actual);
+}
+
+/* ---- transfer helpers (test_transfer, test_http, test_localfile) ---- */
+
+const char *tu_state_name(BG_JOB_STATE state)
+{
+    return state_name(state);
+}
+
+BG_JOB_PROGRESS tu_progress(IBackgroundCopyJob *job)
+{
+    BG_JOB_PROGRESS progress;
+
+    assert_hr(S_OK, IBackgroundCopyJob_GetProgress(job, &progress));
+    return progress;
+}
+
+UINT64 tu_file_size(const WCHAR *path)
+{
+    WIN32_FILE_ATTRIBUTE_DATA data;
+
+    if (!GetFileAttributesExW(path, GetFileExInfoStandard, &data))
+        return (UINT64)-1;
+    return (UINT64)data.nFileSizeHigh << 32 | data.nFileSizeLow;
+}
+
+void tu_wait_bytes(IBackgroundCopyJob *job, UINT64 bytes, DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    BG_JOB_PROGRESS progress;
+    BG_JOB_STATE state;
+
+    for (;;)
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &state));
+        progress = tu_progress(job);
+        if (progress.BytesTransferred >= bytes)
+            return;
+        if (state != BG_JOB_STATE_QUEUED && state != BG_JOB_STATE_CONNECTING &&
+            state != BG_JOB_STATE_TRANSFERRING)
+            fail_msg("job stopped in state %s after %llu bytes; expected it to transfer %llu",
+                     state_name(state), (unsigned long long)progress.BytesTransferred,
+                     (unsigned long long)bytes);
+        if (GetTickCount64() >= deadline)
+            fail_msg("job transferred %llu bytes in %lu ms (state %s); expected %llu",
+                     (unsigned long long)progress.BytesTransferred, timeout_ms,
+                     state_name(state), (unsigned long long)bytes);
+        Sleep(5);
+    }
+}
+
+void tu_assert_job_error(IBackgroundCopyJob *job, BG_ERROR_CONTEXT context, HRESULT code)
+{
+    IBackgroundCopyError *error = NULL;
+    BG_ERROR_CONTEXT actual_context;
+    HRESULT actual_code;
+
+    assert_hr(S_OK, IBackgroundCopyJob_GetError(job, &error));
+    assert_non_null(error);
+    assert_hr(S_OK, IBackgroundCopyError_GetError(error, &actual_context, &actual_code));
+    IBackgroundCopyError_Release(error);
+    if (actual_context != context || actual_code != code)
+        fail_msg("job error is context %d code 0x%08lx; expected context %d code 0x%08lx",
+                 actual_context, (unsigned long)actual_code, context, (unsigned long)code);
+}
+
+void tu_write_seeded_file(const WCHAR *path, size_t size, unsigned int seed)
+{
+    BYTE buffer[4096];
+    UINT32 x = seed * 2654435761u + 1;
+    HANDLE file;
+    DWORD written;
+
+    file = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE)
+        fail_msg("cannot create %ls: %lu", path, GetLastError());
+    for (size_t done = 0; done < size; done += written)
+    {
+        DWORD chunk = (DWORD)min(sizeof(buffer), size - done);
+        for (DWORD i = 0; i < chunk; i++)
+        {
+            /* xorshift32 */
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            buffer[i] = (BYTE)(x >> 24);
+        }
+        if (!WriteFile(file, buffer, chunk, &written, NULL))
+            fail_msg("cannot write %ls: %lu", path, GetLastError());
+    }
+    CloseHandle(file);
+}
+
+void tu_file_url(WCHAR *out, size_t size, const WCHAR *path)
+{
+    char utf8[4 * MAX_PATH];
+    size_t n;
+
+    if (!WideCharToMultiByte(CP_UTF8, 0, path, -1, utf8, sizeof(utf8), NULL, NULL))
+        fail_msg("cannot convert %ls to UTF-8", path);
+    n = swprintf(out, size, L"file:///");
+    for (const unsigned char *p = (const unsigned char *)utf8; *p; p++)
+    {
+        if (n + 4 >= size)
+            fail_msg("the file URL of %ls does not fit in %lu characters", path,
+                     (unsigned long)size);
+        if (*p == '\\')
+            out[n++] = L'/';
+        else if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                 (*p >= '0' && *p <= '9') || strchr("-._~/:", *p))
+            out[n++] = *p;
+        else
+            n += swprintf(out + n, size - n, L"%%%02X", *p);
+    }
+    out[n] = 0;
+}
+
+void tu_unique_url(WCHAR *out, size_t size, const WCHAR *path)
+{
+    static LONG counter;
+    WCHAR tagged[MAX_PATH];
+    FILETIME now;
+
+    GetSystemTimeAsFileTime(&now);
+    swprintf(tagged, ARRAY_SIZE(tagged), L"%ls?t=%lx.%lx.%lx.%lx", path, GetCurrentProcessId(),
+             now.dwHighDateTime, now.dwLowDateTime, InterlockedIncrement(&counter));
+    tu_url(out, size, tagged);
+}
+
+int tu_access_count(const WCHAR *url, int status)
+{
+    WCHAR root[MAX_PATH], log[MAX_PATH];
+    char needle[1024], *text, *p;
+    const WCHAR *path;
+    LARGE_INTEGER size;
+    DWORD read = 0;
+    HANDLE file;
+    int count = 0;
+
+    if (wcsncmp(url, L"http://", 7) || !(path = wcschr(url + 7, L'/')))
+        fail_msg("not a URL of the test web server: %ls", url);
+    snprintf(needle, sizeof(needle), "\"GET %ls HTTP/1.1\" %d ", path, status);
+    test_root(root, ARRAY_SIZE(root));
+    tu_path(log, ARRAY_SIZE(log), root, L"nginx\\access.log");
+    file = CreateFileW(log, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                       NULL, OPEN_EXISTING, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE)
+        fail_msg("cannot open the access log %ls: %lu", log, GetLastError());
+    if (!GetFileSizeEx(file, &size) || !(text = malloc(size.QuadPart + 1)))
+        fail_msg("cannot read the access log %ls", log);
+    ReadFile(file, text, (DWORD)size.QuadPart, &read, NULL);
+    CloseHandle(file);
+    text[read] = 0;
+    for (p = text; (p = strstr(p, needle)); p += strlen(needle))
+        count++;
+    free(text);
+    return count;
+}

@@ -63,4 +63,45 @@ void tu_wait_state(IBackgroundCopyJob *job, BG_JOB_STATE state, DWORD timeout_ms
 IBackgroundCopyJob *tu_job_with_file(IBackgroundCopyManager *manager, const WCHAR *remote,
                                      const WCHAR *local);
 
+/* ---- COM surface helpers (test_register .. test_error) ---- */
+
+/* DllCanUnloadNow of the loaded opendo.dll: S_OK once no object and no server lock is left. */
+HRESULT tu_can_unload_now(void);
+/* The current reference count of a COM object (AddRef followed by Release). */
+ULONG tu_refcount(void *iface);
+/* Cancels the job (unless it is final already) and releases it; NULL is ignored. */
+void tu_cancel_release(IBackgroundCopyJob *job);
+/* File `index` of the job, through EnumFiles and Skip/Next; fails the test if it is missing. */
+IBackgroundCopyFile *tu_job_file(IBackgroundCopyJob *job, ULONG index);
+/* Asserts that a CoTaskMemAlloc'ed string equals `expected`, then frees it. */
+#define assert_cotask_str(expected, actual) \
+    tu_assert_cotask_str((expected), (actual), __FILE__, __LINE__)
+void tu_assert_cotask_str(const WCHAR *expected, WCHAR *actual, const char *file, int line);
+
+/* ---- transfer helpers (test_transfer, test_http, test_localfile) ---- */
+
+/* Printable name of a job state. */
+const char *tu_state_name(BG_JOB_STATE state);
+/* The job's progress (asserts that GetProgress succeeds). */
+BG_JOB_PROGRESS tu_progress(IBackgroundCopyJob *job);
+/* Size of a file, or (UINT64)-1 if it does not exist. */
+UINT64 tu_file_size(const WCHAR *path);
+/* Polls until the job has transferred at least `bytes`; fails the test, naming the state and
+ * the count, if the job stops transferring first or timeout_ms passes. */
+void tu_wait_bytes(IBackgroundCopyJob *job, UINT64 bytes, DWORD timeout_ms);
+/* Asserts the job's last error (GetError, then IBackgroundCopyError::GetError). */
+void tu_assert_job_error(IBackgroundCopyJob *job, BG_ERROR_CONTEXT context, HRESULT code);
+/* Writes size bytes of pseudo-random data that depend on seed (tu_write_file's bytes depend on
+ * the position only, so two of its files agree wherever they overlap). */
+void tu_write_seeded_file(const WCHAR *path, size_t size, unsigned int seed);
+/* file:///Z:/dir/name for Z:\dir\name; every character outside A-Z a-z 0-9 - . _ ~ / : is
+ * escaped as the %XX of its UTF-8 bytes. */
+void tu_file_url(WCHAR *out, size_t size, const WCHAR *path);
+/* tu_url(path) with a query string that no other call, test or earlier run uses, so that the
+ * access log tells its requests apart. */
+void tu_unique_url(WCHAR *out, size_t size, const WCHAR *path);
+/* Number of GET requests for url (from tu_url or tu_unique_url) in the test nginx's access log
+ * that were answered with `status`. nginx writes a line when a request ends. */
+int tu_access_count(const WCHAR *url, int status);
+
 #endif
