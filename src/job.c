@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The COM job object: IBackgroundCopyJob to IBackgroundCopyJob5, IBackgroundCopyJobHttpOptions
- * and IDeliveryOptimizationJob/2 over one engine job. */
+/* The COM job object over one engine job: its lifetime, IUnknown and IBackgroundCopyJob. The
+ * other interfaces live in job_ext.c, job_http.c and job_do.c (see job.h). */
 
 /*
  * A job object is a thin wrapper: it checks arguments, takes the engine job's lock for the
@@ -10,65 +10,7 @@
  * may wrap the same engine job (GetJob, EnumJobs), one per dialect and call.
  */
 
-#include "engine/engine.h"
-
-#define MAX_DISPLAY_NAME 256
-#define MAX_DESCRIPTION 1024
-#define MIN_RETRY_DELAY 5
-
-struct job
-{
-    IBackgroundCopyJob5 IBackgroundCopyJob5_iface;
-    IBackgroundCopyJobHttpOptions IBackgroundCopyJobHttpOptions_iface;
-    IDeliveryOptimizationJob IDeliveryOptimizationJob_iface;
-    IDeliveryOptimizationJob2 IDeliveryOptimizationJob2_iface;
-    LONG refs;
-    IUnknown *ftm;
-    enum dialect dialect;
-    struct ejob *ejob;
-};
-
-static inline struct job *impl_from_IBackgroundCopyJob5(IBackgroundCopyJob5 *iface)
-{
-    return CONTAINING_RECORD(iface, struct job, IBackgroundCopyJob5_iface);
-}
-
-static inline struct job *impl_from_IBackgroundCopyJobHttpOptions(IBackgroundCopyJobHttpOptions *iface)
-{
-    return CONTAINING_RECORD(iface, struct job, IBackgroundCopyJobHttpOptions_iface);
-}
-
-static inline struct job *impl_from_IDeliveryOptimizationJob(IDeliveryOptimizationJob *iface)
-{
-    return CONTAINING_RECORD(iface, struct job, IDeliveryOptimizationJob_iface);
-}
-
-static inline struct job *impl_from_IDeliveryOptimizationJob2(IDeliveryOptimizationJob2 *iface)
-{
-    return CONTAINING_RECORD(iface, struct job, IDeliveryOptimizationJob2_iface);
-}
-
-static HRESULT result(struct job *job, HRESULT hr)
-{
-    return dialect_result(job->dialect, hr);
-}
-
-/* Runs a setter body under the exclusive lock unless the job is final. */
-#define LOCKED_SETTER(job, body) \
-    do \
-    { \
-        HRESULT hr_ = S_OK; \
-        AcquireSRWLockExclusive(&(job)->ejob->lock); \
-        if (ejob_is_final((job)->ejob)) \
-            hr_ = BG_E_INVALID_STATE; \
-        else \
-        { \
-            body; \
-            ejob_touch((job)->ejob); \
-        } \
-        ReleaseSRWLockExclusive(&(job)->ejob->lock); \
-        return result(job, hr_); \
-    } while (0)
+#include "job.h"
 
 /* ---- IUnknown ---- */
 
@@ -306,7 +248,7 @@ static HRESULT WINAPI job_GetOwner(IBackgroundCopyJob5 *iface, LPWSTR *owner)
     return E_NOTIMPL;
 }
 
-static HRESULT get_string(struct job *job, WCHAR *const *field, LPWSTR *out)
+HRESULT job_get_string(struct job *job, WCHAR *const *field, LPWSTR *out)
 {
     HRESULT hr;
 
@@ -318,7 +260,7 @@ static HRESULT get_string(struct job *job, WCHAR *const *field, LPWSTR *out)
     return hr;
 }
 
-static HRESULT set_string(struct job *job, WCHAR **field, const WCHAR *value, size_t max_length)
+HRESULT job_set_string(struct job *job, WCHAR **field, const WCHAR *value, size_t max_length)
 {
     WCHAR *copy, *old = NULL;
     BOOL final;
@@ -350,7 +292,7 @@ static HRESULT WINAPI job_SetDisplayName(IBackgroundCopyJob5 *iface, LPCWSTR nam
     TRACE("%p %s", iface, debugstr_w(name));
     if (name && wcslen(name) > MAX_DISPLAY_NAME)
         return E_INVALIDARG;
-    return set_string(job, &job->ejob->display_name, name, MAX_DISPLAY_NAME);
+    return job_set_string(job, &job->ejob->display_name, name, MAX_DISPLAY_NAME);
 }
 
 static HRESULT WINAPI job_GetDisplayName(IBackgroundCopyJob5 *iface, LPWSTR *name)
@@ -358,7 +300,7 @@ static HRESULT WINAPI job_GetDisplayName(IBackgroundCopyJob5 *iface, LPWSTR *nam
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, name);
-    return get_string(job, &job->ejob->display_name, name);
+    return job_get_string(job, &job->ejob->display_name, name);
 }
 
 static HRESULT WINAPI job_SetDescription(IBackgroundCopyJob5 *iface, LPCWSTR description)
@@ -366,7 +308,7 @@ static HRESULT WINAPI job_SetDescription(IBackgroundCopyJob5 *iface, LPCWSTR des
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %s", iface, debugstr_w(description));
-    return set_string(job, &job->ejob->description, description, MAX_DESCRIPTION);
+    return job_set_string(job, &job->ejob->description, description, MAX_DESCRIPTION);
 }
 
 static HRESULT WINAPI job_GetDescription(IBackgroundCopyJob5 *iface, LPWSTR *description)
@@ -374,7 +316,7 @@ static HRESULT WINAPI job_GetDescription(IBackgroundCopyJob5 *iface, LPWSTR *des
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, description);
-    return get_string(job, &job->ejob->description, description);
+    return job_get_string(job, &job->ejob->description, description);
 }
 
 static HRESULT WINAPI job_SetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORITY priority)
@@ -400,8 +342,8 @@ static HRESULT WINAPI job_GetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORIT
     return S_OK;
 }
 
-#define ALL_NOTIFY_FLAGS \
-    (BG_NOTIFY_JOB_TRANSFERRED | BG_NOTIFY_JOB_ERROR | BG_NOTIFY_DISABLE | \
+#define ALL_NOTIFY_FLAGS                                                                           \
+    (BG_NOTIFY_JOB_TRANSFERRED | BG_NOTIFY_JOB_ERROR | BG_NOTIFY_DISABLE |                         \
      BG_NOTIFY_JOB_MODIFICATION | BG_NOTIFY_FILE_TRANSFERRED | BG_NOTIFY_FILE_RANGES_TRANSFERRED)
 
 static HRESULT WINAPI job_SetNotifyFlags(IBackgroundCopyJob5 *iface, ULONG flags)
@@ -514,144 +456,6 @@ static HRESULT WINAPI job_TakeOwnership(IBackgroundCopyJob5 *iface)
     return E_NOTIMPL;
 }
 
-/* ---- IBackgroundCopyJob2 ---- */
-
-static HRESULT WINAPI job_SetNotifyCmdLine(IBackgroundCopyJob5 *iface, LPCWSTR program,
-                                           LPCWSTR parameters)
-{
-    FIXME("%p %s %s: not implemented yet", iface, debugstr_w(program), debugstr_w(parameters));
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetNotifyCmdLine(IBackgroundCopyJob5 *iface, LPWSTR *program,
-                                           LPWSTR *parameters)
-{
-    FIXME("%p %p %p: not implemented yet", iface, program, parameters);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetReplyProgress(IBackgroundCopyJob5 *iface,
-                                           BG_JOB_REPLY_PROGRESS *progress)
-{
-    FIXME("%p %p: not implemented yet", iface, progress);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetReplyData(IBackgroundCopyJob5 *iface, byte **buffer, UINT64 *length)
-{
-    FIXME("%p %p %p: not implemented yet", iface, buffer, length);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_SetReplyFileName(IBackgroundCopyJob5 *iface, LPCWSTR name)
-{
-    FIXME("%p %s: not implemented yet", iface, debugstr_w(name));
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetReplyFileName(IBackgroundCopyJob5 *iface, LPWSTR *name)
-{
-    FIXME("%p %p: not implemented yet", iface, name);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_SetCredentials(IBackgroundCopyJob5 *iface,
-                                         BG_AUTH_CREDENTIALS *credentials)
-{
-    FIXME("%p %p: not implemented yet", iface, credentials);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_RemoveCredentials(IBackgroundCopyJob5 *iface, BG_AUTH_TARGET target,
-                                            BG_AUTH_SCHEME scheme)
-{
-    FIXME("%p %d %d: not implemented yet", iface, target, scheme);
-    return E_NOTIMPL;
-}
-
-/* ---- IBackgroundCopyJob3 ---- */
-
-static HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_prefix,
-                                              LPCWSTR new_prefix)
-{
-    FIXME("%p %s %s: not implemented yet", iface, debugstr_w(old_prefix), debugstr_w(new_prefix));
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_AddFileWithRanges(IBackgroundCopyJob5 *iface, LPCWSTR remote,
-                                            LPCWSTR local, DWORD count, BG_FILE_RANGE *ranges)
-{
-    FIXME("%p %s %s %lu %p: not implemented yet", iface, debugstr_w(remote), debugstr_w(local),
-          count, ranges);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_SetFileACLFlags(IBackgroundCopyJob5 *iface, DWORD flags)
-{
-    FIXME("%p %#lx: not implemented yet", iface, flags);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetFileACLFlags(IBackgroundCopyJob5 *iface, DWORD *flags)
-{
-    FIXME("%p %p: not implemented yet", iface, flags);
-    return E_NOTIMPL;
-}
-
-/* ---- IBackgroundCopyJob4 ---- */
-
-static HRESULT WINAPI job_SetPeerCachingFlags(IBackgroundCopyJob5 *iface, DWORD flags)
-{
-    FIXME("%p %#lx: not implemented yet", iface, flags);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetPeerCachingFlags(IBackgroundCopyJob5 *iface, DWORD *flags)
-{
-    FIXME("%p %p: not implemented yet", iface, flags);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetOwnerIntegrityLevel(IBackgroundCopyJob5 *iface, ULONG *level)
-{
-    FIXME("%p %p: not implemented yet", iface, level);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetOwnerElevationState(IBackgroundCopyJob5 *iface, BOOL *elevated)
-{
-    FIXME("%p %p: not implemented yet", iface, elevated);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_SetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULONG timeout)
-{
-    FIXME("%p %lu: not implemented yet", iface, timeout);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULONG *timeout)
-{
-    FIXME("%p %p: not implemented yet", iface, timeout);
-    return E_NOTIMPL;
-}
-
-/* ---- IBackgroundCopyJob5 ---- */
-
-static HRESULT WINAPI job_SetProperty(IBackgroundCopyJob5 *iface, BITS_JOB_PROPERTY_ID id,
-                                      BITS_JOB_PROPERTY_VALUE value)
-{
-    FIXME("%p %d: not implemented yet", iface, id);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI job_GetProperty(IBackgroundCopyJob5 *iface, BITS_JOB_PROPERTY_ID id,
-                                      BITS_JOB_PROPERTY_VALUE *value)
-{
-    FIXME("%p %d %p: not implemented yet", iface, id, value);
-    return E_NOTIMPL;
-}
-
 static const IBackgroundCopyJob5Vtbl job_vtbl = {
     job_QueryInterface,
     job_AddRef,
@@ -710,190 +514,20 @@ static const IBackgroundCopyJob5Vtbl job_vtbl = {
     job_GetProperty,
 };
 
-/* ---- IBackgroundCopyJobHttpOptions ---- */
-
-static HRESULT WINAPI http_options_QueryInterface(IBackgroundCopyJobHttpOptions *iface,
-                                                  REFIID riid, void **out)
+HRESULT job_query(struct job *job, REFIID riid, void **out)
 {
-    struct job *job = impl_from_IBackgroundCopyJobHttpOptions(iface);
     return job_QueryInterface(&job->IBackgroundCopyJob5_iface, riid, out);
 }
 
-static ULONG WINAPI http_options_AddRef(IBackgroundCopyJobHttpOptions *iface)
+ULONG job_addref(struct job *job)
 {
-    struct job *job = impl_from_IBackgroundCopyJobHttpOptions(iface);
     return job_AddRef(&job->IBackgroundCopyJob5_iface);
 }
 
-static ULONG WINAPI http_options_Release(IBackgroundCopyJobHttpOptions *iface)
+ULONG job_release(struct job *job)
 {
-    struct job *job = impl_from_IBackgroundCopyJobHttpOptions(iface);
     return job_Release(&job->IBackgroundCopyJob5_iface);
 }
-
-static HRESULT WINAPI http_options_SetClientCertificateByID(IBackgroundCopyJobHttpOptions *iface,
-                                                            BG_CERT_STORE_LOCATION location,
-                                                            LPCWSTR store, BYTE *hash)
-{
-    FIXME("%p %d %s %p: not implemented yet", iface, location, debugstr_w(store), hash);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI http_options_SetClientCertificateByName(IBackgroundCopyJobHttpOptions *iface,
-                                                              BG_CERT_STORE_LOCATION location,
-                                                              LPCWSTR store, LPCWSTR subject)
-{
-    FIXME("%p %d %s %s: not implemented yet", iface, location, debugstr_w(store),
-          debugstr_w(subject));
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI http_options_RemoveClientCertificate(IBackgroundCopyJobHttpOptions *iface)
-{
-    FIXME("%p: not implemented yet", iface);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI http_options_GetClientCertificate(IBackgroundCopyJobHttpOptions *iface,
-                                                        BG_CERT_STORE_LOCATION *location,
-                                                        LPWSTR *store, BYTE **hash,
-                                                        LPWSTR *subject)
-{
-    FIXME("%p %p %p %p %p: not implemented yet", iface, location, store, hash, subject);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI http_options_SetCustomHeaders(IBackgroundCopyJobHttpOptions *iface,
-                                                    LPCWSTR headers)
-{
-    FIXME("%p %s: not implemented yet", iface, debugstr_w(headers));
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI http_options_GetCustomHeaders(IBackgroundCopyJobHttpOptions *iface,
-                                                    LPWSTR *headers)
-{
-    FIXME("%p %p: not implemented yet", iface, headers);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI http_options_SetSecurityFlags(IBackgroundCopyJobHttpOptions *iface,
-                                                    ULONG flags)
-{
-    FIXME("%p %#lx: not implemented yet", iface, flags);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI http_options_GetSecurityFlags(IBackgroundCopyJobHttpOptions *iface,
-                                                    ULONG *flags)
-{
-    FIXME("%p %p: not implemented yet", iface, flags);
-    return E_NOTIMPL;
-}
-
-static const IBackgroundCopyJobHttpOptionsVtbl http_options_vtbl = {
-    http_options_QueryInterface,
-    http_options_AddRef,
-    http_options_Release,
-    http_options_SetClientCertificateByID,
-    http_options_SetClientCertificateByName,
-    http_options_RemoveClientCertificate,
-    http_options_GetClientCertificate,
-    http_options_SetCustomHeaders,
-    http_options_GetCustomHeaders,
-    http_options_SetSecurityFlags,
-    http_options_GetSecurityFlags,
-};
-
-/* ---- IDeliveryOptimizationJob ---- */
-
-static HRESULT WINAPI do_job_QueryInterface(IDeliveryOptimizationJob *iface, REFIID riid,
-                                            void **out)
-{
-    struct job *job = impl_from_IDeliveryOptimizationJob(iface);
-    return job_QueryInterface(&job->IBackgroundCopyJob5_iface, riid, out);
-}
-
-static ULONG WINAPI do_job_AddRef(IDeliveryOptimizationJob *iface)
-{
-    struct job *job = impl_from_IDeliveryOptimizationJob(iface);
-    return job_AddRef(&job->IBackgroundCopyJob5_iface);
-}
-
-static ULONG WINAPI do_job_Release(IDeliveryOptimizationJob *iface)
-{
-    struct job *job = impl_from_IDeliveryOptimizationJob(iface);
-    return job_Release(&job->IBackgroundCopyJob5_iface);
-}
-
-static HRESULT WINAPI do_job_AddFileWithRanges(IDeliveryOptimizationJob *iface, LPCWSTR file_id,
-                                               LPCWSTR remote, LPCWSTR local, DWORD count,
-                                               BG_FILE_RANGE *ranges, UINT64 size)
-{
-    FIXME("%p %s %s %s %lu %p: not implemented yet", iface, debugstr_w(file_id),
-          debugstr_w(remote), debugstr_w(local), count, ranges);
-    return E_NOTIMPL;
-}
-
-static const IDeliveryOptimizationJobVtbl do_job_vtbl = {
-    do_job_QueryInterface,
-    do_job_AddRef,
-    do_job_Release,
-    do_job_AddFileWithRanges,
-};
-
-/* ---- IDeliveryOptimizationJob2 ---- */
-
-static HRESULT WINAPI do_job2_QueryInterface(IDeliveryOptimizationJob2 *iface, REFIID riid,
-                                             void **out)
-{
-    struct job *job = impl_from_IDeliveryOptimizationJob2(iface);
-    return job_QueryInterface(&job->IBackgroundCopyJob5_iface, riid, out);
-}
-
-static ULONG WINAPI do_job2_AddRef(IDeliveryOptimizationJob2 *iface)
-{
-    struct job *job = impl_from_IDeliveryOptimizationJob2(iface);
-    return job_AddRef(&job->IBackgroundCopyJob5_iface);
-}
-
-static ULONG WINAPI do_job2_Release(IDeliveryOptimizationJob2 *iface)
-{
-    struct job *job = impl_from_IDeliveryOptimizationJob2(iface);
-    return job_Release(&job->IBackgroundCopyJob5_iface);
-}
-
-static HRESULT WINAPI do_job2_AddFile(IDeliveryOptimizationJob2 *iface, LPCWSTR file_id,
-                                      LPCWSTR remote, DWORD count, BG_FILE_RANGE *ranges,
-                                      REFIID riid, void **out)
-{
-    FIXME("%p %s %s %lu %p %s %p: not implemented yet", iface, debugstr_w(file_id),
-          debugstr_w(remote), count, ranges, debugstr_guid(riid), out);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI do_job2_GetProperty(IDeliveryOptimizationJob2 *iface, DOJobPropertyId id,
-                                          VARIANT *value)
-{
-    FIXME("%p %d %p: not implemented yet", iface, id, value);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI do_job2_SetProperty(IDeliveryOptimizationJob2 *iface, DOJobPropertyId id,
-                                          const VARIANT *value)
-{
-    FIXME("%p %d %p: not implemented yet", iface, id, value);
-    return E_NOTIMPL;
-}
-
-static const IDeliveryOptimizationJob2Vtbl do_job2_vtbl = {
-    do_job2_QueryInterface,
-    do_job2_AddRef,
-    do_job2_Release,
-    do_job2_AddFile,
-    do_job2_GetProperty,
-    do_job2_SetProperty,
-};
 
 HRESULT job_create(struct ejob *ejob, enum dialect dialect, IBackgroundCopyJob **out)
 {
@@ -902,9 +536,9 @@ HRESULT job_create(struct ejob *ejob, enum dialect dialect, IBackgroundCopyJob *
     if (!(job = heap_alloc_zero(sizeof(*job))))
         return E_OUTOFMEMORY;
     job->IBackgroundCopyJob5_iface.lpVtbl = &job_vtbl;
-    job->IBackgroundCopyJobHttpOptions_iface.lpVtbl = &http_options_vtbl;
-    job->IDeliveryOptimizationJob_iface.lpVtbl = &do_job_vtbl;
-    job->IDeliveryOptimizationJob2_iface.lpVtbl = &do_job2_vtbl;
+    job->IBackgroundCopyJobHttpOptions_iface.lpVtbl = &job_http_options_vtbl;
+    job->IDeliveryOptimizationJob_iface.lpVtbl = &job_do_vtbl;
+    job->IDeliveryOptimizationJob2_iface.lpVtbl = &job_do2_vtbl;
     job->refs = 1;
     job->dialect = dialect;
     job->ejob = ejob;
