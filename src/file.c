@@ -1,39 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The COM file object: IBackgroundCopyFile to IBackgroundCopyFile5 and
- * IDeliveryOptimizationFile/2 over one file of an engine job. */
-#include "engine/engine.h"
-
-struct file
-{
-    IBackgroundCopyFile5 IBackgroundCopyFile5_iface;
-    IDeliveryOptimizationFile IDeliveryOptimizationFile_iface;
-    IDeliveryOptimizationFile2 IDeliveryOptimizationFile2_iface;
-    LONG refs;
-    IUnknown *ftm;
-    struct ejob *ejob;  /* counted reference: the file lives in the job */
-    ULONG index;
-};
-
-static inline struct file *impl_from_IBackgroundCopyFile5(IBackgroundCopyFile5 *iface)
-{
-    return CONTAINING_RECORD(iface, struct file, IBackgroundCopyFile5_iface);
-}
-
-static inline struct file *impl_from_IDeliveryOptimizationFile(IDeliveryOptimizationFile *iface)
-{
-    return CONTAINING_RECORD(iface, struct file, IDeliveryOptimizationFile_iface);
-}
-
-static inline struct file *impl_from_IDeliveryOptimizationFile2(IDeliveryOptimizationFile2 *iface)
-{
-    return CONTAINING_RECORD(iface, struct file, IDeliveryOptimizationFile2_iface);
-}
-
-/* The engine's file record. Caller holds the job's lock (the array may be reallocated). */
-static struct ejob_file *locked_file(struct file *file)
-{
-    return file->ejob->files[file->index];
-}
+/* The COM file object over one file of an engine job: lifetime, IUnknown and
+ * IBackgroundCopyFile to IBackgroundCopyFile5 (the DO interfaces are in file_do.c). */
+#include "file.h"
 
 static HRESULT WINAPI file_QueryInterface(IBackgroundCopyFile5 *iface, REFIID riid, void **out)
 {
@@ -43,7 +11,8 @@ static HRESULT WINAPI file_QueryInterface(IBackgroundCopyFile5 *iface, REFIID ri
     if (!out)
         return E_POINTER;
     if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IBackgroundCopyFile) ||
-        IsEqualIID(riid, &IID_IBackgroundCopyFile2) || IsEqualIID(riid, &IID_IBackgroundCopyFile3) ||
+        IsEqualIID(riid, &IID_IBackgroundCopyFile2) ||
+        IsEqualIID(riid, &IID_IBackgroundCopyFile3) ||
         IsEqualIID(riid, &IID_IBackgroundCopyFile4) || IsEqualIID(riid, &IID_IBackgroundCopyFile5))
         *out = &file->IBackgroundCopyFile5_iface;
     else if (IsEqualIID(riid, &IID_IDeliveryOptimizationFile))
@@ -97,7 +66,8 @@ static HRESULT get_name(struct file *file, size_t offset, LPWSTR *out)
 static HRESULT WINAPI file_GetRemoteName(IBackgroundCopyFile5 *iface, LPWSTR *name)
 {
     TRACE("%p %p", iface, name);
-    return get_name(impl_from_IBackgroundCopyFile5(iface), offsetof(struct ejob_file, remote), name);
+    return get_name(impl_from_IBackgroundCopyFile5(iface), offsetof(struct ejob_file, remote),
+                    name);
 }
 
 static HRESULT WINAPI file_GetLocalName(IBackgroundCopyFile5 *iface, LPWSTR *name)
@@ -200,78 +170,20 @@ static const IBackgroundCopyFile5Vtbl file_vtbl = {
     file_GetProperty,
 };
 
-static HRESULT WINAPI do_file_QueryInterface(IDeliveryOptimizationFile *iface, REFIID riid,
-                                             void **out)
+HRESULT file_query(struct file *file, REFIID riid, void **out)
 {
-    struct file *file = impl_from_IDeliveryOptimizationFile(iface);
     return file_QueryInterface(&file->IBackgroundCopyFile5_iface, riid, out);
 }
 
-static ULONG WINAPI do_file_AddRef(IDeliveryOptimizationFile *iface)
+ULONG file_addref(struct file *file)
 {
-    struct file *file = impl_from_IDeliveryOptimizationFile(iface);
     return file_AddRef(&file->IBackgroundCopyFile5_iface);
 }
 
-static ULONG WINAPI do_file_Release(IDeliveryOptimizationFile *iface)
+ULONG file_release(struct file *file)
 {
-    struct file *file = impl_from_IDeliveryOptimizationFile(iface);
     return file_Release(&file->IBackgroundCopyFile5_iface);
 }
-
-static HRESULT WINAPI do_file_GetStats(IDeliveryOptimizationFile *iface, DOSwarmStats *stats)
-{
-    FIXME("%p %p: not implemented yet", iface, stats);
-    return E_NOTIMPL;
-}
-
-static const IDeliveryOptimizationFileVtbl do_file_vtbl = {
-    do_file_QueryInterface,
-    do_file_AddRef,
-    do_file_Release,
-    do_file_GetStats,
-};
-
-static HRESULT WINAPI do_file2_QueryInterface(IDeliveryOptimizationFile2 *iface, REFIID riid,
-                                              void **out)
-{
-    struct file *file = impl_from_IDeliveryOptimizationFile2(iface);
-    return file_QueryInterface(&file->IBackgroundCopyFile5_iface, riid, out);
-}
-
-static ULONG WINAPI do_file2_AddRef(IDeliveryOptimizationFile2 *iface)
-{
-    struct file *file = impl_from_IDeliveryOptimizationFile2(iface);
-    return file_AddRef(&file->IBackgroundCopyFile5_iface);
-}
-
-static ULONG WINAPI do_file2_Release(IDeliveryOptimizationFile2 *iface)
-{
-    struct file *file = impl_from_IDeliveryOptimizationFile2(iface);
-    return file_Release(&file->IBackgroundCopyFile5_iface);
-}
-
-static HRESULT WINAPI do_file2_GetProperty(IDeliveryOptimizationFile2 *iface, DOFilePropertyId id,
-                                           VARIANT *value)
-{
-    FIXME("%p %d %p: not implemented yet", iface, id, value);
-    return E_NOTIMPL;
-}
-
-static HRESULT WINAPI do_file2_SetProperty(IDeliveryOptimizationFile2 *iface, DOFilePropertyId id,
-                                           const VARIANT *value)
-{
-    FIXME("%p %d %p: not implemented yet", iface, id, value);
-    return E_NOTIMPL;
-}
-
-static const IDeliveryOptimizationFile2Vtbl do_file2_vtbl = {
-    do_file2_QueryInterface,
-    do_file2_AddRef,
-    do_file2_Release,
-    do_file2_GetProperty,
-    do_file2_SetProperty,
-};
 
 HRESULT file_create(struct ejob *ejob, ULONG index, IBackgroundCopyFile **out)
 {
@@ -280,8 +192,8 @@ HRESULT file_create(struct ejob *ejob, ULONG index, IBackgroundCopyFile **out)
     if (!(file = heap_alloc_zero(sizeof(*file))))
         return E_OUTOFMEMORY;
     file->IBackgroundCopyFile5_iface.lpVtbl = &file_vtbl;
-    file->IDeliveryOptimizationFile_iface.lpVtbl = &do_file_vtbl;
-    file->IDeliveryOptimizationFile2_iface.lpVtbl = &do_file2_vtbl;
+    file->IDeliveryOptimizationFile_iface.lpVtbl = &file_do_vtbl;
+    file->IDeliveryOptimizationFile2_iface.lpVtbl = &file_do2_vtbl;
     file->refs = 1;
     file->ejob = ejob;
     file->index = index;
