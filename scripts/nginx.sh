@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Runs a private nginx on 127.0.0.1 (a free port) for the demo and the tests.
 #   scripts/nginx.sh start <state dir> <document root>   prints the port, writes <state dir>/port
+#       (and <state dir>/proxy_port: a forward proxy that answers itself; <state dir>/https_port:
+#       the document root over https with a self-signed certificate for opendo-test.invalid)
 #   scripts/nginx.sh stop <state dir>
 set -euo pipefail
 
@@ -23,7 +25,7 @@ stop() {
         fi
         rm -f "$state/nginx.pid"
     fi
-    rm -f "$state/port"
+    rm -f "$state/port" "$state/proxy_port" "$state/https_port"
 }
 
 case "$cmd" in
@@ -37,8 +39,17 @@ start)
     stop
     user_line=""
     [ "$(id -u)" -eq 0 ] && user_line="user root root;"
+    # Basic credentials for /auth/ (nginx reads {PLAIN} passwords as they are).
+    printf 'opendo:{PLAIN}secret\n' > "$state/htpasswd"
+    # A self-signed certificate whose name is not 127.0.0.1: unknown CA and wrong name at once.
+    if [ ! -f "$state/server.crt" ] || [ ! -f "$state/server.key" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=opendo-test.invalid" \
+            -keyout "$state/server.key" -out "$state/server.crt" 2>>"$state/error.log"
+    fi
     for attempt in 1 2 3 4 5; do
         port=$(free_port)
+        proxy_port=$(free_port)
+        https_port=$(free_port)
         cat > "$state/nginx.conf" <<CONF
 $user_line
 worker_processes 2;
@@ -63,12 +74,65 @@ http {
         location / { }
         # Throttled, so that tests can watch and interrupt a transfer in flight.
         location /slow/ { limit_rate 2m; }
+        # The files again from a server that ignores Range: every answer is a 200.
+        location /norange/ { alias $root/; max_ranges 0; }
+        # The files again, throttled like /slow/.
+        location /throttled/ { alias $root/; limit_rate 2m; }
         location /status/ {
             location = /status/500 { return 500; }
             location = /status/503 { return 503; }
             location = /status/403 { return 403; }
             return 404;
         }
+        # The body is the X-OpenDO-Test request header: the downloaded bytes show what was sent.
+        location = /echo/header { return 200 "\$http_x_opendo_test\n"; }
+        # Files that exist only for requests that carry "X-OpenDO-Test: yes" (throttled).
+        location /needs-header/ {
+            alias $root/;
+            limit_rate 2m;
+            if (\$http_x_opendo_test != "yes") { return 403; }
+        }
+        # /redirect/<path> answers 302 to /<path>.
+        location /redirect/ { rewrite ^/redirect/(.*)\$ /\$1 redirect; }
+        # The same with a relative Location.
+        location /redirect-relative/ {
+            absolute_redirect off;
+            rewrite ^/redirect-relative/(.*)\$ /\$1 redirect;
+        }
+        # The files again, behind Basic authentication (user opendo, password secret).
+        location /auth/ {
+            alias $root/;
+            auth_basic "OpenDO";
+            auth_basic_user_file $state/htpasswd;
+        }
+        # The files again without Content-Length (chunked), as dynamic content comes.
+        location /chunked/ {
+            alias $root/;
+            sub_filter_types *;
+            sub_filter "@@opendo-no-such-text@@" "";
+        }
+    }
+    # A forward proxy that answers every request itself, naming the URI it was asked for.
+    server {
+        listen 127.0.0.1:$proxy_port;
+        # A log of its own: access.log tells what reached the origin server.
+        access_log $state/proxy_access.log;
+        location / { return 200 "proxied \$request_uri\n"; }
+        # Behind proxy authentication: Basic proxyuser / proxypass.
+        location /proxyauth/ {
+            if (\$http_proxy_authorization != "Basic cHJveHl1c2VyOnByb3h5cGFzcw==") {
+                add_header Proxy-Authenticate 'Basic realm="OpenDO proxy"' always;
+                return 407;
+            }
+            return 200 "proxied with credentials \$request_uri\n";
+        }
+    }
+    server {
+        listen 127.0.0.1:$https_port ssl;
+        ssl_certificate $state/server.crt;
+        ssl_certificate_key $state/server.key;
+        root $root;
+        location / { }
     }
 }
 CONF
@@ -76,6 +140,8 @@ CONF
         if nginx -p "$state" -c "$state/nginx.conf" -e "$state/error.log" 2>>"$state/error.log"; then
             for _ in $(seq 50); do
                 if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+                    echo "$proxy_port" > "$state/proxy_port"
+                    echo "$https_port" > "$state/https_port"
                     echo "$port" > "$state/port"
                     echo "$port"
                     exit 0

@@ -7,12 +7,12 @@ struct enumerator
 {
     IEnumBackgroundCopyFiles IEnumBackgroundCopyFiles_iface;
     IEnumBackgroundCopyJobs IEnumBackgroundCopyJobs_iface;
-    const IID *iid;         /* which of the two interfaces this enumerator is */
+    const IID *iid; /* which of the two interfaces this enumerator is */
     LONG refs;
     IUnknown *ftm;
-    IUnknown **items;       /* owned references */
+    IUnknown **items; /* owned references */
     ULONG count;
-    LONG position;          /* shared by Next/Skip/Reset; atomic updates */
+    LONG position; /* shared by Next/Skip/Reset; atomic updates */
 };
 
 static HRESULT enumerator_create(const IID *iid, IUnknown **items, ULONG count, ULONG position,
@@ -68,8 +68,7 @@ static ULONG claim(struct enumerator *e, ULONG wanted, ULONG *got)
     return start;
 }
 
-static HRESULT enumerator_next(struct enumerator *e, ULONG wanted, IUnknown **items,
-                               ULONG *fetched)
+static HRESULT enumerator_next(struct enumerator *e, ULONG wanted, IUnknown **items, ULONG *fetched)
 {
     ULONG first, got;
 
@@ -105,7 +104,8 @@ static inline struct enumerator *impl_from_IEnumBackgroundCopyFiles(IEnumBackgro
 
 static HRESULT WINAPI files_QueryInterface(IEnumBackgroundCopyFiles *iface, REFIID riid, void **out)
 {
-    return enumerator_query(impl_from_IEnumBackgroundCopyFiles(iface), (IUnknown *)iface, riid, out);
+    return enumerator_query(impl_from_IEnumBackgroundCopyFiles(iface), (IUnknown *)iface, riid,
+                            out);
 }
 
 static ULONG WINAPI files_AddRef(IEnumBackgroundCopyFiles *iface)
@@ -273,7 +273,8 @@ HRESULT enum_files_create(IBackgroundCopyFile **files, ULONG count, IEnumBackgro
     struct enumerator *e;
     HRESULT hr;
 
-    if (FAILED(hr = enumerator_create(&IID_IEnumBackgroundCopyFiles, (IUnknown **)files, count, 0, &e)))
+    if (FAILED(hr = enumerator_create(&IID_IEnumBackgroundCopyFiles, (IUnknown **)files, count, 0,
+                                      &e)))
         return hr;
     *out = &e->IEnumBackgroundCopyFiles_iface;
     return S_OK;
@@ -284,7 +285,8 @@ HRESULT enum_jobs_create(IBackgroundCopyJob **jobs, ULONG count, IEnumBackground
     struct enumerator *e;
     HRESULT hr;
 
-    if (FAILED(hr = enumerator_create(&IID_IEnumBackgroundCopyJobs, (IUnknown **)jobs, count, 0, &e)))
+    if (FAILED(
+            hr = enumerator_create(&IID_IEnumBackgroundCopyJobs, (IUnknown **)jobs, count, 0, &e)))
         return hr;
     *out = &e->IEnumBackgroundCopyJobs_iface;
     return S_OK;

@@ -83,7 +83,7 @@ static HRESULT WINAPI error_GetFile(IBackgroundCopyError *iface, IBackgroundCopy
     *file = NULL;
     if (error->file_index < 0)
         return dialect_result(error->dialect, BG_E_FILE_NOT_AVAILABLE);
-    return file_create(error->ejob, error->file_index, file);
+    return file_create(error->ejob, error->file_index, error->dialect, file);
 }
 
 static HRESULT WINAPI error_GetErrorDescription(IBackgroundCopyError *iface, DWORD langid,
@@ -152,8 +152,8 @@ static const IBackgroundCopyErrorVtbl error_vtbl = {
     error_GetProtocol,
 };
 
-HRESULT error_create(struct ejob *ejob, enum dialect dialect, BG_ERROR_CONTEXT context, HRESULT code,
-                     LONG file_index, IBackgroundCopyError **out)
+HRESULT error_create(struct ejob *ejob, enum dialect dialect, BG_ERROR_CONTEXT context,
+                     HRESULT code, LONG file_index, IBackgroundCopyError **out)
 {
     struct error *error;
 

@@ -55,8 +55,7 @@ static HRESULT http_description(HRESULT code, LPWSTR *out)
     return cotask_strdup(text, out);
 }
 
-static HRESULT format_message(DWORD flags, HMODULE module, HRESULT code, DWORD langid,
-                              LPWSTR *out)
+static HRESULT format_message(DWORD flags, HMODULE module, HRESULT code, DWORD langid, LPWSTR *out)
 {
     WCHAR *text = NULL, *end;
     HRESULT hr;
@@ -81,24 +80,23 @@ HRESULT errordesc_get(HRESULT code, DWORD langid, LPWSTR *out)
     *out = NULL;
     if (HRESULT_FACILITY(code) == 0x19 && (code & 0xF000) == 0)
         return http_description(code, out);
-    if (SUCCEEDED(hr = format_message(FORMAT_MESSAGE_FROM_HMODULE, module_handle(), code, wanted,
-                                      out)))
+    if (SUCCEEDED(
+            hr = format_message(FORMAT_MESSAGE_FROM_HMODULE, module_handle(), code, wanted, out)))
         return hr;
-    if (SUCCEEDED(hr = format_message(FORMAT_MESSAGE_FROM_HMODULE, module_handle(), code, ENGLISH,
-                                      out)))
+    if (SUCCEEDED(
+            hr = format_message(FORMAT_MESSAGE_FROM_HMODULE, module_handle(), code, ENGLISH, out)))
         return hr;
     /* Windows' own codes (HRESULT_FROM_WIN32, WinHTTP, COM): the system's text. */
     if (SUCCEEDED(hr = format_message(FORMAT_MESSAGE_FROM_SYSTEM, NULL, code, langid, out)))
         return hr;
     if (SUCCEEDED(hr = format_message(FORMAT_MESSAGE_FROM_SYSTEM, NULL, code, 0, out)))
         return hr;
-    if (HRESULT_FACILITY(code) == FACILITY_WIN32 &&
-        HRESULT_CODE(code) >= 12000 && HRESULT_CODE(code) < 12200)
+    if (HRESULT_FACILITY(code) == FACILITY_WIN32 && HRESULT_CODE(code) >= 12000 &&
+        HRESULT_CODE(code) < 12200)
     {
         HMODULE winhttp = GetModuleHandleW(L"winhttp.dll");
-        if (winhttp &&
-            SUCCEEDED(hr = format_message(FORMAT_MESSAGE_FROM_HMODULE, winhttp, HRESULT_CODE(code),
-                                          0, out)))
+        if (winhttp && SUCCEEDED(hr = format_message(FORMAT_MESSAGE_FROM_HMODULE, winhttp,
+                                                     HRESULT_CODE(code), 0, out)))
             return hr;
     }
     return HRESULT_FROM_WIN32(ERROR_MR_MID_NOT_FOUND);
@@ -110,7 +108,8 @@ HRESULT errordesc_context(BG_ERROR_CONTEXT context, DWORD langid, LPWSTR *out)
         [BG_ERROR_CONTEXT_NONE] = BG_S_ERROR_CONTEXT_NONE,
         [BG_ERROR_CONTEXT_UNKNOWN] = BG_E_ERROR_CONTEXT_UNKNOWN,
         [BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER] = BG_E_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
-        [BG_ERROR_CONTEXT_QUEUE_MANAGER_NOTIFICATION] = BG_E_ERROR_CONTEXT_QUEUE_MANAGER_NOTIFICATION,
+        [BG_ERROR_CONTEXT_QUEUE_MANAGER_NOTIFICATION] =
+            BG_E_ERROR_CONTEXT_QUEUE_MANAGER_NOTIFICATION,
         [BG_ERROR_CONTEXT_LOCAL_FILE] = BG_E_ERROR_CONTEXT_LOCAL_FILE,
         [BG_ERROR_CONTEXT_REMOTE_FILE] = BG_E_ERROR_CONTEXT_REMOTE_FILE,
         [BG_ERROR_CONTEXT_GENERAL_TRANSPORT] = BG_E_ERROR_CONTEXT_GENERAL_TRANSPORT,

@@ -92,19 +92,41 @@ static HRESULT WINAPI file_GetProgress(IBackgroundCopyFile5 *iface, BG_FILE_PROG
 static HRESULT WINAPI file_GetFileRanges(IBackgroundCopyFile5 *iface, DWORD *count,
                                          BG_FILE_RANGE **ranges)
 {
+    struct file *file = impl_from_IBackgroundCopyFile5(iface);
+    const BG_FILE_RANGE *source;
+    ULONG n;
+
     TRACE("%p %p %p", iface, count, ranges);
     if (!count || !ranges)
         return E_INVALIDARG;
-    /* Files added without ranges: BITS answers S_FALSE with nothing. */
+    /* The [in] value of *count means nothing: the whole list comes back. */
     *count = 0;
     *ranges = NULL;
-    return S_FALSE;
+    AcquireSRWLockShared(&file->ejob->lock);
+    source = locked_file(file)->ranges;
+    n = locked_file(file)->range_count;
+    ReleaseSRWLockShared(&file->ejob->lock);
+    /* Files added without ranges: BITS answers S_FALSE with nothing. */
+    if (!n)
+        return S_FALSE;
+    /* The ranges never change once the file is added: copy them without the lock. */
+    if (!(*ranges = CoTaskMemAlloc(n * sizeof(**ranges))))
+        return E_OUTOFMEMORY;
+    memcpy(*ranges, source, n * sizeof(**ranges));
+    *count = n;
+    return S_OK;
 }
 
 static HRESULT WINAPI file_SetRemoteName(IBackgroundCopyFile5 *iface, LPCWSTR name)
 {
-    FIXME("%p %s: not implemented yet", iface, debugstr_w(name));
-    return E_NOTIMPL;
+    struct file *file = impl_from_IBackgroundCopyFile5(iface);
+
+    TRACE("%p %s", iface, debugstr_w(name));
+    if (!name)
+        return E_INVALIDARG;
+    if (file->ejob->type != BG_JOB_TYPE_DOWNLOAD)
+        return E_NOTIMPL;
+    return file_result(file, efile_set_remote(file->ejob, file->index, name));
 }
 
 static HRESULT WINAPI file_GetTemporaryName(IBackgroundCopyFile5 *iface, LPWSTR *name)
@@ -113,43 +135,101 @@ static HRESULT WINAPI file_GetTemporaryName(IBackgroundCopyFile5 *iface, LPWSTR 
     return get_name(impl_from_IBackgroundCopyFile5(iface), offsetof(struct ejob_file, temp), name);
 }
 
+/* Are all the file's bytes there? Caller holds the job's lock. */
+static BOOL locked_file_done(struct file *file)
+{
+    const BG_FILE_PROGRESS *progress = &locked_file(file)->progress;
+    return progress->BytesTotal != BG_SIZE_UNKNOWN &&
+           progress->BytesTransferred == progress->BytesTotal;
+}
+
 static HRESULT WINAPI file_SetValidationState(IBackgroundCopyFile5 *iface, BOOL state)
 {
-    FIXME("%p %d: not implemented yet", iface, state);
-    return E_NOTIMPL;
+    struct file *file = impl_from_IBackgroundCopyFile5(iface);
+    HRESULT hr = S_OK;
+
+    TRACE("%p %d", iface, state);
+    /* FALSE: the file's bytes are rejected; the engine stops the job and starts the file over. */
+    if (!state)
+        return file_result(file, efile_invalidate(file->ejob, file->index));
+    AcquireSRWLockExclusive(&file->ejob->lock);
+    if (ejob_is_final(file->ejob))
+        hr = BG_E_INVALID_STATE;
+    else if (!locked_file_done(file))
+        hr = E_PENDING;
+    else
+        locked_file(file)->validation_state = TRUE;
+    ReleaseSRWLockExclusive(&file->ejob->lock);
+    return file_result(file, hr);
 }
 
 static HRESULT WINAPI file_GetValidationState(IBackgroundCopyFile5 *iface, BOOL *state)
 {
-    FIXME("%p %p: not implemented yet", iface, state);
-    return E_NOTIMPL;
+    struct file *file = impl_from_IBackgroundCopyFile5(iface);
+
+    TRACE("%p %p", iface, state);
+    if (!state)
+        return E_INVALIDARG;
+    /* FALSE also means "never validated", as in BITS. */
+    AcquireSRWLockShared(&file->ejob->lock);
+    *state = locked_file(file)->validation_state;
+    ReleaseSRWLockShared(&file->ejob->lock);
+    return S_OK;
 }
 
 static HRESULT WINAPI file_IsDownloadedFromPeer(IBackgroundCopyFile5 *iface, BOOL *from_peer)
 {
-    FIXME("%p %p: not implemented yet", iface, from_peer);
-    return E_NOTIMPL;
+    TRACE("%p %p", iface, from_peer);
+    if (!from_peer)
+        return E_INVALIDARG;
+    /* No peer caching: every byte comes from the origin. */
+    *from_peer = FALSE;
+    return S_OK;
 }
 
 static HRESULT WINAPI file_GetPeerDownloadStats(IBackgroundCopyFile5 *iface, UINT64 *from_origin,
                                                 UINT64 *from_peers)
 {
-    FIXME("%p %p %p: not implemented yet", iface, from_origin, from_peers);
-    return E_NOTIMPL;
+    struct file *file = impl_from_IBackgroundCopyFile5(iface);
+
+    TRACE("%p %p %p", iface, from_origin, from_peers);
+    if (!from_origin || !from_peers)
+        return E_INVALIDARG;
+    AcquireSRWLockShared(&file->ejob->lock);
+    *from_origin = locked_file(file)->progress.BytesTransferred;
+    ReleaseSRWLockShared(&file->ejob->lock);
+    *from_peers = 0;
+    return S_OK;
 }
 
 static HRESULT WINAPI file_SetProperty(IBackgroundCopyFile5 *iface, BITS_FILE_PROPERTY_ID id,
                                        BITS_FILE_PROPERTY_VALUE value)
 {
-    FIXME("%p %d: not implemented yet", iface, id);
-    return E_NOTIMPL;
+    struct file *file = impl_from_IBackgroundCopyFile5(iface);
+
+    TRACE("%p %d", iface, id);
+    /* The response headers are what the server sent: nothing to set. */
+    if (id == BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS)
+        return file_result(file, BG_E_READ_ONLY_PROPERTY);
+    return file_result(file, BG_E_UNKNOWN_PROPERTY_ID);
 }
 
 static HRESULT WINAPI file_GetProperty(IBackgroundCopyFile5 *iface, BITS_FILE_PROPERTY_ID id,
                                        BITS_FILE_PROPERTY_VALUE *value)
 {
-    FIXME("%p %d %p: not implemented yet", iface, id, value);
-    return E_NOTIMPL;
+    struct file *file = impl_from_IBackgroundCopyFile5(iface);
+    HRESULT hr;
+
+    TRACE("%p %d %p", iface, id, value);
+    if (!value)
+        return E_INVALIDARG;
+    if (id != BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS)
+        return file_result(file, BG_E_UNKNOWN_PROPERTY_ID);
+    /* The status line and headers of the latest HTTP response, "" before there was one. */
+    AcquireSRWLockShared(&file->ejob->lock);
+    hr = cotask_strdup(locked_file(file)->response_headers, &value->String);
+    ReleaseSRWLockShared(&file->ejob->lock);
+    return hr;
 }
 
 static const IBackgroundCopyFile5Vtbl file_vtbl = {
@@ -185,7 +265,7 @@ ULONG file_release(struct file *file)
     return file_Release(&file->IBackgroundCopyFile5_iface);
 }
 
-HRESULT file_create(struct ejob *ejob, ULONG index, IBackgroundCopyFile **out)
+HRESULT file_create(struct ejob *ejob, ULONG index, enum dialect dialect, IBackgroundCopyFile **out)
 {
     struct file *file;
 
@@ -197,6 +277,7 @@ HRESULT file_create(struct ejob *ejob, ULONG index, IBackgroundCopyFile **out)
     file->refs = 1;
     file->ejob = ejob;
     file->index = index;
+    file->dialect = dialect;
     ejob_addref(ejob);
     module_lock();
     *out = (IBackgroundCopyFile *)&file->IBackgroundCopyFile5_iface;

@@ -15,6 +15,7 @@ struct file
     IUnknown *ftm;
     struct ejob *ejob; /* counted reference: the file lives in the job */
     ULONG index;
+    enum dialect dialect; /* the codes it answers with (dialect.c) */
 };
 
 static inline struct file *impl_from_IBackgroundCopyFile5(IBackgroundCopyFile5 *iface)
@@ -36,6 +37,12 @@ static inline struct file *impl_from_IDeliveryOptimizationFile2(IDeliveryOptimiz
 static inline struct ejob_file *locked_file(struct file *file)
 {
     return file->ejob->files[file->index];
+}
+
+/* An engine (BITS) code in the object's dialect. */
+static inline HRESULT file_result(struct file *file, HRESULT hr)
+{
+    return dialect_result(file->dialect, hr);
 }
 
 /* The object's IUnknown, for the other interfaces to forward to. */

@@ -104,7 +104,7 @@ static HRESULT WINAPI job_EnumFiles(IBackgroundCopyJob5 *iface, IEnumBackgroundC
     if (count && !(files = heap_alloc_zero(count * sizeof(*files))))
         return E_OUTOFMEMORY;
     for (; made < count && SUCCEEDED(hr); made++)
-        hr = file_create(job->ejob, made, &files[made]);
+        hr = file_create(job->ejob, made, job->dialect, &files[made]);
     if (SUCCEEDED(hr))
         hr = enum_files_create(files, count, out);
     for (ULONG i = 0; i < count; i++)
@@ -244,10 +244,11 @@ static HRESULT WINAPI job_GetError(IBackgroundCopyJob5 *iface, IBackgroundCopyEr
 
 static HRESULT WINAPI job_GetOwner(IBackgroundCopyJob5 *iface, LPWSTR *owner)
 {
-    FIXME("%p %p: not implemented yet", iface, owner);
-    return E_NOTIMPL;
-}
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
+    TRACE("%p %p", iface, owner);
+    return job_get_string(job, &job->ejob->owner.sid, owner);
+}
 HRESULT job_get_string(struct job *job, WCHAR *const *field, LPWSTR *out)
 {
     HRESULT hr;
@@ -326,7 +327,12 @@ static HRESULT WINAPI job_SetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORIT
     TRACE("%p %d", iface, priority);
     if ((unsigned int)priority > BG_JOB_PRIORITY_LOW)
         return E_NOTIMPL;
-    LOCKED_SETTER(job, job->ejob->priority = priority);
+    LOCKED_SETTER(job, {
+        job->ejob->priority = priority;
+        /* DO's default no-progress timeout follows the priority until the client sets one. */
+        if (job->dialect == DIALECT_DO && !job->ejob->no_progress_timeout_set)
+            job->ejob->no_progress_timeout = do_default_no_progress_timeout(priority);
+    });
 }
 
 static HRESULT WINAPI job_GetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORITY *priority)
@@ -371,14 +377,21 @@ static HRESULT WINAPI job_GetNotifyFlags(IBackgroundCopyJob5 *iface, ULONG *flag
 
 static HRESULT WINAPI job_SetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknown *callback)
 {
-    FIXME("%p %p: callbacks are not delivered yet", iface, callback);
-    return E_NOTIMPL;
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+
+    TRACE("%p %p", iface, callback);
+    /* The callback's IBackgroundCopyJob argument speaks the dialect of this object. */
+    return result(job, notify_set_callback(job->ejob, callback, job->dialect));
 }
 
 static HRESULT WINAPI job_GetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknown **callback)
 {
-    FIXME("%p %p: callbacks are not delivered yet", iface, callback);
-    return E_NOTIMPL;
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+
+    TRACE("%p %p", iface, callback);
+    if (!callback)
+        return E_INVALIDARG;
+    return notify_get_callback(job->ejob, callback);
 }
 
 static HRESULT WINAPI job_SetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG seconds)
@@ -407,7 +420,10 @@ static HRESULT WINAPI job_SetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %lu", iface, seconds);
-    LOCKED_SETTER(job, job->ejob->no_progress_timeout = seconds);
+    LOCKED_SETTER(job, {
+        job->ejob->no_progress_timeout = seconds;
+        job->ejob->no_progress_timeout_set = TRUE;
+    });
 }
 
 static HRESULT WINAPI job_GetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG *seconds)
@@ -436,26 +452,116 @@ static HRESULT WINAPI job_GetErrorCount(IBackgroundCopyJob5 *iface, ULONG *error
     return S_OK;
 }
 
+/* BITS: a proxy list or bypass list may not exceed 32 KB; we read that as 32,768 characters
+ * with the terminator. */
+#define MAX_PROXY_LIST 32768
+
 static HRESULT WINAPI job_SetProxySettings(IBackgroundCopyJob5 *iface, BG_JOB_PROXY_USAGE usage,
                                            const WCHAR *list, const WCHAR *bypass)
 {
-    FIXME("%p %d %s %s: not implemented yet", iface, usage, debugstr_w(list), debugstr_w(bypass));
-    return E_NOTIMPL;
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    WCHAR *new_list = NULL, *new_bypass = NULL;
+    HRESULT hr = S_OK;
+
+    TRACE("%p %d %s %s", iface, usage, debugstr_w(list), debugstr_w(bypass));
+    if ((unsigned int)usage > BG_JOB_PROXY_USAGE_AUTODETECT)
+        return E_NOTIMPL;
+    /* The lists belong to OVERRIDE, which needs one. */
+    if (usage == BG_JOB_PROXY_USAGE_OVERRIDE ? !list : list || bypass)
+        return E_INVALIDARG;
+    if (list && wcslen(list) >= MAX_PROXY_LIST)
+        return result(job, BG_E_PROXY_LIST_TOO_LARGE);
+    if (bypass && wcslen(bypass) >= MAX_PROXY_LIST)
+        return result(job, BG_E_PROXY_BYPASS_LIST_TOO_LARGE);
+    if ((list && !(new_list = heap_strdup(list))) ||
+        (bypass && !(new_bypass = heap_strdup(bypass))))
+    {
+        free_str(new_list);
+        return E_OUTOFMEMORY;
+    }
+    AcquireSRWLockExclusive(&job->ejob->lock);
+    if (ejob_is_final(job->ejob))
+        hr = BG_E_INVALID_STATE;
+    else
+    {
+        struct ejob_options *options = &job->ejob->options;
+        WCHAR *old;
+
+        options->proxy_usage = usage;
+        old = options->proxy_list;
+        options->proxy_list = new_list;
+        new_list = old;
+        old = options->proxy_bypass;
+        options->proxy_bypass = new_bypass;
+        new_bypass = old;
+        ejob_touch(job->ejob);
+    }
+    ReleaseSRWLockExclusive(&job->ejob->lock);
+    free_str(new_list);
+    free_str(new_bypass);
+    return result(job, hr);
+}
+
+/* A CoTaskMemAlloc'ed copy of an optional string: NULL stays NULL. */
+static HRESULT cotask_optional(const WCHAR *s, WCHAR **out)
+{
+    *out = NULL;
+    return s ? cotask_strdup(s, out) : S_OK;
 }
 
 static HRESULT WINAPI job_GetProxySettings(IBackgroundCopyJob5 *iface, BG_JOB_PROXY_USAGE *usage,
                                            LPWSTR *list, LPWSTR *bypass)
 {
-    FIXME("%p %p %p %p: not implemented yet", iface, usage, list, bypass);
-    return E_NOTIMPL;
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    HRESULT hr;
+
+    TRACE("%p %p %p %p", iface, usage, list, bypass);
+    if (!usage || !list || !bypass)
+        return E_INVALIDARG;
+    *bypass = NULL;
+    AcquireSRWLockShared(&job->ejob->lock);
+    *usage = job->ejob->options.proxy_usage;
+    if (SUCCEEDED(hr = cotask_optional(job->ejob->options.proxy_list, list)) &&
+        FAILED(hr = cotask_optional(job->ejob->options.proxy_bypass, bypass)))
+    {
+        CoTaskMemFree(*list);
+        *list = NULL;
+    }
+    ReleaseSRWLockShared(&job->ejob->lock);
+    return hr;
 }
 
 static HRESULT WINAPI job_TakeOwnership(IBackgroundCopyJob5 *iface)
 {
-    FIXME("%p: not implemented yet", iface);
-    return E_NOTIMPL;
-}
+    struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct owner caller, previous;
+    BOOL final, same;
+    HRESULT hr;
 
+    TRACE("%p", iface);
+    if (FAILED(hr = owner_of_caller(&caller)))
+        return hr;
+    AcquireSRWLockShared(&job->ejob->lock);
+    same = !wcscmp(caller.sid, job->ejob->owner.sid);
+    ReleaseSRWLockShared(&job->ejob->lock);
+    /* Taking another user's job is for administrators only, as in BITS. */
+    if (!same && !owner_caller_is_admin())
+    {
+        owner_clear(&caller);
+        return E_ACCESSDENIED;
+    }
+    AcquireSRWLockExclusive(&job->ejob->lock);
+    if (!(final = ejob_is_final(job->ejob)))
+    {
+        previous = job->ejob->owner;
+        job->ejob->owner = caller;
+        caller = previous;
+        ejob_touch(job->ejob);
+    }
+    ReleaseSRWLockExclusive(&job->ejob->lock);
+    owner_clear(&caller);
+    return final ? result(job, BG_E_INVALID_STATE) : S_OK;
+}
 static const IBackgroundCopyJob5Vtbl job_vtbl = {
     job_QueryInterface,
     job_AddRef,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Logging: off by default, enabled with OPENDO_DEBUG, written with OutputDebugStringA (and a file). */
+/* Logging: off by default, enabled with OPENDO_DEBUG, written with OutputDebugStringA (and a file).
+ */
 #include <stdio.h>
 #include <string.h>
 #include "private.h"
@@ -47,7 +48,8 @@ void log_printf(enum log_level level, const char *func, const char *fmt, ...)
     int len;
     va_list args;
 
-    len = snprintf(buf, sizeof(buf), "opendo:%s:%04lx:%s ", names[level], GetCurrentThreadId(), func);
+    len =
+        snprintf(buf, sizeof(buf), "opendo:%s:%04lx:%s ", names[level], GetCurrentThreadId(), func);
     va_start(args, fmt);
     if (len > 0 && len < (int)sizeof(buf))
         vsnprintf(buf + len, sizeof(buf) - len, fmt, args);

@@ -12,11 +12,12 @@ struct manager
     enum dialect dialect;
 };
 
-/* The job table owns one reference to every job that has not reached a final state. */
+/* The job table owns one reference to every job that has not reached a final state, and one
+ * module lock for each, so that DllCanUnloadNow does not let the jobs vanish. */
 static SRWLOCK table_lock = SRWLOCK_INIT;
-static struct ejob **table;     /* table_lock */
-static ULONG table_count;       /* table_lock */
-static ULONG table_capacity;    /* table_lock */
+static struct ejob **table;  /* table_lock */
+static ULONG table_count;    /* table_lock */
+static ULONG table_capacity; /* table_lock */
 
 static inline struct manager *impl_from_IBackgroundCopyManager(IBackgroundCopyManager *iface)
 {
@@ -45,6 +46,8 @@ static HRESULT table_add(struct ejob *job)
     }
     ejob_addref(job);
     table[table_count++] = job;
+    /* A live job keeps the DLL loaded even when no client holds a pointer to it. */
+    module_lock();
 out:
     ReleaseSRWLockExclusive(&table_lock);
     return hr;
@@ -66,7 +69,10 @@ void manager_forget_job(const GUID *id)
     }
     ReleaseSRWLockExclusive(&table_lock);
     if (found)
+    {
         ejob_release(found);
+        module_unlock();
+    }
 }
 
 static HRESULT WINAPI manager_QueryInterface(IBackgroundCopyManager *iface, REFIID riid, void **out)
@@ -130,6 +136,8 @@ static HRESULT WINAPI manager_CreateJob(IBackgroundCopyManager *iface, LPCWSTR n
     }
     if (FAILED(hr = ejob_create(name, type, &ejob)))
         return hr;
+    if (manager->dialect == DIALECT_DO)
+        ejob->no_progress_timeout = do_default_no_progress_timeout(ejob->priority);
     if (FAILED(hr = job_create(ejob, manager->dialect, &job)))
     {
         ejob_release(ejob);
@@ -196,7 +204,8 @@ static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flag
 
     /* Take references under the table lock, build the COM objects outside it. */
     AcquireSRWLockShared(&table_lock);
-    if (table_count && !(snapshot = HeapAlloc(GetProcessHeap(), 0, table_count * sizeof(*snapshot))))
+    if (table_count &&
+        !(snapshot = HeapAlloc(GetProcessHeap(), 0, table_count * sizeof(*snapshot))))
         hr = E_OUTOFMEMORY;
     else
     {
@@ -244,8 +253,8 @@ static HRESULT WINAPI manager_GetErrorDescription(IBackgroundCopyManager *iface,
 }
 
 static const IBackgroundCopyManagerVtbl manager_vtbl = {
-    manager_QueryInterface, manager_AddRef,   manager_Release,
-    manager_CreateJob,      manager_GetJob,   manager_EnumJobs,
+    manager_QueryInterface,      manager_AddRef, manager_Release,
+    manager_CreateJob,           manager_GetJob, manager_EnumJobs,
     manager_GetErrorDescription,
 };
 

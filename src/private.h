@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Declarations shared by the COM layer of opendo.dll: module counts, logging, object constructors. */
+/* Declarations shared by the COM layer of opendo.dll: module counts, logging, object constructors.
+ */
 #ifndef OPENDO_PRIVATE_H
 #define OPENDO_PRIVATE_H
 
@@ -42,11 +43,11 @@ void log_printf(enum log_level level, const char *func, const char *fmt, ...)
 const char *debugstr_w(const WCHAR *s);
 const char *debugstr_guid(const GUID *g);
 
-#define LOG_AT(level, ...) \
-    do \
-    { \
-        if (log_enabled(level)) \
-            log_printf(level, __func__, __VA_ARGS__); \
+#define LOG_AT(level, ...)                                                                         \
+    do                                                                                             \
+    {                                                                                              \
+        if (log_enabled(level))                                                                    \
+            log_printf(level, __func__, __VA_ARGS__);                                              \
     } while (0)
 #define TRACE(...) LOG_AT(LOG_TRACE, __VA_ARGS__)
 #define FIXME(...) LOG_AT(LOG_FIXME, __VA_ARGS__)
@@ -85,6 +86,12 @@ enum dialect
     DIALECT_DO,
 };
 
+/* DO's no-progress timeout defaults (spec 10.4): an hour for foreground jobs, a day otherwise. */
+static inline ULONG do_default_no_progress_timeout(BG_JOB_PRIORITY priority)
+{
+    return priority == BG_JOB_PRIORITY_FOREGROUND ? 3600 : 86400;
+}
+
 /* dialect.c: translates an engine (BITS) code into the dialect's code; success codes pass. */
 HRESULT dialect_result(enum dialect dialect, HRESULT hr);
 
@@ -98,13 +105,15 @@ HRESULT manager_create(enum dialect dialect, REFIID riid, void **out);
 void manager_forget_job(const GUID *id);
 /* job.c: wraps an engine job in a COM job object, AddRef'ed. */
 HRESULT job_create(struct ejob *ejob, enum dialect dialect, IBackgroundCopyJob **out);
-/* file.c: a COM file object for file `index` of the engine job (takes its own job reference). */
-HRESULT file_create(struct ejob *ejob, ULONG index, IBackgroundCopyFile **out);
+/* file.c: a COM file object for file `index` of the engine job (takes its own job reference),
+ * answering in `dialect`. */
+HRESULT file_create(struct ejob *ejob, ULONG index, enum dialect dialect,
+                    IBackgroundCopyFile **out);
 /* enum.c: enumerators over arrays of interface pointers; they AddRef each element. */
 HRESULT enum_files_create(IBackgroundCopyFile **files, ULONG count, IEnumBackgroundCopyFiles **out);
 HRESULT enum_jobs_create(IBackgroundCopyJob **jobs, ULONG count, IEnumBackgroundCopyJobs **out);
 /* error.c: an error object that snapshots code and context; file_index is -1 for none. */
-HRESULT error_create(struct ejob *ejob, enum dialect dialect, BG_ERROR_CONTEXT context, HRESULT code,
-                     LONG file_index, IBackgroundCopyError **out);
+HRESULT error_create(struct ejob *ejob, enum dialect dialect, BG_ERROR_CONTEXT context,
+                     HRESULT code, LONG file_index, IBackgroundCopyError **out);
 
 #endif /* OPENDO_PRIVATE_H */

@@ -9,8 +9,8 @@ struct class_registration
 {
     const CLSID *clsid;
     const WCHAR *name;
-    const WCHAR *progid;            /* versioned ProgID */
-    const WCHAR *progid_current;    /* version-independent ProgID */
+    const WCHAR *progid;         /* versioned ProgID */
+    const WCHAR *progid_current; /* version-independent ProgID */
 };
 
 static const struct class_registration classes[] = {
@@ -189,7 +189,10 @@ static BOOL do_class_taken(const WCHAR *module_path)
 }
 
 static const struct class_registration do_class = {
-    &CLSID_DeliveryOptimization, L"Delivery Optimization (OpenDO)", NULL, NULL,
+    &CLSID_DeliveryOptimization,
+    L"Delivery Optimization (OpenDO)",
+    NULL,
+    NULL,
 };
 
 static HRESULT install_do_class(const WCHAR *module_path, BOOL force)
@@ -202,7 +205,8 @@ static HRESULT install_do_class(const WCHAR *module_path, BOOL force)
         if (!force)
         {
             tell("CLSID_DeliveryOptimization {5b99fa76-721c-423c-adac-56d03c8a8007} is already "
-                 "registered to another server; not replacing it. Use /i:dosvc,force to replace it.");
+                 "registered to another server; not replacing it. Use /i:dosvc,force to replace "
+                 "it.");
             return HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS);
         }
         WARN("replacing the existing registration of CLSID_DeliveryOptimization");

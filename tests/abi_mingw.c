@@ -16,9 +16,8 @@
  * files hold two independent sets of IIDs under the same names and link without clashing.
  */
 #undef DEFINE_GUID
-#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8) \
-    static const GUID name __attribute__((unused)) = \
-        { l, w1, w2, { b1, b2, b3, b4, b5, b6, b7, b8 } }
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                               \
+    static const GUID name __attribute__((unused)) = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
 
 #include <bits.h>
 #include <bits1_5.h>
@@ -33,8 +32,7 @@
 #error "abi_mingw.c must see MinGW's declarations only"
 #endif
 
-const struct abi_entry abi_mingw[] =
-{
+const struct abi_entry abi_mingw[] = {
 #define ABI_LIST_SHARED
 #include "abi_list.h"
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Writes the files nginx serves to the tests (idempotent, deterministic content)."""
+import array
 import hashlib
 import os
 import sys
@@ -25,6 +26,9 @@ def main():
         "empty.bin": b"",
         "4m.bin": pattern(4 << 20, "4m"),
         "slow/8m.bin": pattern(8 << 20, "8m"),
+        # Every 4-byte word holds its own index (little-endian): no two offsets look alike,
+        # so a byte range fetched from the wrong place cannot go unnoticed.
+        "ranges.bin": array.array("I", range(2 << 20)).tobytes(),
     }
     for name, data in files.items():
         path = os.path.join(root, name)

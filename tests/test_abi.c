@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Proves that DeliveryOptimization.h has the ABI of MinGW's bits*.h and the spec's fixed numbers. */
+/* Proves that DeliveryOptimization.h has the ABI of MinGW's bits*.h and the spec's fixed numbers.
+ */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,11 +28,16 @@ struct spec_number
     unsigned long long x86;
 };
 
-#define SPEC(name, value) { name, value, value }
-#define SPEC_PTR(name, x64, x86) { name, x64, x86 }
+#define SPEC(name, value)                                                                          \
+    {                                                                                              \
+        name, value, value                                                                         \
+    }
+#define SPEC_PTR(name, x64, x86)                                                                   \
+    {                                                                                              \
+        name, x64, x86                                                                             \
+    }
 
-static const struct spec_number spec_numbers[] =
-{
+static const struct spec_number spec_numbers[] = {
     /* Section 0.1 #2 and section 2: slot numbers (0-based, 0-2 are IUnknown). */
     SPEC("slots(IBackgroundCopyJobVtbl)", 35),
     SPEC("slot(IBackgroundCopyJob5Vtbl, SetProperty)", 53),
@@ -230,18 +236,17 @@ static const struct
 {
     const char *name;
     const WCHAR *iid;
-} spec_iids[] =
-{
-    { "IID_IBackgroundCopyFile3", L"{659cdeaa-489e-11d9-a9cd-000d56965251}" },
-    { "IID_IBackgroundCopyFile4", L"{ef7e0655-7888-4960-b0e5-730846e03492}" },
-    { "IID_IBackgroundCopyFile5", L"{85c1657f-dafc-40e8-8834-df18ea25717e}" },
-    { "IID_IDeliveryOptimizationJob", L"{ee2584cf-a69c-4848-b633-2649962b3ef7}" },
-    { "IID_IDeliveryOptimizationJob2", L"{18995a26-bf59-4abe-9f8b-d5092d5a2405}" },
-    { "IID_IDeliveryOptimizationFile", L"{b76b9699-e99e-4101-803f-a20e325d93e2}" },
-    { "IID_IDeliveryOptimizationFile2", L"{3a87296f-6ec2-4126-ab29-e3f8dc4cc390}" },
-    { "IID_IDOManager", L"{400e2d4a-1431-4c1a-a748-39ca472cfdb1}" },
-    { "IID_IDODownload", L"{fbbd7fc0-c147-4727-a38d-827ef071ee77}" },
-    { "IID_IDODownloadStatusCallback", L"{d166e8e3-a90e-4392-8e87-05e996d3747d}" },
+} spec_iids[] = {
+    {"IID_IBackgroundCopyFile3", L"{659cdeaa-489e-11d9-a9cd-000d56965251}"},
+    {"IID_IBackgroundCopyFile4", L"{ef7e0655-7888-4960-b0e5-730846e03492}"},
+    {"IID_IBackgroundCopyFile5", L"{85c1657f-dafc-40e8-8834-df18ea25717e}"},
+    {"IID_IDeliveryOptimizationJob", L"{ee2584cf-a69c-4848-b633-2649962b3ef7}"},
+    {"IID_IDeliveryOptimizationJob2", L"{18995a26-bf59-4abe-9f8b-d5092d5a2405}"},
+    {"IID_IDeliveryOptimizationFile", L"{b76b9699-e99e-4101-803f-a20e325d93e2}"},
+    {"IID_IDeliveryOptimizationFile2", L"{3a87296f-6ec2-4126-ab29-e3f8dc4cc390}"},
+    {"IID_IDOManager", L"{400e2d4a-1431-4c1a-a748-39ca472cfdb1}"},
+    {"IID_IDODownload", L"{fbbd7fc0-c147-4727-a38d-827ef071ee77}"},
+    {"IID_IDODownloadStatusCallback", L"{d166e8e3-a90e-4392-8e87-05e996d3747d}"},
 };
 
 /* Spec section 8.13: JSON key strings. */
@@ -249,16 +254,15 @@ static const struct
 {
     const char *name;
     const WCHAR *text;
-} spec_texts[] =
-{
-    { "DecryptionInfo_KeyData", L"KeyData" },
-    { "DecryptionInfo_EncryptionBufferSize", L"EncryptionBufferSize" },
-    { "DecryptionInfo_AlgorithmName", L"AlgorithmName" },
-    { "DecryptionInfo_ChainingMode", L"ChainingMode" },
-    { "IntegrityCheckInfo_PiecesHashFileUrl", L"PiecesHashFileUrl" },
-    { "IntegrityCheckInfo_PiecesHashFileDigest", L"PiecesHashFileDigest" },
-    { "IntegrityCheckInfo_PiecesHashFileDigestAlgorithm", L"PiecesHashFileDigestAlgorithm" },
-    { "IntegrityCheckInfo_HashOfHashes", L"HashOfHashes" },
+} spec_texts[] = {
+    {"DecryptionInfo_KeyData", L"KeyData"},
+    {"DecryptionInfo_EncryptionBufferSize", L"EncryptionBufferSize"},
+    {"DecryptionInfo_AlgorithmName", L"AlgorithmName"},
+    {"DecryptionInfo_ChainingMode", L"ChainingMode"},
+    {"IntegrityCheckInfo_PiecesHashFileUrl", L"PiecesHashFileUrl"},
+    {"IntegrityCheckInfo_PiecesHashFileDigest", L"PiecesHashFileDigest"},
+    {"IntegrityCheckInfo_PiecesHashFileDigestAlgorithm", L"PiecesHashFileDigestAlgorithm"},
+    {"IntegrityCheckInfo_HashOfHashes", L"HashOfHashes"},
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -266,9 +270,9 @@ static const struct
 static void format_guid(const GUID *guid, char *buf, size_t size)
 {
     snprintf(buf, size, "{%08lx-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}",
-             (unsigned long)guid->Data1, guid->Data2, guid->Data3, guid->Data4[0],
-             guid->Data4[1], guid->Data4[2], guid->Data4[3], guid->Data4[4], guid->Data4[5],
-             guid->Data4[6], guid->Data4[7]);
+             (unsigned long)guid->Data1, guid->Data2, guid->Data3, guid->Data4[0], guid->Data4[1],
+             guid->Data4[2], guid->Data4[3], guid->Data4[4], guid->Data4[5], guid->Data4[6],
+             guid->Data4[7]);
 }
 
 static void format_number(unsigned long long value, char *buf, size_t size)
@@ -373,7 +377,7 @@ static void test_tables_line_up(void **state)
 
 static void test_iids(void **state)
 {
-    static const enum abi_kind kinds[] = { ABI_KIND_IID };
+    static const enum abi_kind kinds[] = {ABI_KIND_IID};
 
     (void)state;
     compare_with_mingw(kinds, ARRAY_SIZE(kinds));
@@ -381,7 +385,7 @@ static void test_iids(void **state)
 
 static void test_struct_layouts(void **state)
 {
-    static const enum abi_kind kinds[] = { ABI_KIND_SIZE, ABI_KIND_ALIGN, ABI_KIND_OFFSET };
+    static const enum abi_kind kinds[] = {ABI_KIND_SIZE, ABI_KIND_ALIGN, ABI_KIND_OFFSET};
 
     (void)state;
     compare_with_mingw(kinds, ARRAY_SIZE(kinds));
@@ -389,7 +393,7 @@ static void test_struct_layouts(void **state)
 
 static void test_vtable_slots(void **state)
 {
-    static const enum abi_kind kinds[] = { ABI_KIND_SLOT, ABI_KIND_SLOTS };
+    static const enum abi_kind kinds[] = {ABI_KIND_SLOT, ABI_KIND_SLOTS};
 
     (void)state;
     compare_with_mingw(kinds, ARRAY_SIZE(kinds));
@@ -397,7 +401,7 @@ static void test_vtable_slots(void **state)
 
 static void test_constants(void **state)
 {
-    static const enum abi_kind kinds[] = { ABI_KIND_CONST, ABI_KIND_TEXT };
+    static const enum abi_kind kinds[] = {ABI_KIND_CONST, ABI_KIND_TEXT};
 
     (void)state;
     compare_with_mingw(kinds, ARRAY_SIZE(kinds));
@@ -511,14 +515,10 @@ static void test_ours_only_against_spec(void **state)
 
 int main(void)
 {
-    static const struct CMUnitTest tests[] =
-    {
-        cmocka_unit_test(test_tables_line_up),
-        cmocka_unit_test(test_iids),
-        cmocka_unit_test(test_struct_layouts),
-        cmocka_unit_test(test_vtable_slots),
-        cmocka_unit_test(test_constants),
-        cmocka_unit_test(test_ours_only_against_spec),
+    static const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tables_line_up), cmocka_unit_test(test_iids),
+        cmocka_unit_test(test_struct_layouts), cmocka_unit_test(test_vtable_slots),
+        cmocka_unit_test(test_constants),      cmocka_unit_test(test_ours_only_against_spec),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

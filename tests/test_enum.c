@@ -20,8 +20,8 @@ static void setup(struct fixture *f, const char *scratch)
 
     f->manager = tu_manager();
     tu_scratch(scratch, f->dir, ARRAY_SIZE(f->dir));
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(f->manager, L"enum", BG_JOB_TYPE_DOWNLOAD,
-                                                     &id, &f->job));
+    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(f->manager, L"enum", BG_JOB_TYPE_DOWNLOAD, &id,
+                                                     &f->job));
     for (int i = 0; i < 3; i++)
     {
         tu_path(f->locals[i], MAX_PATH, f->dir, names[i]);
@@ -222,8 +222,8 @@ static void test_files_query_interface(void **state)
 
     setup(&f, "enum_qi");
     files = enum_files(&f);
-    assert_hr(S_OK, IEnumBackgroundCopyFiles_QueryInterface(files, &IID_IUnknown,
-                                                            (void **)&unknown));
+    assert_hr(S_OK,
+              IEnumBackgroundCopyFiles_QueryInterface(files, &IID_IUnknown, (void **)&unknown));
     assert_ptr_equal(unknown, files);
     IUnknown_Release(unknown);
     assert_hr(S_OK, IEnumBackgroundCopyFiles_QueryInterface(files, &IID_IEnumBackgroundCopyFiles,
@@ -232,8 +232,8 @@ static void test_files_query_interface(void **state)
     IUnknown_Release(unknown);
     /* A files enumerator is not a jobs enumerator, although both share one implementation. */
     out = (void *)0xdeadbeef;
-    assert_hr(E_NOINTERFACE, IEnumBackgroundCopyFiles_QueryInterface(
-                                 files, &IID_IEnumBackgroundCopyJobs, &out));
+    assert_hr(E_NOINTERFACE,
+              IEnumBackgroundCopyFiles_QueryInterface(files, &IID_IEnumBackgroundCopyJobs, &out));
     assert_null(out);
     out = (void *)0xdeadbeef;
     assert_hr(E_NOINTERFACE,
@@ -252,8 +252,8 @@ static void test_files_empty_job(void **state)
     ULONG count, fetched;
     GUID id;
 
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"empty", BG_JOB_TYPE_DOWNLOAD, &id,
-                                                     &job));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_CreateJob(manager, L"empty", BG_JOB_TYPE_DOWNLOAD, &id, &job));
     assert_hr(S_OK, IBackgroundCopyJob_EnumFiles(job, &files));
     assert_hr(S_OK, IEnumBackgroundCopyFiles_GetCount(files, &count));
     assert_int_equal(count, 0);
@@ -338,8 +338,8 @@ static void test_jobs(void **state)
     assert_hr(E_NOINTERFACE,
               IEnumBackgroundCopyJobs_QueryInterface(jobs, &IID_IEnumBackgroundCopyFiles, &out));
     assert_null(out);
-    assert_hr(S_OK, IEnumBackgroundCopyJobs_QueryInterface(jobs, &IID_IEnumBackgroundCopyJobs,
-                                                           &out));
+    assert_hr(S_OK,
+              IEnumBackgroundCopyJobs_QueryInterface(jobs, &IID_IEnumBackgroundCopyJobs, &out));
     assert_ptr_equal(out, jobs);
     IEnumBackgroundCopyJobs_Release((IEnumBackgroundCopyJobs *)out);
 

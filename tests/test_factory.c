@@ -8,7 +8,7 @@ static const CLSID clsid_bits_manager = {
 
 static HRESULT get_class_object(REFCLSID clsid, REFIID riid, void **out)
 {
-    HRESULT (WINAPI *func)(REFCLSID, REFIID, void **);
+    HRESULT(WINAPI * func)(REFCLSID, REFIID, void **);
 
     func = (void *)GetProcAddress(tu_dll(), "DllGetClassObject");
     assert_non_null(func);
@@ -63,8 +63,8 @@ static void test_factory_query_interface(void **state)
     assert_hr(E_NOINTERFACE, IClassFactory_QueryInterface(cf, &IID_IBackgroundCopyManager, &out));
     assert_null(out);
     out = (void *)0xdeadbeef;
-    assert_hr(E_NOINTERFACE, get_class_object(&CLSID_OpenDOManager, &IID_IBackgroundCopyManager,
-                                              &out));
+    assert_hr(E_NOINTERFACE,
+              get_class_object(&CLSID_OpenDOManager, &IID_IBackgroundCopyManager, &out));
     assert_null(out);
     assert_hr(E_POINTER, IClassFactory_QueryInterface(cf, &IID_IUnknown, NULL));
 
@@ -82,9 +82,8 @@ static void test_create_instance_aggregation(void **state)
               IClassFactory_CreateInstance(cf, (IUnknown *)cf, &IID_IUnknown, &out));
     assert_null(out);
     out = (void *)0xdeadbeef;
-    assert_hr(CLASS_E_NOAGGREGATION, IClassFactory_CreateInstance(cf, (IUnknown *)cf,
-                                                                  &IID_IBackgroundCopyManager,
-                                                                  &out));
+    assert_hr(CLASS_E_NOAGGREGATION,
+              IClassFactory_CreateInstance(cf, (IUnknown *)cf, &IID_IBackgroundCopyManager, &out));
     assert_null(out);
     IClassFactory_Release(cf);
     /* A refused creation leaves no object behind. */
@@ -106,8 +105,8 @@ static void test_create_instance_interfaces(void **state)
     assert_hr(E_POINTER, IClassFactory_CreateInstance(cf, NULL, &IID_IUnknown, NULL));
 
     assert_hr(S_OK, IClassFactory_CreateInstance(cf, NULL, &IID_IUnknown, (void **)&unknown));
-    assert_hr(S_OK, IUnknown_QueryInterface(unknown, &IID_IBackgroundCopyManager,
-                                            (void **)&manager));
+    assert_hr(S_OK,
+              IUnknown_QueryInterface(unknown, &IID_IBackgroundCopyManager, (void **)&manager));
     assert_ptr_equal(manager, unknown);
     assert_int_equal(IBackgroundCopyManager_Release(manager), 1);
     assert_int_equal(IUnknown_Release(unknown), 0);
@@ -186,6 +185,31 @@ static void test_can_unload_with_children(void **state)
     tu_remove_tree(dir);
 }
 
+/* A job that is neither cancelled nor completed outlives every client pointer (it is still in
+ * the queue), so the DLL must stay loaded until it ends. */
+static void test_live_job_keeps_module(void **state)
+{
+    IBackgroundCopyManager *manager;
+    IBackgroundCopyJob *job;
+    GUID id;
+
+    assert_hr(S_OK, tu_can_unload_now());
+    manager = tu_manager();
+    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"lives on", BG_JOB_TYPE_DOWNLOAD,
+                                                     &id, &job));
+    IBackgroundCopyJob_Release(job);
+    IBackgroundCopyManager_Release(manager);
+    assert_hr(S_FALSE, tu_can_unload_now());
+
+    /* Found again by id, cancelled: now nothing holds the module. */
+    manager = tu_manager();
+    assert_hr(S_OK, IBackgroundCopyManager_GetJob(manager, &id, &job));
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    IBackgroundCopyJob_Release(job);
+    IBackgroundCopyManager_Release(manager);
+    assert_hr(S_OK, tu_can_unload_now());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_create_instance_interfaces),
         cmocka_unit_test(test_lock_server),
         cmocka_unit_test(test_can_unload_with_children),
+        cmocka_unit_test(test_live_job_keeps_module),
     };
     return cmocka_run_group_tests(tests, tu_com_setup, tu_com_teardown);
 }

@@ -2,7 +2,8 @@
 /* The COM file object: names, progress, the temporary file, ranges, QueryInterface and gaps. */
 #include "testutil.h"
 
-#define HELLO_SIZE 14   /* "hello, OpenDO\n" */
+#define HELLO_SIZE 14 /* "hello, OpenDO\n" */
+#define URL_MAX 2200  /* the longest remote name */
 
 struct fixture
 {
@@ -38,8 +39,8 @@ static WCHAR *temporary_name(IBackgroundCopyFile *file)
     IBackgroundCopyFile3 *file3;
     LPWSTR name = NULL;
 
-    assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(file, &IID_IBackgroundCopyFile3,
-                                                       (void **)&file3));
+    assert_hr(S_OK,
+              IBackgroundCopyFile_QueryInterface(file, &IID_IBackgroundCopyFile3, (void **)&file3));
     assert_hr(S_OK, IBackgroundCopyFile3_GetTemporaryName(file3, &name));
     assert_non_null(name);
     IBackgroundCopyFile3_Release(file3);
@@ -111,8 +112,8 @@ static void test_download_and_complete(void **state)
     assert_hr(S_OK, IBackgroundCopyJob_GetTimes(f.job, &times));
     completion = ((ULONGLONG)times.TransferCompletionTime.dwHighDateTime << 32) |
                  times.TransferCompletionTime.dwLowDateTime;
-    creation = ((ULONGLONG)times.CreationTime.dwHighDateTime << 32) |
-               times.CreationTime.dwLowDateTime;
+    creation =
+        ((ULONGLONG)times.CreationTime.dwHighDateTime << 32) | times.CreationTime.dwLowDateTime;
     assert_true(completion >= creation);
 
     assert_hr(S_OK, IBackgroundCopyJob_Complete(f.job));
@@ -202,7 +203,9 @@ static void test_query_interface(void **state)
         &IID_IDeliveryOptimizationFile2,
     };
     static const IID *const refused[] = {
-        &IID_IBackgroundCopyJob, &IID_IDeliveryOptimizationJob, &IID_IBackgroundCopyError,
+        &IID_IBackgroundCopyJob,
+        &IID_IDeliveryOptimizationJob,
+        &IID_IBackgroundCopyError,
         &IID_IDispatch,
     };
     IUnknown *identity, *iface, *unknown, *back;
@@ -269,150 +272,324 @@ static void test_file_outlives_job(void **state)
     teardown(&f);
 }
 
-/* ---- the gaps ---- */
+/* ---- ranges, remote names, File3 to File5 ---- */
 
-struct file_ifaces
+static IBackgroundCopyFile2 *file2_of(IBackgroundCopyFile *file)
 {
-    IBackgroundCopyFile5 *file;
-    IDeliveryOptimizationFile *do_file;
-    IDeliveryOptimizationFile2 *do_file2;
-    const WCHAR *remote;
-};
+    IBackgroundCopyFile2 *file2;
 
-static HRESULT call_SetRemoteName(struct file_ifaces *f)
-{
-    return IBackgroundCopyFile5_SetRemoteName(f->file, f->remote);
+    assert_hr(S_OK,
+              IBackgroundCopyFile_QueryInterface(file, &IID_IBackgroundCopyFile2, (void **)&file2));
+    return file2;
 }
 
-static HRESULT call_SetValidationState(struct file_ifaces *f)
+static void test_file_ranges_copy(void **state)
 {
-    return IBackgroundCopyFile5_SetValidationState(f->file, TRUE);
-}
-
-static HRESULT call_GetValidationState(struct file_ifaces *f)
-{
-    BOOL valid;
-    return IBackgroundCopyFile5_GetValidationState(f->file, &valid);
-}
-
-static HRESULT call_IsDownloadedFromPeer(struct file_ifaces *f)
-{
-    BOOL from_peer;
-    return IBackgroundCopyFile5_IsDownloadedFromPeer(f->file, &from_peer);
-}
-
-static HRESULT call_GetPeerDownloadStats(struct file_ifaces *f)
-{
-    UINT64 origin, peers;
-    return IBackgroundCopyFile5_GetPeerDownloadStats(f->file, &origin, &peers);
-}
-
-static HRESULT call_File5_SetProperty(struct file_ifaces *f)
-{
-    BITS_FILE_PROPERTY_VALUE value;
-
-    value.String = (WCHAR *)L"X-Test: 1";
-    return IBackgroundCopyFile5_SetProperty(f->file, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS,
-                                            value);
-}
-
-static HRESULT call_File5_GetProperty(struct file_ifaces *f)
-{
-    BITS_FILE_PROPERTY_VALUE value = {NULL};
-    HRESULT hr = IBackgroundCopyFile5_GetProperty(f->file,
-                                                  BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS,
-                                                  &value);
-    if (SUCCEEDED(hr))
-        CoTaskMemFree(value.String);
-    return hr;
-}
-
-static HRESULT call_GetStats(struct file_ifaces *f)
-{
-    DOSwarmStats stats;
-    HRESULT hr;
-
-    memset(&stats, 0, sizeof(stats));
-    hr = IDeliveryOptimizationFile_GetStats(f->do_file, &stats);
-    CoTaskMemFree(stats.fileId);
-    CoTaskMemFree(stats.sourceURL);
-    return hr;
-}
-
-static HRESULT call_DO2_GetProperty(struct file_ifaces *f)
-{
-    VARIANT value;
-    HRESULT hr;
-
-    VariantInit(&value);
-    hr = IDeliveryOptimizationFile2_GetProperty(f->do_file2, DOFilePropertyId_TotalSizeBytes,
-                                                &value);
-    VariantClear(&value);
-    return hr;
-}
-
-static HRESULT call_DO2_SetProperty(struct file_ifaces *f)
-{
-    VARIANT value;
-
-    VariantInit(&value);
-    V_VT(&value) = VT_UI8;
-    V_UI8(&value) = HELLO_SIZE;
-    return IDeliveryOptimizationFile2_SetProperty(f->do_file2, DOFilePropertyId_TotalSizeBytes,
-                                                  &value);
-}
-
-#define GAP(name) {#name, call_##name}
-
-static void test_not_implemented(void **state)
-{
-    static const struct
-    {
-        const char *name;
-        HRESULT (*call)(struct file_ifaces *f);
-    } gaps[] = {
-        GAP(SetRemoteName),
-        GAP(SetValidationState),
-        GAP(GetValidationState),
-        GAP(IsDownloadedFromPeer),
-        GAP(GetPeerDownloadStats),
-        GAP(File5_SetProperty),
-        GAP(File5_GetProperty),
-        GAP(GetStats),
-        GAP(DO2_GetProperty),
-        GAP(DO2_SetProperty),
-    };
-    struct file_ifaces ifaces;
+    BG_FILE_RANGE given[] = {{900, 100}, {100, 50}, {2000, BG_LENGTH_TO_EOF}};
+    IBackgroundCopyFile *file;
+    IBackgroundCopyJob3 *job3;
+    IBackgroundCopyFile2 *file2;
+    BG_FILE_RANGE *ranges, *again;
     struct fixture f;
-    int wrong = 0;
+    DWORD count;
+
+    setup(&f, "file_ranges_copy");
+    assert_hr(S_OK,
+              IBackgroundCopyJob_QueryInterface(f.job, &IID_IBackgroundCopyJob3, (void **)&job3));
+    assert_hr(S_OK, IBackgroundCopyJob3_AddFileWithRanges(job3, f.remote, f.local,
+                                                          ARRAY_SIZE(given), given));
+    IBackgroundCopyJob3_Release(job3);
+    file = tu_job_file(f.job, 1);
+    file2 = file2_of(file);
+    IBackgroundCopyFile_Release(file);
+    /* [in,out] count: what comes in does not matter. */
+    count = 1;
+    ranges = NULL;
+    assert_hr(S_OK, IBackgroundCopyFile2_GetFileRanges(file2, &count, &ranges));
+    assert_int_equal(count, ARRAY_SIZE(given));
+    assert_non_null(ranges);
+    assert_memory_equal(ranges, given, sizeof(given));
+    /* A fresh copy each time, the caller's to free. */
+    assert_hr(S_OK, IBackgroundCopyFile2_GetFileRanges(file2, &count, &again));
+    assert_ptr_not_equal(ranges, again);
+    ranges[0].Length = 1;
+    assert_int_equal(again[0].Length, 100);
+    CoTaskMemFree(ranges);
+    CoTaskMemFree(again);
+    IBackgroundCopyFile2_Release(file2);
+    teardown(&f);
+}
+
+static void test_set_remote_name(void **state)
+{
+    WCHAR served[MAX_PATH], missing[MAX_PATH], long_url[URL_MAX + 16];
+    IBackgroundCopyFile2 *file2;
+    struct fixture f;
+    LPWSTR name;
+    size_t len;
+
+    setup(&f, "file_set_remote");
+    file2 = file2_of(f.file);
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile2_SetRemoteName(file2, NULL));
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile2_SetRemoteName(file2, L""));
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile2_SetRemoteName(file2, L"not a url"));
+    /* 2,200 characters at most. */
+    tu_url(long_url, ARRAY_SIZE(long_url), L"hello.txt?");
+    for (len = wcslen(long_url); len < URL_MAX + 1; len++)
+        long_url[len] = L'a';
+    long_url[len] = 0;
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile2_SetRemoteName(file2, long_url));
+    long_url[URL_MAX] = 0;
+    assert_hr(S_OK, IBackgroundCopyFile2_SetRemoteName(file2, long_url));
+    assert_hr(S_OK, IBackgroundCopyFile_GetRemoteName(f.file, &name));
+    assert_cotask_str(long_url, name);
+
+    /* A file that failed is fetched from its new name on Resume. */
+    tu_url(missing, ARRAY_SIZE(missing), L"status/404");
+    assert_hr(S_OK, IBackgroundCopyFile2_SetRemoteName(file2, missing));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_ERROR, 10000);
+    tu_assert_job_error(f.job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_HTTP_ERROR_FROM_STATUS(404));
+    assert_hr(S_OK, IBackgroundCopyFile2_SetRemoteName(file2, f.remote));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 10000);
+
+    /* A finished file stays as it is: the new name is only recorded. */
+    tu_url(served, ARRAY_SIZE(served), L"4m.bin");
+    assert_hr(S_OK, IBackgroundCopyFile2_SetRemoteName(file2, served));
+    tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 0);
+    assert_hr(S_OK, IBackgroundCopyFile_GetRemoteName(f.file, &name));
+    assert_cotask_str(served, name);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(f.job));
+    tu_www(served, ARRAY_SIZE(served), L"hello.txt");
+    assert_true(tu_same_file(f.local, served));
+
+    assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile2_SetRemoteName(file2, f.remote));
+    IBackgroundCopyFile2_Release(file2);
+    teardown(&f);
+}
+
+static void test_set_remote_name_partial(void **state)
+{
+    WCHAR url[MAX_PATH], served[MAX_PATH];
+    IBackgroundCopyFile2 *file2;
+    struct fixture f;
+
+    /* Half of slow/8m.bin, then the name changes to another file: its validator differs, so
+     * the file starts over and ends as the new file, whole. */
+    setup(&f, "file_set_remote_partial");
+    IBackgroundCopyFile_Release(f.file);
+    tu_cancel_release(f.job);
+    tu_unique_url(url, ARRAY_SIZE(url), L"slow/8m.bin");
+    f.job = tu_job_with_file(f.manager, url, f.local);
+    f.file = tu_job_file(f.job, 0);
+    file2 = file2_of(f.file);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_bytes(f.job, 1 << 20, 15000);
+    assert_hr(S_OK, IBackgroundCopyJob_Suspend(f.job));
+    tu_unique_url(url, ARRAY_SIZE(url), L"4m.bin");
+    assert_hr(S_OK, IBackgroundCopyFile2_SetRemoteName(file2, url));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 20000);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(f.job));
+    tu_www(served, ARRAY_SIZE(served), L"4m.bin");
+    assert_true(tu_same_file(f.local, served));
+    IBackgroundCopyFile2_Release(file2);
+    teardown(&f);
+}
+
+static void test_replace_remote_prefix(void **state)
+{
+    WCHAR base[MAX_PATH], other[MAX_PATH], expected[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob3 *job3;
+    IBackgroundCopyFile *file;
+    struct fixture f;
     LPWSTR name;
 
-    setup(&f, "file_not_implemented");
-    ifaces.remote = f.remote;
-    assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(f.file, &IID_IBackgroundCopyFile5,
-                                                       (void **)&ifaces.file));
-    assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(f.file, &IID_IDeliveryOptimizationFile,
-                                                       (void **)&ifaces.do_file));
-    assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(f.file, &IID_IDeliveryOptimizationFile2,
-                                                       (void **)&ifaces.do_file2));
-    for (size_t i = 0; i < ARRAY_SIZE(gaps); i++)
-    {
-        HRESULT hr = gaps[i].call(&ifaces);
-        if (hr != E_NOTIMPL)
-        {
-            print_error("%s: expected E_NOTIMPL, got 0x%08lx (implemented now? update this "
-                        "table and test the method for real)\n", gaps[i].name, (unsigned long)hr);
-            wrong++;
-        }
-    }
+    setup(&f, "file_replace_prefix");
+    tu_url(base, ARRAY_SIZE(base), L"");
+    tu_path(local, ARRAY_SIZE(local), f.dir, L"second.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(f.job, L"\\\\server\\share\\file.bin", local));
+    assert_hr(S_OK,
+              IBackgroundCopyJob_QueryInterface(f.job, &IID_IBackgroundCopyJob3, (void **)&job3));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob3_ReplaceRemotePrefix(job3, NULL, L"http://x/"));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob3_ReplaceRemotePrefix(job3, base, NULL));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob3_ReplaceRemotePrefix(job3, L"", L"http://x/"));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob3_ReplaceRemotePrefix(job3, base, L""));
+    /* Case-sensitive, from the start of the name only. */
+    assert_hr(S_FALSE, IBackgroundCopyJob3_ReplaceRemotePrefix(job3, L"HTTP://", L"http://a/"));
+    assert_hr(S_FALSE, IBackgroundCopyJob3_ReplaceRemotePrefix(job3, L"hello.txt", L"x"));
+    /* A result that is no URL changes nothing. */
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob3_ReplaceRemotePrefix(job3, L"http://", L"bad"));
     assert_hr(S_OK, IBackgroundCopyFile_GetRemoteName(f.file, &name));
     assert_cotask_str(f.remote, name);
 
-    IBackgroundCopyFile5_Release(ifaces.file);
-    IDeliveryOptimizationFile_Release(ifaces.do_file);
-    IDeliveryOptimizationFile2_Release(ifaces.do_file2);
+    swprintf(other, ARRAY_SIZE(other), L"http://localhost:%ls", wcschr(base + 7, L':') + 1);
+    assert_hr(S_OK, IBackgroundCopyJob3_ReplaceRemotePrefix(job3, base, other));
+    swprintf(expected, ARRAY_SIZE(expected), L"%lshello.txt", other);
+    assert_hr(S_OK, IBackgroundCopyFile_GetRemoteName(f.file, &name));
+    assert_cotask_str(expected, name);
+    /* The other file did not match and kept its name. */
+    file = tu_job_file(f.job, 1);
+    assert_hr(S_OK, IBackgroundCopyFile_GetRemoteName(file, &name));
+    assert_cotask_str(L"\\\\server\\share\\file.bin", name);
+    IBackgroundCopyFile_Release(file);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(f.job));
+    assert_hr(BG_E_INVALID_STATE, IBackgroundCopyJob3_ReplaceRemotePrefix(job3, other, base));
+    IBackgroundCopyJob3_Release(job3);
     teardown(&f);
-    assert_int_equal(wrong, 0);
+}
+
+static IBackgroundCopyFile5 *file5_of(IBackgroundCopyFile *file)
+{
+    IBackgroundCopyFile5 *file5;
+
+    assert_hr(S_OK,
+              IBackgroundCopyFile_QueryInterface(file, &IID_IBackgroundCopyFile5, (void **)&file5));
+    return file5;
+}
+
+static void test_validation_state(void **state)
+{
+    WCHAR url[MAX_PATH], served[MAX_PATH];
+    IBackgroundCopyFile5 *file5;
+    BG_FILE_PROGRESS progress;
+    BG_JOB_PROGRESS job_progress;
+    struct fixture f;
+    BOOL valid;
+
+    setup(&f, "file_validation");
+    IBackgroundCopyFile_Release(f.file);
+    tu_cancel_release(f.job);
+    tu_unique_url(url, ARRAY_SIZE(url), L"hello.txt");
+    f.job = tu_job_with_file(f.manager, url, f.local);
+    f.file = tu_job_file(f.job, 0);
+    file5 = file5_of(f.file);
+
+    valid = TRUE;
+    assert_hr(S_OK, IBackgroundCopyFile5_GetValidationState(file5, &valid));
+    assert_false(valid);
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile5_GetValidationState(file5, NULL));
+    /* Only a transferred file can be judged. */
+    assert_hr(E_PENDING, IBackgroundCopyFile5_SetValidationState(file5, TRUE));
+    assert_hr(E_PENDING, IBackgroundCopyFile5_SetValidationState(file5, FALSE));
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 10000);
+    assert_hr(S_OK, IBackgroundCopyFile5_SetValidationState(file5, TRUE));
+    assert_hr(S_OK, IBackgroundCopyFile5_GetValidationState(file5, &valid));
+    assert_true(valid);
+
+    /* Rejected: the job goes to ERROR, the file back to zero, and Resume fetches it again. */
+    assert_hr(S_OK, IBackgroundCopyFile5_SetValidationState(file5, FALSE));
+    assert_hr(S_OK, IBackgroundCopyFile5_GetValidationState(file5, &valid));
+    assert_false(valid);
+    tu_wait_state(f.job, BG_JOB_STATE_ERROR, 1000);
+    tu_assert_job_error(f.job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_VALIDATION_FAILED);
+    assert_hr(S_OK, IBackgroundCopyFile5_GetProgress(file5, &progress));
+    assert_int_equal(progress.BytesTransferred, 0);
+    assert_int_equal(progress.BytesTotal, HELLO_SIZE);
+    job_progress = tu_progress(f.job);
+    assert_int_equal(job_progress.BytesTransferred, 0);
+    assert_int_equal(job_progress.FilesTransferred, 0);
+    assert_int_equal(tu_access_count(url, 200), 1);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 10000);
+    assert_int_equal(tu_access_count(url, 200), 2);
+    job_progress = tu_progress(f.job);
+    assert_int_equal(job_progress.BytesTransferred, HELLO_SIZE);
+    assert_int_equal(job_progress.FilesTransferred, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(f.job));
+    tu_www(served, ARRAY_SIZE(served), L"hello.txt");
+    assert_true(tu_same_file(f.local, served));
+    assert_hr(BG_E_INVALID_STATE, IBackgroundCopyFile5_SetValidationState(file5, TRUE));
+    IBackgroundCopyFile5_Release(file5);
+    teardown(&f);
+}
+
+static void test_peer_statistics(void **state)
+{
+    IBackgroundCopyFile5 *file5;
+    UINT64 origin = 1, peers = 1;
+    struct fixture f;
+    BOOL from_peer = TRUE;
+
+    setup(&f, "file_peers");
+    file5 = file5_of(f.file);
+    assert_hr(S_OK, IBackgroundCopyFile5_IsDownloadedFromPeer(file5, &from_peer));
+    assert_false(from_peer);
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile5_IsDownloadedFromPeer(file5, NULL));
+    assert_hr(S_OK, IBackgroundCopyFile5_GetPeerDownloadStats(file5, &origin, &peers));
+    assert_int_equal(origin, 0);
+    assert_int_equal(peers, 0);
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile5_GetPeerDownloadStats(file5, NULL, &peers));
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile5_GetPeerDownloadStats(file5, &origin, NULL));
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 10000);
+    peers = 1;
+    assert_hr(S_OK, IBackgroundCopyFile5_GetPeerDownloadStats(file5, &origin, &peers));
+    assert_int_equal(origin, HELLO_SIZE);
+    assert_int_equal(peers, 0);
+    assert_hr(S_OK, IBackgroundCopyFile5_IsDownloadedFromPeer(file5, &from_peer));
+    assert_false(from_peer);
+    IBackgroundCopyFile5_Release(file5);
+    teardown(&f);
+}
+
+static void test_response_headers(void **state)
+{
+    BITS_FILE_PROPERTY_VALUE value;
+    IBackgroundCopyFile5 *file5;
+    WCHAR missing[MAX_PATH], local[MAX_PATH];
+    struct fixture f;
+
+    setup(&f, "file_headers");
+    file5 = file5_of(f.file);
+    /* Before any response: an empty block. */
+    value.String = NULL;
+    assert_hr(S_OK, IBackgroundCopyFile5_GetProperty(
+                        file5, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS, &value));
+    assert_cotask_str(L"", value.String);
+    assert_hr(E_INVALIDARG, IBackgroundCopyFile5_GetProperty(
+                                file5, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS, NULL));
+    assert_hr(BG_E_UNKNOWN_PROPERTY_ID,
+              IBackgroundCopyFile5_GetProperty(file5, (BITS_FILE_PROPERTY_ID)2, &value));
+    value.String = (WCHAR *)L"X-Test: 1\r\n";
+    assert_hr(BG_E_READ_ONLY_PROPERTY,
+              IBackgroundCopyFile5_SetProperty(file5, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS,
+                                               value));
+    assert_hr(BG_E_UNKNOWN_PROPERTY_ID,
+              IBackgroundCopyFile5_SetProperty(file5, (BITS_FILE_PROPERTY_ID)7, value));
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 10000);
+    assert_hr(S_OK, IBackgroundCopyFile5_GetProperty(
+                        file5, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS, &value));
+    assert_non_null(value.String);
+    assert_int_equal(wcsncmp(value.String, L"HTTP/1.1 200", 12), 0);
+    assert_non_null(wcsstr(value.String, L"Content-Length: 14\r\n"));
+    assert_non_null(wcsstr(value.String, L"\r\n\r\n"));
+    CoTaskMemFree(value.String);
+
+    /* The latest response, whatever it was. */
+    tu_url(missing, ARRAY_SIZE(missing), L"status/404");
+    tu_path(local, ARRAY_SIZE(local), f.dir, L"missing.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(f.job, missing, local));
+    IBackgroundCopyFile5_Release(file5);
+    IBackgroundCopyFile_Release(f.file);
+    f.file = tu_job_file(f.job, 1);
+    file5 = file5_of(f.file);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_ERROR, 10000);
+    assert_hr(S_OK, IBackgroundCopyFile5_GetProperty(
+                        file5, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS, &value));
+    assert_int_equal(wcsncmp(value.String, L"HTTP/1.1 404", 12), 0);
+    CoTaskMemFree(value.String);
+    IBackgroundCopyFile5_Release(file5);
+    teardown(&f);
 }
 
 int main(void)
@@ -425,7 +602,13 @@ int main(void)
         cmocka_unit_test(test_file_ranges),
         cmocka_unit_test(test_query_interface),
         cmocka_unit_test(test_file_outlives_job),
-        cmocka_unit_test(test_not_implemented),
+        cmocka_unit_test(test_file_ranges_copy),
+        cmocka_unit_test(test_set_remote_name),
+        cmocka_unit_test(test_set_remote_name_partial),
+        cmocka_unit_test(test_replace_remote_prefix),
+        cmocka_unit_test(test_validation_state),
+        cmocka_unit_test(test_peer_statistics),
+        cmocka_unit_test(test_response_headers),
     };
     return cmocka_run_group_tests(tests, tu_com_setup, tu_com_teardown);
 }

@@ -1,16 +1,1011 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder: being written. */
+/* Tests of the http transport (src/engine/http.c) against the test nginx on loopback. */
+#include <winsock2.h>
 #include "testutil.h"
 
-static void placeholder(void **state)
+#define MIB (1024 * 1024)
+#define SLOW_SIZE (8 * MIB)
+/* slow/8m.bin comes at 2 MB/s: about 4 s, plus slack for a loaded machine. */
+#define SLOW_TIMEOUT 30000
+#define FAST_TIMEOUT 15000
+
+static IBackgroundCopyManager *manager;
+/* The running test's jobs: cancelled and released by its teardown, even when it fails. */
+static IBackgroundCopyJob *jobs[4];
+static int job_count;
+/* A file the running test added to the web server's folder, deleted by its teardown. */
+static WCHAR served_file[MAX_PATH];
+
+static int setup_group(void **state)
 {
-    skip();
+    if (tu_com_setup(state))
+        return -1;
+    manager = tu_manager();
+    return 0;
+}
+
+static int teardown_group(void **state)
+{
+    IBackgroundCopyManager_Release(manager);
+    return tu_com_teardown(state);
+}
+
+static void fake_stop(void);
+
+static int teardown(void **state)
+{
+    while (job_count > 0)
+        tu_cancel_release(jobs[--job_count]);
+    fake_stop();
+    if (served_file[0])
+        DeleteFileW(served_file);
+    served_file[0] = 0;
+    return 0;
+}
+
+/* A job with one file from url to `local`, owned by the test's teardown. */
+static IBackgroundCopyJob *new_job(const WCHAR *url, const WCHAR *local)
+{
+    assert_true(job_count < (int)ARRAY_SIZE(jobs));
+    return jobs[job_count++] = tu_job_with_file(manager, url, local);
+}
+
+/* A job with one file from url to dir\name, resumed. */
+static IBackgroundCopyJob *start(const WCHAR *url, const WCHAR *dir, const WCHAR *name)
+{
+    IBackgroundCopyJob *job;
+    WCHAR local[MAX_PATH];
+
+    tu_path(local, ARRAY_SIZE(local), dir, name);
+    job = new_job(url, local);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    return job;
+}
+
+/* Asserts the four progress numbers. */
+static void check_progress(IBackgroundCopyJob *job, UINT64 total, UINT64 transferred,
+                           ULONG files_total, ULONG files_transferred)
+{
+    BG_JOB_PROGRESS p = tu_progress(job);
+
+    if (p.BytesTotal != total || p.BytesTransferred != transferred || p.FilesTotal != files_total ||
+        p.FilesTransferred != files_transferred)
+        fail_msg("progress is %llu/%llu bytes, %lu/%lu files; expected %llu/%llu, %lu/%lu",
+                 (unsigned long long)p.BytesTransferred, (unsigned long long)p.BytesTotal,
+                 p.FilesTransferred, p.FilesTotal, (unsigned long long)transferred,
+                 (unsigned long long)total, files_transferred, files_total);
+}
+
+/* Winsock, loaded at run time because the test executables do not link ws2_32. */
+static struct
+{
+    int(WINAPI *startup)(WORD, WSADATA *);
+    SOCKET(WINAPI *socket)(int, int, int);
+    int(WINAPI *bind)(SOCKET, const struct sockaddr *, int);
+    int(WINAPI *listen)(SOCKET, int);
+    int(WINAPI *getsockname)(SOCKET, struct sockaddr *, int *);
+    SOCKET(WINAPI *accept)(SOCKET, struct sockaddr *, int *);
+    int(WINAPI *recv)(SOCKET, char *, int, int);
+    int(WINAPI *send)(SOCKET, const char *, int, int);
+    int(WINAPI *shutdown)(SOCKET, int);
+    int(WINAPI *closesocket)(SOCKET);
+} ws;
+
+static void load_winsock(void)
+{
+    HMODULE ws2;
+    WSADATA data;
+
+    if (ws.startup)
+        return;
+    assert_non_null(ws2 = LoadLibraryW(L"ws2_32.dll"));
+    ws.startup = (void *)GetProcAddress(ws2, "WSAStartup");
+    ws.socket = (void *)GetProcAddress(ws2, "socket");
+    ws.bind = (void *)GetProcAddress(ws2, "bind");
+    ws.listen = (void *)GetProcAddress(ws2, "listen");
+    ws.getsockname = (void *)GetProcAddress(ws2, "getsockname");
+    ws.accept = (void *)GetProcAddress(ws2, "accept");
+    ws.recv = (void *)GetProcAddress(ws2, "recv");
+    ws.send = (void *)GetProcAddress(ws2, "send");
+    ws.shutdown = (void *)GetProcAddress(ws2, "shutdown");
+    ws.closesocket = (void *)GetProcAddress(ws2, "closesocket");
+    assert_true(ws.startup && ws.socket && ws.bind && ws.listen && ws.getsockname && ws.accept &&
+                ws.recv && ws.send && ws.shutdown && ws.closesocket);
+    assert_int_equal(0, ws.startup(MAKEWORD(2, 2), &data));
+}
+
+/* A TCP socket bound to a free loopback port, listening if `backlog` > 0; *port gets the port. */
+static SOCKET loopback_socket(int backlog, USHORT *port)
+{
+    struct sockaddr_in addr = {0};
+    int len = sizeof(addr);
+    SOCKET s;
+
+    load_winsock();
+    s = ws.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    assert_true(s != INVALID_SOCKET);
+    addr.sin_family = AF_INET;
+    /* 127.0.0.1, in network byte order. */
+    addr.sin_addr.S_un.S_un_b.s_b1 = 127;
+    addr.sin_addr.S_un.S_un_b.s_b4 = 1;
+    assert_int_equal(0, ws.bind(s, (struct sockaddr *)&addr, sizeof(addr)));
+    assert_int_equal(0, ws.getsockname(s, (struct sockaddr *)&addr, &len));
+    if (backlog > 0)
+        assert_int_equal(0, ws.listen(s, backlog));
+    *port = (USHORT)((addr.sin_port & 0xff) << 8 | addr.sin_port >> 8);
+    return s;
+}
+
+/* A loopback port that nothing listens on: bound by us a moment ago, then closed. */
+static USHORT closed_port(void)
+{
+    USHORT port;
+    SOCKET s = loopback_socket(0, &port);
+
+    ws.closesocket(s);
+    return port;
+}
+
+/*
+ * A scripted HTTP server for answers nginx does not give: it takes connections one after the
+ * other, reads each request's head and sends the next canned answer; a stalling answer keeps
+ * its connection open, silent, until the test releases it.
+ */
+struct canned
+{
+    char head[512]; /* status line and headers, with the blank line */
+    const BYTE *body;
+    int body_size;
+    BOOL stall;
+};
+
+static struct
+{
+    SOCKET listener;
+    USHORT port;
+    HANDLE thread;
+    HANDLE release; /* manual-reset: end the stalled connection */
+    struct canned answers[4];
+    int count;
+    char requests[4][1024]; /* the heads received; read them after fake_stop */
+    int served;
+    char out[512 + 256 * 1024]; /* the answer being sent */
+} fake;
+
+static DWORD WINAPI fake_main(void *arg)
+{
+    for (int i = 0; i < fake.count; i++)
+    {
+        const struct canned *answer = &fake.answers[i];
+        SOCKET s = ws.accept(fake.listener, NULL, NULL);
+        int got = 0, n;
+
+        if (s == INVALID_SOCKET)
+            break;
+        while (got < (int)sizeof(fake.requests[i]) - 1 &&
+               (n = ws.recv(s, fake.requests[i] + got, sizeof(fake.requests[i]) - 1 - got, 0)) > 0)
+        {
+            got += n;
+            fake.requests[i][got] = 0;
+            if (strstr(fake.requests[i], "\r\n\r\n"))
+                break;
+        }
+        fake.served = i + 1;
+        /* Head and body in one piece, so that the client sees all of them arrive at once. */
+        n = (int)strlen(answer->head);
+        memcpy(fake.out, answer->head, n);
+        memcpy(fake.out + n, answer->body, answer->body_size);
+        ws.send(s, fake.out, n + answer->body_size, 0);
+        if (answer->stall)
+            WaitForSingleObject(fake.release, INFINITE);
+        ws.shutdown(s, SD_SEND);
+        ws.closesocket(s);
+    }
+    return 0;
+}
+
+/* Opens the scripted server's port; returns the URL of /file.bin. */
+static void fake_listen(WCHAR *url, size_t size)
+{
+    fake.served = 0;
+    memset(fake.requests, 0, sizeof(fake.requests));
+    fake.listener = loopback_socket(4, &fake.port);
+    fake.release = CreateEventW(NULL, TRUE, FALSE, NULL);
+    swprintf(url, size, L"http://127.0.0.1:%u/file.bin", fake.port);
+}
+
+/* Starts serving the first `count` answers in fake.answers. */
+static void fake_serve(int count)
+{
+    fake.count = count;
+    fake.thread = CreateThread(NULL, 0, fake_main, NULL, 0, NULL);
+    assert_non_null(fake.thread);
+}
+
+/* fake_listen, then fake_serve. */
+static void fake_start(int count, WCHAR *url, size_t size)
+{
+    fake_listen(url, size);
+    fake_serve(count);
+}
+
+/* Releases a stalled connection, stops the server and waits for its thread. */
+static void fake_stop(void)
+{
+    if (!fake.release)
+        return;
+    SetEvent(fake.release);
+    ws.closesocket(fake.listener);
+    if (fake.thread && WaitForSingleObject(fake.thread, 10000))
+        fail_msg("the scripted server did not stop");
+    if (fake.thread)
+        CloseHandle(fake.thread);
+    CloseHandle(fake.release);
+    fake.thread = NULL;
+    fake.release = NULL;
+}
+
+/* Byte i of version `seed` of the scripted server's file. */
+static BYTE body_byte(int seed, int i)
+{
+    return (BYTE)(i * (31 + 2 * seed) + i / 997 + seed);
+}
+
+/* Version `seed` of the scripted server's file (the first `size` bytes of it). */
+static const BYTE *body(int seed, int size)
+{
+    static BYTE data[2][256 * 1024];
+
+    assert_true(seed < 2 && size <= (int)sizeof(data[0]));
+    for (int i = 0; i < size; i++)
+        data[seed][i] = body_byte(seed, i);
+    return data[seed];
+}
+
+/* Asserts that path holds exactly version `seed` of the file, `size` bytes long. */
+static void check_body_file(const WCHAR *path, int seed, int size)
+{
+    BYTE *data = malloc(size + 1);
+    DWORD read = 0;
+    HANDLE file;
+
+    file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE)
+        fail_msg("%ls is missing", path);
+    ReadFile(file, data, size + 1, &read, NULL);
+    CloseHandle(file);
+    if ((int)read != size)
+        fail_msg("%ls has %lu bytes; expected %d", path, read, size);
+    for (int i = 0; i < size; i++)
+    {
+        if (data[i] != body_byte(seed, i))
+            fail_msg("%ls differs from version %d of the file at byte %d", path, seed, i);
+    }
+    free(data);
+}
+
+static void download_4m(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], www[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("http_4m", dir, ARRAY_SIZE(dir));
+    tu_url(url, ARRAY_SIZE(url), L"4m.bin");
+    job = start(url, dir, L"4m.bin");
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 4 * MIB, 4 * MIB, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
+    tu_www(www, ARRAY_SIZE(www), L"4m.bin");
+    if (!tu_same_file(www, local))
+        fail_msg("%ls differs from the served 4m.bin", local);
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+}
+
+static void progress_is_exact_and_monotonic(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], www[MAX_PATH];
+    ULONGLONG deadline = GetTickCount64() + SLOW_TIMEOUT;
+    BOOL saw_total_early = FALSE;
+    UINT64 last = 0;
+    ULONG samples = 0;
+    IBackgroundCopyJob *job;
+    BG_JOB_PROGRESS p;
+    BG_JOB_STATE job_state;
+
+    tu_scratch("http_progress", dir, ARRAY_SIZE(dir));
+    tu_url(url, ARRAY_SIZE(url), L"slow/8m.bin");
+    job = start(url, dir, L"8m.bin");
+    for (;;)
+    {
+        /* State first: a job seen TRANSFERRED here has its final numbers below. */
+        assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+        p = tu_progress(job);
+        samples++;
+        if (p.BytesTransferred < last)
+            fail_msg("BytesTransferred went back from %llu to %llu", (unsigned long long)last,
+                     (unsigned long long)p.BytesTransferred);
+        last = p.BytesTransferred;
+        if (p.BytesTotal != BG_SIZE_UNKNOWN && p.BytesTotal != SLOW_SIZE)
+            fail_msg("BytesTotal is %llu; expected unknown or %u", (unsigned long long)p.BytesTotal,
+                     SLOW_SIZE);
+        if (p.BytesTotal == BG_SIZE_UNKNOWN && p.BytesTransferred > 0)
+            fail_msg("%llu bytes arrived while BytesTotal was still unknown",
+                     (unsigned long long)p.BytesTransferred);
+        if (p.BytesTotal == SLOW_SIZE && p.BytesTransferred > p.BytesTotal)
+            fail_msg("BytesTransferred %llu exceeds BytesTotal", (unsigned long long)last);
+        if (p.BytesTotal == SLOW_SIZE && p.BytesTransferred < p.BytesTotal)
+        {
+            saw_total_early = TRUE;
+            if (p.FilesTransferred != 0)
+                fail_msg("FilesTransferred is %lu with %llu of %u bytes", p.FilesTransferred,
+                         (unsigned long long)p.BytesTransferred, SLOW_SIZE);
+        }
+        assert_int_equal(1, p.FilesTotal);
+        if (job_state == BG_JOB_STATE_TRANSFERRED)
+            break;
+        if (job_state != BG_JOB_STATE_QUEUED && job_state != BG_JOB_STATE_TRANSFERRING)
+            fail_msg("job went to %s during the transfer", tu_state_name(job_state));
+        if (GetTickCount64() > deadline)
+            fail_msg("job did not finish within %u ms (%llu bytes)", SLOW_TIMEOUT,
+                     (unsigned long long)last);
+    }
+    if (!saw_total_early)
+        fail_msg("never saw BytesTotal known while bytes were still missing (%lu samples)",
+                 samples);
+    check_progress(job, SLOW_SIZE, SLOW_SIZE, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
+    tu_www(www, ARRAY_SIZE(www), L"slow\\8m.bin");
+    assert_true(tu_same_file(www, local));
+}
+
+static void nothing_at_destination_before_complete(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], www[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("http_destination", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
+    tu_url(url, ARRAY_SIZE(url), L"slow/8m.bin");
+    job = start(url, dir, L"8m.bin");
+
+    tu_wait_bytes(job, 1 * MIB, SLOW_TIMEOUT);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRING, 1000);
+    if (tu_exists(local))
+        fail_msg("%ls exists while the job is TRANSFERRING", local);
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    assert_int_equal(1, tu_count(dir, L"*"));
+
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
+    if (tu_exists(local))
+        fail_msg("%ls exists while the job is TRANSFERRED, before Complete", local);
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    tu_www(www, ARRAY_SIZE(www), L"slow\\8m.bin");
+    if (!tu_same_file(www, local))
+        fail_msg("%ls is missing or differs after Complete", local);
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+    assert_int_equal(1, tu_count(dir, L"*"));
+}
+
+static void empty_file(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("http_empty", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"empty.bin");
+    tu_url(url, ARRAY_SIZE(url), L"empty.bin");
+    job = start(url, dir, L"empty.bin");
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 0, 0, 1, 1);
+    assert_false(tu_exists(local));
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    assert_int_equal(0, tu_file_size(local));
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+}
+
+static void two_files_in_one_job(void **state)
+{
+    WCHAR dir[MAX_PATH], url[2][MAX_PATH], local[2][MAX_PATH], www[MAX_PATH];
+    BG_FILE_INFO files[2];
+    IBackgroundCopyJob *job;
+    GUID id;
+
+    tu_scratch("http_two_files", dir, ARRAY_SIZE(dir));
+    tu_url(url[0], ARRAY_SIZE(url[0]), L"hello.txt");
+    tu_url(url[1], ARRAY_SIZE(url[1]), L"4m.bin");
+    tu_path(local[0], ARRAY_SIZE(local[0]), dir, L"hello.txt");
+    tu_path(local[1], ARRAY_SIZE(local[1]), dir, L"4m.bin");
+    for (int i = 0; i < 2; i++)
+    {
+        files[i].RemoteName = url[i];
+        files[i].LocalName = local[i];
+    }
+    assert_hr(S_OK,
+              IBackgroundCopyManager_CreateJob(manager, L"two", BG_JOB_TYPE_DOWNLOAD, &id, &job));
+    jobs[job_count++] = job;
+    assert_hr(S_OK, IBackgroundCopyJob_AddFileSet(job, 2, files));
+    assert_int_equal(2, tu_count(dir, L"BIT*.tmp"));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 4 * MIB + 14, 4 * MIB + 14, 2, 2);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    tu_www(www, ARRAY_SIZE(www), L"hello.txt");
+    assert_true(tu_same_file(www, local[0]));
+    tu_www(www, ARRAY_SIZE(www), L"4m.bin");
+    assert_true(tu_same_file(www, local[1]));
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+}
+
+/* An HTTP status that ends in ERROR: the error names it, and nothing is saved as content. */
+static void check_fatal_status(const char *scratch, const WCHAR *path, HRESULT code)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch(scratch, dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    tu_url(url, ARRAY_SIZE(url), path);
+    job = start(url, dir, L"file.bin");
+    tu_wait_state(job, BG_JOB_STATE_ERROR, FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, code);
+    check_progress(job, BG_SIZE_UNKNOWN, 0, 1, 0);
+    assert_false(tu_exists(local));
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    assert_int_equal(0, tu_count(dir, L"*"));
+}
+
+static void http_404_is_an_error(void **state)
+{
+    check_fatal_status("http_404", L"status/404", BG_E_HTTP_ERROR_404);
+}
+
+static void http_403_is_an_error(void **state)
+{
+    check_fatal_status("http_403", L"status/403", BG_E_HTTP_ERROR_403);
+}
+
+/* A 5xx status is transient: TRANSIENT_ERROR while the no-progress timeout allows retries,
+ * ERROR at once when it is zero. */
+static void check_transient_status(const char *scratch, const WCHAR *path, HRESULT code)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    ULONG errors;
+
+    tu_scratch(scratch, dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"retry.bin");
+    tu_url(url, ARRAY_SIZE(url), path);
+    job = new_job(url, local);
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, code);
+    assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
+    assert_int_equal(1, errors);
+    assert_false(tu_exists(local));
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+
+    tu_path(local, ARRAY_SIZE(local), dir, L"fatal.bin");
+    job = new_job(url, local);
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 0));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_ERROR, FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, code);
+    assert_false(tu_exists(local));
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    assert_int_equal(0, tu_count(dir, L"*"));
+}
+
+static void http_500_is_transient(void **state)
+{
+    check_transient_status("http_500", L"status/500", BG_E_HTTP_ERROR_500);
+}
+
+static void http_503_is_transient(void **state)
+{
+    check_transient_status("http_503", L"status/503", BG_E_HTTP_ERROR_503);
+}
+
+static void connection_refused_is_transient(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("http_refused", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    swprintf(url, ARRAY_SIZE(url), L"http://127.0.0.1:%u/file.bin", closed_port());
+    job = new_job(url, local);
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_GENERAL_TRANSPORT,
+                        HRESULT_FROM_WIN32(12029 /* ERROR_WINHTTP_CANNOT_CONNECT */));
+    assert_false(tu_exists(local));
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    assert_int_equal(0, tu_count(dir, L"*"));
+}
+
+static void suspend_and_resume_continue_with_range(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], www[MAX_PATH];
+    ULONGLONG deadline;
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    BG_JOB_PROGRESS p;
+    UINT64 kept;
+
+    tu_scratch("http_suspend", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
+    tu_unique_url(url, ARRAY_SIZE(url), L"slow/8m.bin");
+    job = start(url, dir, L"8m.bin");
+    tu_wait_bytes(job, 2 * MIB, SLOW_TIMEOUT);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    if (job_state != BG_JOB_STATE_SUSPENDED)
+        fail_msg("GetState says %s right after Suspend", tu_state_name(job_state));
+    kept = tu_progress(job).BytesTransferred;
+    assert_true(kept >= 2 * MIB && kept < SLOW_SIZE);
+    /* The worker is gone: nothing moves any more. */
+    Sleep(300);
+    assert_int_equal(kept, tu_progress(job).BytesTransferred);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
+    assert_false(tu_exists(local));
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    deadline = GetTickCount64() + SLOW_TIMEOUT;
+    for (;;)
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+        p = tu_progress(job);
+        if (p.BytesTransferred < kept)
+            fail_msg("BytesTransferred dropped from %llu to %llu after Resume",
+                     (unsigned long long)kept, (unsigned long long)p.BytesTransferred);
+        if (job_state == BG_JOB_STATE_TRANSFERRED)
+            break;
+        if (job_state != BG_JOB_STATE_QUEUED && job_state != BG_JOB_STATE_TRANSFERRING)
+            fail_msg("job went to %s after Resume", tu_state_name(job_state));
+        if (GetTickCount64() > deadline)
+            fail_msg("job did not finish within %u ms after Resume", SLOW_TIMEOUT);
+        Sleep(1);
+    }
+    check_progress(job, SLOW_SIZE, SLOW_SIZE, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    tu_www(www, ARRAY_SIZE(www), L"slow\\8m.bin");
+    if (!tu_same_file(www, local))
+        fail_msg("%ls differs from slow/8m.bin after Suspend and Resume", local);
+    /* The second request asked for the rest only. */
+    assert_int_equal(1, tu_access_count(url, 206));
+}
+
+static void cancel_while_server_stalls(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    ULONGLONG start_tick;
+    SOCKET server;
+    USHORT port;
+    DWORD elapsed;
+
+    /* The kernel accepts the connection into the backlog; nobody ever answers the request. */
+    tu_scratch("http_stalled", dir, ARRAY_SIZE(dir));
+    server = loopback_socket(4, &port);
+    swprintf(url, ARRAY_SIZE(url), L"http://127.0.0.1:%u/never.bin", port);
+    job = start(url, dir, L"never.bin");
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRING, FAST_TIMEOUT);
+    Sleep(200);
+    start_tick = GetTickCount64();
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    elapsed = (DWORD)(GetTickCount64() - start_tick);
+    ws.closesocket(server);
+    if (elapsed > 2000)
+        fail_msg("Cancel took %lu ms while the server did not answer; expected under 2000 ms",
+                 elapsed);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_CANCELLED, job_state);
+    assert_int_equal(0, tu_count(dir, L"*"));
+}
+
+/* Sets scripted answer n. */
+static void fake_answer(int n, const char *head, int seed, int from, int size, BOOL stall)
+{
+    snprintf(fake.answers[n].head, sizeof(fake.answers[n].head), "%s", head);
+    assert_true(size <= 256 * 1024);
+    fake.answers[n].body = body(seed, from + size) + from;
+    fake.answers[n].body_size = size;
+    fake.answers[n].stall = stall;
+}
+
+/* Suspends the job once `bytes` arrived from a stalled answer, checks that Suspend did not
+ * wait for the silent server, and lets the scripted server go on to its next answer. */
+static void suspend_on_stall(IBackgroundCopyJob *job, UINT64 bytes)
+{
+    BG_JOB_STATE job_state;
+    ULONGLONG start_tick;
+    DWORD elapsed;
+
+    tu_wait_bytes(job, bytes, FAST_TIMEOUT);
+    start_tick = GetTickCount64();
+    assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
+    elapsed = (DWORD)(GetTickCount64() - start_tick);
+    if (elapsed > 2000)
+        fail_msg("Suspend took %lu ms while the server was silent; expected under 2000 ms",
+                 elapsed);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
+    assert_int_equal(bytes, tu_progress(job).BytesTransferred);
+    SetEvent(fake.release);
+}
+
+static void resume_after_stall_sends_range(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("http_stall_body", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nETag: \"v1\"\r\n\r\n", 0, 0, 1000,
+                TRUE);
+    fake_answer(1,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 1000-99999/100000\r\n"
+                "Content-Length: 99000\r\n\r\n",
+                0, 1000, 99000, FALSE);
+    fake_start(2, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    suspend_on_stall(job, 1000);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 100000, 100000, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 0, 100000);
+    /* A first request for all of it; then the rest, if the file is still the same. */
+    if (strstr(fake.requests[0], "Range:"))
+        fail_msg("the first request asked for a range:\n%s", fake.requests[0]);
+    if (!strstr(fake.requests[1], "\r\nRange: bytes=1000-\r\n") ||
+        !strstr(fake.requests[1], "\r\nIf-Range: \"v1\"\r\n"))
+        fail_msg("expected the second request to ask for bytes 1000- if still \"v1\":\n%s",
+                 fake.requests[1]);
+}
+
+static void weak_etag_resumes_with_date(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("http_weak_etag", dir, ARRAY_SIZE(dir));
+    fake_answer(0,
+                "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\nETag: W/\"weak\"\r\n"
+                "Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\n",
+                0, 0, 1000, TRUE);
+    fake_answer(1,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 1000-4999/5000\r\n"
+                "Content-Length: 4000\r\n\r\n",
+                0, 1000, 4000, FALSE);
+    fake_start(2, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    suspend_on_stall(job, 1000);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    fake_stop();
+    /* If-Range takes no weak ETag (RFC 9110 13.1.5). */
+    if (!strstr(fake.requests[1], "\r\nIf-Range: Wed, 21 Oct 2015 07:28:00 GMT\r\n"))
+        fail_msg("expected If-Range with the date:\n%s", fake.requests[1]);
+}
+
+static void resumed_file_of_another_size_restarts(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    /* A server without validators: only the size tells that the file changed. */
+    tu_scratch("http_changed_size", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", 0, 0, 1000, TRUE);
+    fake_answer(1,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 1000-59999/60000\r\n"
+                "Content-Length: 59000\r\n\r\n",
+                1, 1000, 59000, FALSE);
+    fake_answer(2, "HTTP/1.1 200 OK\r\nContent-Length: 60000\r\n\r\n", 1, 0, 60000, FALSE);
+    fake_start(3, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    suspend_on_stall(job, 1000);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 60000, 60000, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 1, 60000);
+    assert_int_equal(3, fake.served);
+    if (strstr(fake.requests[2], "Range:"))
+        fail_msg("expected the third request to ask for the whole file:\n%s", fake.requests[2]);
+}
+
+static void partial_range_answers_are_continued(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    /* The server sends less than asked for: the rest is asked for again. */
+    tu_scratch("http_partial_range", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n", 0, 0, 1000, TRUE);
+    fake_answer(1,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 1000-1999/3000\r\n"
+                "Content-Length: 1000\r\n\r\n",
+                0, 1000, 1000, FALSE);
+    fake_answer(2,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 2000-2999/3000\r\n"
+                "Content-Length: 1000\r\n\r\n",
+                0, 2000, 1000, FALSE);
+    fake_start(3, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    suspend_on_stall(job, 1000);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 3000, 3000, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 0, 3000);
+    if (!strstr(fake.requests[2], "\r\nRange: bytes=2000-\r\n"))
+        fail_msg("expected the third request to ask for bytes 2000-:\n%s", fake.requests[2]);
+}
+
+static void wrong_content_range_is_an_error(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("http_wrong_range", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n", 0, 0, 1000, TRUE);
+    fake_answer(1,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-2999/3000\r\n"
+                "Content-Length: 3000\r\n\r\n",
+                0, 0, 3000, FALSE);
+    fake_start(2, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    suspend_on_stall(job, 1000);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_ERROR, FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_INVALID_SERVER_RESPONSE);
+    /* Nothing of the wrong answer was counted or saved. */
+    assert_int_equal(1000, tu_progress(job).BytesTransferred);
+    assert_false(tu_exists(local));
+}
+
+static void unknown_size_until_the_end(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_PROGRESS p;
+
+    /* No Content-Length: the size is known when the server closes the connection. */
+    tu_scratch("http_no_length", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", 0, 0, 5000, TRUE);
+    fake_start(1, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    tu_wait_bytes(job, 5000, FAST_TIMEOUT);
+    p = tu_progress(job);
+    assert_true(p.BytesTotal == BG_SIZE_UNKNOWN);
+    assert_int_equal(0, p.FilesTransferred);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRING, 0);
+    SetEvent(fake.release);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 5000, 5000, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 0, 5000);
+}
+
+static void server_ignoring_range_restarts(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    /* A server without ranges answers the resume with all of the file: it starts over. */
+    tu_scratch("http_no_ranges", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 50000\r\n\r\n", 0, 0, 1000, TRUE);
+    fake_answer(1, "HTTP/1.1 200 OK\r\nContent-Length: 50000\r\n\r\n", 0, 0, 50000, FALSE);
+    fake_start(2, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    suspend_on_stall(job, 1000);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 50000, 50000, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 0, 50000);
+    assert_non_null(strstr(fake.requests[1], "\r\nRange: bytes=1000-\r\n"));
+}
+
+static void shrunk_temporary_file_restarts(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], temp[MAX_PATH];
+    WIN32_FIND_DATAW data;
+    IBackgroundCopyJob *job;
+    HANDLE find, file;
+
+    /* The temporary file lost the bytes that were counted: they are fetched again, not
+     * taken on trust. */
+    tu_scratch("http_shrunk_temp", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 50000\r\n\r\n", 0, 0, 1000, TRUE);
+    fake_answer(1, "HTTP/1.1 200 OK\r\nContent-Length: 50000\r\n\r\n", 0, 0, 50000, FALSE);
+    fake_start(2, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    suspend_on_stall(job, 1000);
+
+    tu_path(temp, ARRAY_SIZE(temp), dir, L"BIT*.tmp");
+    find = FindFirstFileW(temp, &data);
+    assert_true(find != INVALID_HANDLE_VALUE);
+    FindClose(find);
+    tu_path(temp, ARRAY_SIZE(temp), dir, data.cFileName);
+    assert_int_equal(1000, tu_file_size(temp));
+    file = CreateFileW(temp, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
+                       0, NULL);
+    assert_true(file != INVALID_HANDLE_VALUE);
+    assert_true(SetFilePointer(file, 500, NULL, FILE_BEGIN) == 500);
+    assert_true(SetEndOfFile(file));
+    CloseHandle(file);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 50000, 50000, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 0, 50000);
+    if (strstr(fake.requests[1], "Range:"))
+        fail_msg("resumed from bytes the temporary file no longer has:\n%s", fake.requests[1]);
+}
+
+static void early_close_keeps_bytes(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    /* The connection ends before Content-Length: a transient error that keeps the bytes. */
+    tu_scratch("http_early_close", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\nETag: \"e\"\r\n\r\n", 0, 0, 1000,
+                FALSE);
+    fake_answer(1,
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 1000-2999/3000\r\n"
+                "Content-Length: 2000\r\n\r\n",
+                0, 1000, 2000, FALSE);
+    fake_start(2, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 60));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_GENERAL_TRANSPORT, BG_E_CONNECTION_CLOSED);
+    check_progress(job, 3000, 1000, 1, 0);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 3000, 3000, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 0, 3000);
+    assert_non_null(strstr(fake.requests[1], "\r\nRange: bytes=1000-\r\n"));
+}
+
+static void shorter_file_restarts(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    /* The file became shorter than the bytes we have: 416 for the resume, then all of it. */
+    tu_scratch("http_shorter", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", 0, 0, 1000, TRUE);
+    fake_answer(1,
+                "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */500\r\n"
+                "Content-Length: 0\r\n\r\n",
+                0, 0, 0, FALSE);
+    fake_answer(2, "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n", 1, 0, 500, FALSE);
+    fake_start(3, url, ARRAY_SIZE(url));
+    job = start(url, dir, L"file.bin");
+    suspend_on_stall(job, 1000);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 500, 500, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 1, 500);
+}
+
+static void redirect_is_followed(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    char head[256];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("http_redirect", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_listen(url, ARRAY_SIZE(url));
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%u/moved.bin"
+             "\r\nContent-Length: 0\r\n\r\n",
+             fake.port);
+    fake_answer(0, head, 0, 0, 0, FALSE);
+    fake_answer(1, "HTTP/1.1 200 OK\r\nContent-Length: 7000\r\n\r\n", 0, 0, 7000, FALSE);
+    fake_serve(2);
+    job = start(url, dir, L"file.bin");
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    check_progress(job, 7000, 7000, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 0, 7000);
+    assert_non_null(strstr(fake.requests[1], "GET /moved.bin "));
+}
+
+static void changed_file_restarts(void **state)
+{
+    WCHAR dir[MAX_PATH], name[64], served[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    /* A file of the same size that changed between Suspend and Resume: nginx's ETag (mtime and
+     * size) differs, so If-Range brings all of the new file instead of the rest of the old. */
+    tu_scratch("http_changed", dir, ARRAY_SIZE(dir));
+    swprintf(name, ARRAY_SIZE(name), L"slow\\changed-%lx.bin", GetCurrentProcessId());
+    tu_www(served, ARRAY_SIZE(served), name);
+    wcscpy(served_file, served);
+    tu_write_seeded_file(served, 4 * MIB, 10);
+    swprintf(name, ARRAY_SIZE(name), L"slow/changed-%lx.bin", GetCurrentProcessId());
+    tu_unique_url(url, ARRAY_SIZE(url), name);
+    tu_path(local, ARRAY_SIZE(local), dir, L"changed.bin");
+    job = start(url, dir, L"changed.bin");
+    tu_wait_bytes(job, MIB, SLOW_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
+
+    tu_write_seeded_file(served, 4 * MIB, 11);
+    tu_date_file(served, 3600);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
+    check_progress(job, 4 * MIB, 4 * MIB, 1, 1);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    if (!tu_same_file(served, local))
+        fail_msg("%ls is not the new version of the file", local);
+    assert_int_equal(2, tu_access_count(url, 200));
+    assert_int_equal(0, tu_access_count(url, 206));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(placeholder),
+        cmocka_unit_test_teardown(download_4m, teardown),
+        cmocka_unit_test_teardown(progress_is_exact_and_monotonic, teardown),
+        cmocka_unit_test_teardown(nothing_at_destination_before_complete, teardown),
+        cmocka_unit_test_teardown(empty_file, teardown),
+        cmocka_unit_test_teardown(two_files_in_one_job, teardown),
+        cmocka_unit_test_teardown(http_404_is_an_error, teardown),
+        cmocka_unit_test_teardown(http_403_is_an_error, teardown),
+        cmocka_unit_test_teardown(http_500_is_transient, teardown),
+        cmocka_unit_test_teardown(http_503_is_transient, teardown),
+        cmocka_unit_test_teardown(connection_refused_is_transient, teardown),
+        cmocka_unit_test_teardown(suspend_and_resume_continue_with_range, teardown),
+        cmocka_unit_test_teardown(cancel_while_server_stalls, teardown),
+        cmocka_unit_test_teardown(resume_after_stall_sends_range, teardown),
+        cmocka_unit_test_teardown(weak_etag_resumes_with_date, teardown),
+        cmocka_unit_test_teardown(resumed_file_of_another_size_restarts, teardown),
+        cmocka_unit_test_teardown(partial_range_answers_are_continued, teardown),
+        cmocka_unit_test_teardown(wrong_content_range_is_an_error, teardown),
+        cmocka_unit_test_teardown(unknown_size_until_the_end, teardown),
+        cmocka_unit_test_teardown(server_ignoring_range_restarts, teardown),
+        cmocka_unit_test_teardown(shrunk_temporary_file_restarts, teardown),
+        cmocka_unit_test_teardown(early_close_keeps_bytes, teardown),
+        cmocka_unit_test_teardown(shorter_file_restarts, teardown),
+        cmocka_unit_test_teardown(redirect_is_followed, teardown),
+        cmocka_unit_test_teardown(changed_file_restarts, teardown),
     };
-    return cmocka_run_group_tests(tests, tu_com_setup, tu_com_teardown);
+    return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

@@ -79,8 +79,8 @@ static void test_create_job_arguments(void **state)
               IBackgroundCopyManager_CreateJob(manager, L"x", BG_JOB_TYPE_UPLOAD, &id, &job));
     assert_null(job);
     job = (void *)0xdeadbeef;
-    assert_hr(E_NOTIMPL, IBackgroundCopyManager_CreateJob(manager, L"x",
-                                                          BG_JOB_TYPE_UPLOAD_REPLY, &id, &job));
+    assert_hr(E_NOTIMPL,
+              IBackgroundCopyManager_CreateJob(manager, L"x", BG_JOB_TYPE_UPLOAD_REPLY, &id, &job));
     assert_null(job);
 
     /* None of the refused calls created a job. */
@@ -88,8 +88,8 @@ static void test_create_job_arguments(void **state)
     assert_int_equal(after, before);
 
     fill(name, 256);
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, name, BG_JOB_TYPE_DOWNLOAD, &id,
-                                                     &job));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_CreateJob(manager, name, BG_JOB_TYPE_DOWNLOAD, &id, &job));
     assert_hr(S_OK, IBackgroundCopyJob_GetDisplayName(job, &text));
     assert_cotask_str(name, text);
     tu_cancel_release(job);
@@ -113,10 +113,10 @@ static void test_create_job_new(void **state)
     GUID id1, id2, got;
 
     memset(&id1, 0, sizeof(id1));
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"one", BG_JOB_TYPE_DOWNLOAD, &id1,
-                                                     &job1));
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"two", BG_JOB_TYPE_DOWNLOAD, &id2,
-                                                     &job2));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_CreateJob(manager, L"one", BG_JOB_TYPE_DOWNLOAD, &id1, &job1));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_CreateJob(manager, L"two", BG_JOB_TYPE_DOWNLOAD, &id2, &job2));
     assert_false(IsEqualGUID(&id1, &GUID_NULL));
     assert_false(IsEqualGUID(&id2, &GUID_NULL));
     assert_false(IsEqualGUID(&id1, &id2));
@@ -143,8 +143,8 @@ static void test_get_job(void **state)
     GUID id, got;
 
     assert_ptr_not_equal(manager, other);
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"findme", BG_JOB_TYPE_DOWNLOAD,
-                                                     &id, &job));
+    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"findme", BG_JOB_TYPE_DOWNLOAD, &id,
+                                                     &job));
 
     found = NULL;
     assert_hr(S_OK, IBackgroundCopyManager_GetJob(manager, &id, &found));
@@ -256,20 +256,59 @@ static void test_enum_jobs(void **state)
 
 /* Every code OpenDO returns has a description of its own (not the system's, not nothing). */
 static const HRESULT own_codes[] = {
-    BG_E_NOT_FOUND, BG_E_INVALID_STATE, BG_E_EMPTY, BG_E_FILE_NOT_AVAILABLE,
-    BG_E_PROTOCOL_NOT_AVAILABLE, BG_E_ERROR_INFORMATION_UNAVAILABLE,
-    BG_E_INSUFFICIENT_RANGE_SUPPORT, BG_S_PARTIAL_COMPLETE, BG_E_PROXY_LIST_TOO_LARGE,
-    BG_E_PROXY_BYPASS_LIST_TOO_LARGE, BG_S_UNABLE_TO_DELETE_FILES, BG_E_INVALID_SERVER_RESPONSE,
-    BG_E_STRING_TOO_LONG, BG_E_NO_PROGRESS, BG_E_USERNAME_TOO_LARGE, BG_E_PASSWORD_TOO_LARGE,
-    BG_E_INVALID_AUTH_TARGET, BG_E_INVALID_AUTH_SCHEME, BG_E_INVALID_RANGE,
-    BG_E_OVERLAPPING_RANGES, BG_E_CONNECT_FAILURE, BG_E_CONNECTION_CLOSED, BG_E_TIMEOUT,
-    BG_E_UNKNOWN_PROPERTY_ID, BG_E_READ_ONLY_PROPERTY, BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE,
-    BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, BG_E_REMOTE_FILE_CHANGED,
-    DO_E_NO_SERVICE, DO_E_DOWNLOAD_NO_PROGRESS, DO_E_JOB_NOT_FOUND, DO_E_JOB_EMPTY,
-    DO_E_FILE_NOT_AVAILABLE, DO_E_UNKNOWN_PROPERTY_ID, DO_E_READ_ONLY_PROPERTY,
-    DO_E_INVALID_STATE, DO_E_ERROR_INFORMATION_UNAVAILABLE, DO_E_WRITE_ONLY_PROPERTY,
-    DO_E_FILE_DOWNLOADSINK_UNSPECIFIED, DO_E_FILE_DOWNLOADSINK_ALREADY_SET, DO_E_DOWNLOAD_NO_URI,
-    DO_E_HTTP_BLOCKSIZE_MISMATCH, DO_E_INVALID_RANGE, DO_E_INSUFFICIENT_RANGE_SUPPORT,
+    BG_E_NOT_FOUND,
+    BG_E_INVALID_STATE,
+    BG_E_EMPTY,
+    BG_E_FILE_NOT_AVAILABLE,
+    BG_E_PROTOCOL_NOT_AVAILABLE,
+    BG_E_ERROR_INFORMATION_UNAVAILABLE,
+    BG_E_INSUFFICIENT_RANGE_SUPPORT,
+    BG_S_PARTIAL_COMPLETE,
+    BG_E_PROXY_LIST_TOO_LARGE,
+    BG_E_PROXY_BYPASS_LIST_TOO_LARGE,
+    BG_S_UNABLE_TO_DELETE_FILES,
+    BG_E_INVALID_SERVER_RESPONSE,
+    BG_E_STRING_TOO_LONG,
+    BG_E_NO_PROGRESS,
+    BG_E_USERNAME_TOO_LARGE,
+    BG_E_PASSWORD_TOO_LARGE,
+    BG_E_INVALID_AUTH_TARGET,
+    BG_E_INVALID_AUTH_SCHEME,
+    BG_E_INVALID_RANGE,
+    BG_E_OVERLAPPING_RANGES,
+    BG_E_CONNECT_FAILURE,
+    BG_E_CONNECTION_CLOSED,
+    BG_E_TIMEOUT,
+    BG_E_UNKNOWN_PROPERTY_ID,
+    BG_E_READ_ONLY_PROPERTY,
+    BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE,
+    BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED,
+    BG_E_REMOTE_FILE_CHANGED,
+    BG_E_INVALID_PROXY_INFO,
+    BG_E_VALIDATION_FAILED,
+    BG_E_MAXDOWNLOAD_TIMEOUT,
+    BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY,
+    BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE,
+    BG_E_READ_ONLY_PROPERTY_AFTER_RESUME,
+    BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED,
+    BG_E_UNSUPPORTED_JOB_CONFIGURATION,
+    DO_E_MEMORYSTREAM_DOWNLOAD_NOT_SUPPORTED,
+    DO_E_NO_SERVICE,
+    DO_E_DOWNLOAD_NO_PROGRESS,
+    DO_E_JOB_NOT_FOUND,
+    DO_E_JOB_EMPTY,
+    DO_E_FILE_NOT_AVAILABLE,
+    DO_E_UNKNOWN_PROPERTY_ID,
+    DO_E_READ_ONLY_PROPERTY,
+    DO_E_INVALID_STATE,
+    DO_E_ERROR_INFORMATION_UNAVAILABLE,
+    DO_E_WRITE_ONLY_PROPERTY,
+    DO_E_FILE_DOWNLOADSINK_UNSPECIFIED,
+    DO_E_FILE_DOWNLOADSINK_ALREADY_SET,
+    DO_E_DOWNLOAD_NO_URI,
+    DO_E_HTTP_BLOCKSIZE_MISMATCH,
+    DO_E_INVALID_RANGE,
+    DO_E_INSUFFICIENT_RANGE_SUPPORT,
     DO_E_OVERLAPPING_RANGES,
 };
 
@@ -281,8 +320,8 @@ static void test_get_error_description(void **state)
 
     for (size_t i = 0; i < ARRAY_SIZE(own_codes); i++)
     {
-        HRESULT hr = IBackgroundCopyManager_GetErrorDescription(manager, own_codes[i], english,
-                                                                &text);
+        HRESULT hr =
+            IBackgroundCopyManager_GetErrorDescription(manager, own_codes[i], english, &text);
         if (hr != S_OK || !text || wcslen(text) < 10)
             fail_msg("no description of 0x%08lx: hr 0x%08lx", (unsigned long)own_codes[i],
                      (unsigned long)hr);
@@ -292,8 +331,8 @@ static void test_get_error_description(void **state)
         text = NULL;
     }
 
-    assert_hr(S_OK, IBackgroundCopyManager_GetErrorDescription(manager, BG_E_NOT_FOUND, english,
-                                                              &text));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_GetErrorDescription(manager, BG_E_NOT_FOUND, english, &text));
     assert_non_null(wcsstr(text, L"No job"));
     /* The neutral language and a language we have no texts in fall back to English. */
     assert_hr(S_OK, IBackgroundCopyManager_GetErrorDescription(manager, BG_E_NOT_FOUND, 0, &other));
@@ -307,12 +346,12 @@ static void test_get_error_description(void **state)
 
     /* HTTP statuses are described with their number. */
     assert_hr(S_OK, IBackgroundCopyManager_GetErrorDescription(manager, BG_E_HTTP_ERROR_404,
-                                                              english, &text));
+                                                               english, &text));
     assert_non_null(wcsstr(text, L"404"));
     CoTaskMemFree(text);
     /* Windows' own codes get the system's text. */
-    assert_hr(S_OK, IBackgroundCopyManager_GetErrorDescription(manager, E_ACCESSDENIED, english,
-                                                              &text));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_GetErrorDescription(manager, E_ACCESSDENIED, english, &text));
     assert_true(wcslen(text) > 0);
     CoTaskMemFree(text);
 
@@ -333,8 +372,8 @@ static void test_query_interface(void **state)
     CLSID clsid;
     void *out;
 
-    assert_hr(S_OK, IBackgroundCopyManager_QueryInterface(manager, &IID_IUnknown,
-                                                          (void **)&unknown));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_QueryInterface(manager, &IID_IUnknown, (void **)&unknown));
     assert_ptr_equal(unknown, manager);
     assert_hr(S_OK, IBackgroundCopyManager_QueryInterface(manager, &IID_IBackgroundCopyManager,
                                                           (void **)&again));
@@ -344,8 +383,8 @@ static void test_query_interface(void **state)
     IUnknown_Release(unknown);
 
     /* The free-threaded marshaler: aggregated, so its IUnknown is the manager's. */
-    assert_hr(S_OK, IBackgroundCopyManager_QueryInterface(manager, &IID_IMarshal,
-                                                          (void **)&marshal));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_QueryInterface(manager, &IID_IMarshal, (void **)&marshal));
     assert_hr(S_OK, IMarshal_GetUnmarshalClass(marshal, &IID_IBackgroundCopyManager, manager,
                                                MSHCTX_INPROC, NULL, MSHLFLAGS_NORMAL, &clsid));
     assert_true(IsEqualCLSID(&clsid, &clsid_free_marshaler));
@@ -370,14 +409,14 @@ static void test_query_interface(void **state)
 /* A manager of the DO class, straight from the class factory (no registry). */
 static IBackgroundCopyManager *do_manager(void)
 {
-    HRESULT (WINAPI *get_class_object)(REFCLSID, REFIID, void **);
+    HRESULT(WINAPI * get_class_object)(REFCLSID, REFIID, void **);
     IBackgroundCopyManager *manager = NULL;
     IClassFactory *factory;
 
     get_class_object = (void *)GetProcAddress(tu_dll(), "DllGetClassObject");
     assert_non_null(get_class_object);
-    assert_hr(S_OK, get_class_object(&CLSID_DeliveryOptimization, &IID_IClassFactory,
-                                     (void **)&factory));
+    assert_hr(S_OK,
+              get_class_object(&CLSID_DeliveryOptimization, &IID_IClassFactory, (void **)&factory));
     assert_hr(S_OK, IClassFactory_CreateInstance(factory, NULL, &IID_IBackgroundCopyManager,
                                                  (void **)&manager));
     IClassFactory_Release(factory);
@@ -394,8 +433,8 @@ static void test_do_dialect(void **state)
     /* Objects made through the DO class answer with DO codes... */
     assert_hr(DO_E_JOB_NOT_FOUND, IBackgroundCopyManager_GetJob(manager, &unknown_id, &found));
     assert_null(found);
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"do", BG_JOB_TYPE_DOWNLOAD, &id,
-                                                     &job));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_CreateJob(manager, L"do", BG_JOB_TYPE_DOWNLOAD, &id, &job));
     assert_hr(DO_E_JOB_EMPTY, IBackgroundCopyJob_Resume(job));
     assert_hr(DO_E_ERROR_INFORMATION_UNAVAILABLE, IBackgroundCopyJob_GetError(job, &error));
     assert_null(error);

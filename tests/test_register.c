@@ -62,8 +62,8 @@ static void regsvr32(BOOL unregister)
 
     GetSystemDirectoryW(exe, ARRAY_SIZE(exe));
     wcscat(exe, L"\\regsvr32.exe");
-    swprintf(command, ARRAY_SIZE(command), L"\"%ls\" /s %ls\"%ls\"", exe,
-             unregister ? L"/u " : L"", dll_path);
+    swprintf(command, ARRAY_SIZE(command), L"\"%ls\" /s %ls\"%ls\"", exe, unregister ? L"/u " : L"",
+             dll_path);
     memset(&si, 0, sizeof(si));
     si.cb = sizeof(si);
     if (!CreateProcessW(exe, command, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
@@ -99,7 +99,8 @@ static void check_typelib_path(void)
     const WCHAR *path = value;
 
     assert_int_equal(RegGetValueW(HKEY_CLASSES_ROOT, TYPELIB_KEY L"\\1.0\\0\\win64", NULL,
-                                  RRF_RT_REG_SZ, NULL, value, &size), ERROR_SUCCESS);
+                                  RRF_RT_REG_SZ, NULL, value, &size),
+                     ERROR_SUCCESS);
     if (!wcsncmp(path, L"\\\\?\\", 4))
         path += 4;
     if (_wcsicmp(path, dll_path))
@@ -149,8 +150,8 @@ static void check_activation(const CLSID *clsid)
     IBackgroundCopyJob *job;
     GUID id;
 
-    assert_hr(S_OK, CoCreateInstance(clsid, NULL, CLSCTX_INPROC_SERVER,
-                                     &IID_IBackgroundCopyManager, (void **)&manager));
+    assert_hr(S_OK, CoCreateInstance(clsid, NULL, CLSCTX_INPROC_SERVER, &IID_IBackgroundCopyManager,
+                                     (void **)&manager));
     assert_non_null(manager);
     assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"registered", BG_JOB_TYPE_DOWNLOAD,
                                                      &id, &job));
@@ -229,9 +230,9 @@ static void test_register_cycle(void **state)
     check_unregistered();
     check_interface_keys();
     assert_int_equal(key_exists(MANAGER_INTERFACE_KEY), had_manager_interface);
-    assert_hr(REGDB_E_CLASSNOTREG, CoCreateInstance(&CLSID_OpenDOManager, NULL,
-                                                    CLSCTX_INPROC_SERVER, &IID_IUnknown,
-                                                    (void **)&unknown));
+    assert_hr(REGDB_E_CLASSNOTREG,
+              CoCreateInstance(&CLSID_OpenDOManager, NULL, CLSCTX_INPROC_SERVER, &IID_IUnknown,
+                               (void **)&unknown));
     assert_null(unknown);
     assert_hr(CO_E_CLASSSTRING, CLSIDFromProgID(L"OpenDO.Manager", &clsid));
 
@@ -318,7 +319,7 @@ static DWORD regsvr32_with(const WCHAR *arguments)
 
 static HRESULT dll_install(BOOL install, const WCHAR *command)
 {
-    HRESULT (WINAPI *install_fn)(BOOL, LPCWSTR);
+    HRESULT(WINAPI * install_fn)(BOOL, LPCWSTR);
 
     install_fn = (void *)GetProcAddress(tu_dll(), "DllInstall");
     assert_non_null(install_fn);
@@ -359,9 +360,9 @@ static void test_dosvc_install(void **state)
 
     /* A prefix without Delivery Optimization: nothing is there, activation fails. */
     assert_false(key_exists(DO_KEY));
-    assert_hr(REGDB_E_CLASSNOTREG, CoCreateInstance(&CLSID_DeliveryOptimization, NULL,
-                                                    CLSCTX_INPROC_SERVER, &IID_IUnknown,
-                                                    (void **)&unknown));
+    assert_hr(REGDB_E_CLASSNOTREG,
+              CoCreateInstance(&CLSID_DeliveryOptimization, NULL, CLSCTX_INPROC_SERVER,
+                               &IID_IUnknown, (void **)&unknown));
 
     /* Plain registration never touches the class. */
     assert_int_equal(0, regsvr32_with(L"/s"));

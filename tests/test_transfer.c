@@ -1,16 +1,590 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder: being written. */
+/* Tests of the transfer engine (src/engine/transfer.c) and of the control operations of
+ * src/engine/engine.c, driven through the COM API. */
 #include "testutil.h"
 
-static void placeholder(void **state)
+#define MIB (1024 * 1024)
+#define SLOW_SIZE (8 * MIB)
+#define SLOW_TIMEOUT 30000
+#define FAST_TIMEOUT 15000
+/* A control operation that stops a worker returns within this many milliseconds. */
+#define PROMPT_MS 2000
+
+static IBackgroundCopyManager *manager;
+/* The running test's jobs: cancelled and released by its teardown, even when it fails. */
+static IBackgroundCopyJob *jobs[4];
+static int job_count;
+
+static int setup_group(void **state)
 {
-    skip();
+    if (tu_com_setup(state))
+        return -1;
+    manager = tu_manager();
+    return 0;
+}
+
+static int teardown_group(void **state)
+{
+    IBackgroundCopyManager_Release(manager);
+    return tu_com_teardown(state);
+}
+
+static int teardown(void **state)
+{
+    while (job_count > 0)
+        tu_cancel_release(jobs[--job_count]);
+    return 0;
+}
+
+/* An empty job owned by the test's teardown. */
+static IBackgroundCopyJob *new_job(void)
+{
+    IBackgroundCopyJob *job;
+    GUID id;
+
+    assert_true(job_count < (int)ARRAY_SIZE(jobs));
+    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"transfer", BG_JOB_TYPE_DOWNLOAD,
+                                                     &id, &job));
+    return jobs[job_count++] = job;
+}
+
+/* Adds the test server's `path` as dir\name. */
+static void add(IBackgroundCopyJob *job, const WCHAR *path, const WCHAR *dir, const WCHAR *name)
+{
+    WCHAR url[MAX_PATH], local[MAX_PATH];
+
+    tu_url(url, ARRAY_SIZE(url), path);
+    tu_path(local, ARRAY_SIZE(local), dir, name);
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, url, local));
+}
+
+/* A resumed job with one file. */
+static IBackgroundCopyJob *start(const WCHAR *path, const WCHAR *dir, const WCHAR *name)
+{
+    IBackgroundCopyJob *job = new_job();
+
+    add(job, path, dir, name);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    return job;
+}
+
+/* Asserts that dir\name holds the same bytes as the served file `served`. */
+static void check_served(const WCHAR *dir, const WCHAR *name, const WCHAR *served)
+{
+    WCHAR local[MAX_PATH], www[MAX_PATH];
+
+    tu_path(local, ARRAY_SIZE(local), dir, name);
+    tu_www(www, ARRAY_SIZE(www), served);
+    if (!tu_same_file(www, local))
+        fail_msg("%ls is missing or differs from the served %ls", local, served);
+}
+
+/* Asserts that the job's bytes stay where they are: its worker is gone. */
+static void check_stopped(IBackgroundCopyJob *job)
+{
+    UINT64 before = tu_progress(job).BytesTransferred;
+
+    Sleep(300);
+    if (tu_progress(job).BytesTransferred != before)
+        fail_msg("bytes still arrive after the job was stopped");
+}
+
+static void cancel_mid_transfer(void **state)
+{
+    WCHAR dir[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    ULONGLONG start_tick;
+    DWORD elapsed;
+
+    tu_scratch("transfer_cancel", dir, ARRAY_SIZE(dir));
+    job = start(L"slow/8m.bin", dir, L"8m.bin");
+    tu_wait_bytes(job, MIB / 2, SLOW_TIMEOUT);
+    start_tick = GetTickCount64();
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    elapsed = (DWORD)(GetTickCount64() - start_tick);
+    if (elapsed > PROMPT_MS)
+        fail_msg("Cancel took %lu ms; expected it to stop the transfer within %u ms", elapsed,
+                 PROMPT_MS);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_CANCELLED, job_state);
+    /* Neither the hidden temporary file nor the destination is left. */
+    assert_int_equal(0, tu_count(dir, L"*"));
+    check_stopped(job);
+    assert_int_equal(0, tu_count(dir, L"*"));
+    assert_hr(BG_E_INVALID_STATE, IBackgroundCopyJob_Cancel(job));
+}
+
+static void cancel_suspended_job_deletes_temporary_file(void **state)
+{
+    IBackgroundCopyJob *job;
+    WCHAR dir[MAX_PATH];
+
+    tu_scratch("transfer_cancel_new", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"hello.txt", dir, L"hello.txt");
+    /* AddFile reserves the temporary file in the destination's folder at once. */
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    assert_int_equal(1, tu_count(dir, L"*"));
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    assert_int_equal(0, tu_count(dir, L"*"));
+}
+
+static void complete_while_transferring(void **state)
+{
+    WCHAR dir[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    ULONGLONG start_tick;
+    DWORD elapsed;
+
+    tu_scratch("transfer_complete_early", dir, ARRAY_SIZE(dir));
+    job = start(L"slow/8m.bin", dir, L"8m.bin");
+    tu_wait_bytes(job, MIB / 2, SLOW_TIMEOUT);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRING, 1000);
+    start_tick = GetTickCount64();
+    assert_hr(BG_S_PARTIAL_COMPLETE, IBackgroundCopyJob_Complete(job));
+    elapsed = (DWORD)(GetTickCount64() - start_tick);
+    if (elapsed > PROMPT_MS)
+        fail_msg("Complete took %lu ms; expected at most %u ms", elapsed, PROMPT_MS);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ACKNOWLEDGED, job_state);
+    /* The unfinished file is not kept, under either name. */
+    assert_int_equal(0, tu_count(dir, L"*"));
+    check_stopped(job);
+    assert_int_equal(0, tu_count(dir, L"*"));
+}
+
+static void complete_keeps_only_finished_files(void **state)
+{
+    ULONGLONG deadline = GetTickCount64() + SLOW_TIMEOUT;
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    BG_JOB_PROGRESS p;
+    WCHAR dir[MAX_PATH], local[MAX_PATH];
+
+    tu_scratch("transfer_complete_partial", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"hello.txt", dir, L"hello.txt");
+    add(job, L"slow/8m.bin", dir, L"8m.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    /* Wait until the first file is done and the second is on its way. */
+    for (;;)
+    {
+        p = tu_progress(job);
+        if (p.FilesTransferred == 1 && p.BytesTransferred > 14 + MIB / 4)
+            break;
+        if (p.FilesTransferred > 1 || GetTickCount64() > deadline)
+            fail_msg("expected hello.txt done and 8m.bin in flight; %lu files and %llu bytes",
+                     p.FilesTransferred, (unsigned long long)p.BytesTransferred);
+        Sleep(5);
+    }
+    assert_hr(BG_S_PARTIAL_COMPLETE, IBackgroundCopyJob_Complete(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ACKNOWLEDGED, job_state);
+    check_served(dir, L"hello.txt", L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
+    assert_false(tu_exists(local));
+    assert_int_equal(1, tu_count(dir, L"*"));
+}
+
+static void complete_replaces_existing_destination(void **state)
+{
+    WCHAR dir[MAX_PATH], local[MAX_PATH], old[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("transfer_replace", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
+    tu_path(old, ARRAY_SIZE(old), dir, L"old.bin");
+    tu_write_seeded_file(local, 1000, 1);
+    tu_write_seeded_file(old, 1000, 1);
+    job = start(L"4m.bin", dir, L"4m.bin");
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    /* Until Complete, the old file stays as it was. */
+    if (!tu_same_file(old, local))
+        fail_msg("%ls changed before Complete", local);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    check_served(dir, L"4m.bin", L"4m.bin");
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+    assert_int_equal(2, tu_count(dir, L"*"));
+}
+
+static void cancel_keeps_existing_destination(void **state)
+{
+    WCHAR dir[MAX_PATH], local[2][MAX_PATH], old[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    tu_scratch("transfer_cancel_keeps", dir, ARRAY_SIZE(dir));
+    tu_path(local[0], ARRAY_SIZE(local[0]), dir, L"8m.bin");
+    tu_path(local[1], ARRAY_SIZE(local[1]), dir, L"hello.txt");
+    tu_path(old, ARRAY_SIZE(old), dir, L"old.bin");
+    tu_write_seeded_file(local[0], 1000, 2);
+    tu_write_seeded_file(local[1], 1000, 2);
+    tu_write_seeded_file(old, 1000, 2);
+
+    /* Cancelled in flight. */
+    job = start(L"slow/8m.bin", dir, L"8m.bin");
+    tu_wait_bytes(job, MIB / 2, SLOW_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    if (!tu_same_file(old, local[0]))
+        fail_msg("Cancel in flight deleted or changed %ls, which the job did not create", local[0]);
+
+    /* Cancelled when the whole file was there, waiting for Complete. */
+    job = start(L"hello.txt", dir, L"hello.txt");
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    if (!tu_same_file(old, local[1]))
+        fail_msg("Cancel of a TRANSFERRED job deleted or changed %ls", local[1]);
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+    assert_int_equal(3, tu_count(dir, L"*"));
+}
+
+static void resume_transferred_job_is_empty(void **state)
+{
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    WCHAR dir[MAX_PATH];
+
+    tu_scratch("transfer_resume_empty", dir, ARRAY_SIZE(dir));
+    job = start(L"hello.txt", dir, L"hello.txt");
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    assert_hr(BG_E_EMPTY, IBackgroundCopyJob_Resume(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_TRANSFERRED, job_state);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    check_served(dir, L"hello.txt", L"hello.txt");
+}
+
+static void add_file_to_transferred_job(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    BG_JOB_PROGRESS p;
+
+    tu_scratch("transfer_add_later", dir, ARRAY_SIZE(dir));
+    tu_unique_url(url, ARRAY_SIZE(url), L"4m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
+    job = new_job();
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, url, local));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+
+    add(job, L"hello.txt", dir, L"hello.txt");
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_TRANSFERRED, job_state);
+    p = tu_progress(job);
+    assert_int_equal(2, p.FilesTotal);
+    assert_int_equal(1, p.FilesTransferred);
+    assert_true(p.BytesTotal == BG_SIZE_UNKNOWN);
+    assert_int_equal(4 * MIB, p.BytesTransferred);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    p = tu_progress(job);
+    assert_int_equal(4 * MIB + 14, p.BytesTotal);
+    assert_int_equal(4 * MIB + 14, p.BytesTransferred);
+    assert_int_equal(2, p.FilesTransferred);
+    /* The first file was not fetched again. */
+    assert_int_equal(1, tu_access_count(url, 200));
+    assert_int_equal(0, tu_access_count(url, 206));
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    check_served(dir, L"4m.bin", L"4m.bin");
+    check_served(dir, L"hello.txt", L"hello.txt");
+    assert_int_equal(2, tu_count(dir, L"*"));
+}
+
+static void transfer_completion_time(void **state)
+{
+    FILETIME before, after;
+    IBackgroundCopyJob *job;
+    BG_JOB_TIMES times;
+    WCHAR dir[MAX_PATH];
+
+    tu_scratch("transfer_times", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"hello.txt", dir, L"hello.txt");
+    assert_hr(S_OK, IBackgroundCopyJob_GetTimes(job, &times));
+    assert_int_equal(0, times.TransferCompletionTime.dwLowDateTime);
+    assert_int_equal(0, times.TransferCompletionTime.dwHighDateTime);
+
+    GetSystemTimeAsFileTime(&before);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    GetSystemTimeAsFileTime(&after);
+    assert_hr(S_OK, IBackgroundCopyJob_GetTimes(job, &times));
+    if (CompareFileTime(&times.TransferCompletionTime, &before) < 0 ||
+        CompareFileTime(&times.TransferCompletionTime, &after) > 0)
+        fail_msg("TransferCompletionTime %08lx%08lx is outside the transfer [%08lx%08lx, "
+                 "%08lx%08lx]",
+                 times.TransferCompletionTime.dwHighDateTime,
+                 times.TransferCompletionTime.dwLowDateTime, before.dwHighDateTime,
+                 before.dwLowDateTime, after.dwHighDateTime, after.dwLowDateTime);
+    assert_true(CompareFileTime(&times.CreationTime, &times.TransferCompletionTime) <= 0);
+    assert_true(CompareFileTime(&times.TransferCompletionTime, &times.ModificationTime) <= 0);
+}
+
+static void resume_after_error_retries(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    IBackgroundCopyError *error;
+
+    tu_scratch("transfer_retry", dir, ARRAY_SIZE(dir));
+    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
+    job = new_job();
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, source, local));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_ERROR, FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE,
+                        HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
+
+    /* The cause goes away; Resume tries again at once and the error is gone. */
+    tu_write_file(source, 100000);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    assert_hr(BG_E_ERROR_INFORMATION_UNAVAILABLE, IBackgroundCopyJob_GetError(job, &error));
+    assert_int_equal(100000, tu_progress(job).BytesTransferred);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    assert_true(tu_same_file(source, local));
+}
+
+static void transient_error_retries_until_timeout(void **state)
+{
+    ULONGLONG start_tick, deadline;
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    WCHAR dir[MAX_PATH];
+    ULONG errors;
+
+    tu_scratch("transfer_no_progress", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"status/503", dir, L"file.bin");
+    /* Retry after 5 s; give up when 6 s pass without progress: one retry, then ERROR. */
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 6));
+    start_tick = GetTickCount64();
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
+    assert_int_equal(1, errors);
+
+    deadline = GetTickCount64() + FAST_TIMEOUT;
+    for (;;)
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+        if (job_state == BG_JOB_STATE_ERROR)
+            break;
+        if (job_state != BG_JOB_STATE_TRANSIENT_ERROR && job_state != BG_JOB_STATE_QUEUED &&
+            job_state != BG_JOB_STATE_TRANSFERRING)
+            fail_msg("job went to %s while retrying", tu_state_name(job_state));
+        if (GetTickCount64() > deadline)
+            fail_msg("job still %s after the no-progress timeout", tu_state_name(job_state));
+        Sleep(20);
+    }
+    if (GetTickCount64() - start_tick < 4500)
+        fail_msg("job gave up after %llu ms, before its 5 s retry",
+                 (unsigned long long)(GetTickCount64() - start_tick));
+    assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
+    assert_int_equal(2, errors);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_HTTP_ERROR_503);
+}
+
+static void resume_retries_transient_error_at_once(void **state)
+{
+    ULONGLONG deadline;
+    IBackgroundCopyJob *job;
+    WCHAR dir[MAX_PATH];
+    ULONG errors;
+
+    tu_scratch("transfer_retry_now", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"status/500", dir, L"file.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 600));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    deadline = GetTickCount64() + FAST_TIMEOUT;
+    do
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
+        if (GetTickCount64() > deadline)
+            fail_msg("Resume did not retry a TRANSIENT_ERROR job at once (%lu errors)", errors);
+        Sleep(5);
+    } while (errors < 2);
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+
+    /* Suspend stops the retries. */
+    assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
+    tu_wait_state(job, BG_JOB_STATE_SUSPENDED, 0);
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    assert_int_equal(0, tu_count(dir, L"*"));
+}
+
+static void long_retry_delay_is_kept(void **state)
+{
+    ULONGLONG deadline;
+    IBackgroundCopyJob *job;
+    WCHAR dir[MAX_PATH];
+    ULONG errors;
+
+    /* 4294968 s is just over 2^32 ms: the retry must wait that long, not its remainder. */
+    tu_scratch("transfer_long_delay", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"status/503", dir, L"file.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 4294968));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 0xffffffff));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    /* A wrapped delay would retry after 704 ms; nothing may happen for two seconds. */
+    deadline = GetTickCount64() + 2000;
+    while (GetTickCount64() < deadline)
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
+        if (errors != 1)
+            fail_msg("the job retried within 2 s of a retry delay of 4294968 s");
+        Sleep(20);
+    }
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, 0);
+}
+
+static void complete_retries_after_rename_failure(void **state)
+{
+    WCHAR dir[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    HRESULT hr;
+
+    /* A folder sits where the file goes: Complete fails, and the job waits for another try. */
+    tu_scratch("transfer_rename_fails", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    job = start(L"hello.txt", dir, L"hello.txt");
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    assert_true(CreateDirectoryW(local, NULL));
+    hr = IBackgroundCopyJob_Complete(job);
+    if (SUCCEEDED(hr))
+        fail_msg("Complete returned 0x%08lx with a folder in the way", (unsigned long)hr);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_TRANSFERRED, job_state);
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+
+    assert_true(RemoveDirectoryW(local));
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ACKNOWLEDGED, job_state);
+    check_served(dir, L"hello.txt", L"hello.txt");
+    assert_int_equal(1, tu_count(dir, L"*"));
+}
+
+static void cancel_reports_undeletable_temporary_file(void **state)
+{
+    WCHAR dir[MAX_PATH], temp[MAX_PATH];
+    WIN32_FIND_DATAW data;
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    HANDLE find, file;
+
+    tu_scratch("transfer_cancel_locked", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"hello.txt", dir, L"hello.txt");
+    tu_path(temp, ARRAY_SIZE(temp), dir, L"BIT*.tmp");
+    find = FindFirstFileW(temp, &data);
+    assert_true(find != INVALID_HANDLE_VALUE);
+    FindClose(find);
+    tu_path(temp, ARRAY_SIZE(temp), dir, data.cFileName);
+    /* Opened without FILE_SHARE_DELETE, the temporary file cannot go. */
+    file = CreateFileW(temp, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+    assert_true(file != INVALID_HANDLE_VALUE);
+    assert_hr(BG_S_UNABLE_TO_DELETE_FILES, IBackgroundCopyJob_Cancel(job));
+    CloseHandle(file);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_CANCELLED, job_state);
+    assert_true(tu_exists(temp));
+}
+
+static void add_file_while_transferring(void **state)
+{
+    WCHAR dir[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_PROGRESS p;
+
+    /* A file added to a running job comes in the same run, without another Resume. */
+    tu_scratch("transfer_add_running", dir, ARRAY_SIZE(dir));
+    job = start(L"slow/8m.bin", dir, L"8m.bin");
+    tu_wait_bytes(job, MIB / 4, SLOW_TIMEOUT);
+    add(job, L"hello.txt", dir, L"hello.txt");
+    p = tu_progress(job);
+    assert_int_equal(2, p.FilesTotal);
+    assert_true(p.BytesTotal == BG_SIZE_UNKNOWN);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
+    p = tu_progress(job);
+    assert_int_equal(SLOW_SIZE + 14, p.BytesTotal);
+    assert_int_equal(SLOW_SIZE + 14, p.BytesTransferred);
+    assert_int_equal(2, p.FilesTransferred);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    check_served(dir, L"8m.bin", L"slow\\8m.bin");
+    check_served(dir, L"hello.txt", L"hello.txt");
+}
+
+static void suspend_resume_storm(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    UINT64 kept = 0, now;
+
+    /* Many quick Suspend/Resume pairs: every pair stops a worker and starts another one, and
+     * none may lose, repeat or mix up bytes. */
+    tu_scratch("transfer_storm", dir, ARRAY_SIZE(dir));
+    tu_unique_url(url, ARRAY_SIZE(url), L"slow/8m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
+    job = new_job();
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, url, local));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    for (int i = 0; i < 20; i++)
+    {
+        if (i % 4 == 0)
+            tu_wait_bytes(job, kept + 1, SLOW_TIMEOUT);
+        assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
+        assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+        assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
+        now = tu_progress(job).BytesTransferred;
+        if (now < kept)
+            fail_msg("BytesTransferred went back from %llu to %llu", (unsigned long long)kept,
+                     (unsigned long long)now);
+        kept = now;
+        assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    }
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
+    assert_int_equal(SLOW_SIZE, tu_progress(job).BytesTransferred);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    check_served(dir, L"8m.bin", L"slow\\8m.bin");
+    assert_int_equal(1, tu_count(dir, L"*"));
+    /* Resumed with ranges, not started over. */
+    assert_int_equal(1, tu_access_count(url, 200));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(placeholder),
+        cmocka_unit_test_teardown(cancel_mid_transfer, teardown),
+        cmocka_unit_test_teardown(cancel_suspended_job_deletes_temporary_file, teardown),
+        cmocka_unit_test_teardown(complete_while_transferring, teardown),
+        cmocka_unit_test_teardown(complete_keeps_only_finished_files, teardown),
+        cmocka_unit_test_teardown(complete_replaces_existing_destination, teardown),
+        cmocka_unit_test_teardown(cancel_keeps_existing_destination, teardown),
+        cmocka_unit_test_teardown(resume_transferred_job_is_empty, teardown),
+        cmocka_unit_test_teardown(add_file_to_transferred_job, teardown),
+        cmocka_unit_test_teardown(transfer_completion_time, teardown),
+        cmocka_unit_test_teardown(resume_after_error_retries, teardown),
+        cmocka_unit_test_teardown(transient_error_retries_until_timeout, teardown),
+        cmocka_unit_test_teardown(resume_retries_transient_error_at_once, teardown),
+        cmocka_unit_test_teardown(long_retry_delay_is_kept, teardown),
+        cmocka_unit_test_teardown(complete_retries_after_rename_failure, teardown),
+        cmocka_unit_test_teardown(cancel_reports_undeletable_temporary_file, teardown),
+        cmocka_unit_test_teardown(add_file_while_transferring, teardown),
+        cmocka_unit_test_teardown(suspend_resume_storm, teardown),
     };
-    return cmocka_run_group_tests(tests, tu_com_setup, tu_com_teardown);
+    return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

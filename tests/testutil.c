@@ -3,7 +3,7 @@
 #include "testutil.h"
 
 static const char *const state_names[] = {
-    "QUEUED",      "CONNECTING",   "TRANSFERRING", "SUSPENDED", "ERROR",
+    "QUEUED",          "CONNECTING",  "TRANSFERRING", "SUSPENDED", "ERROR",
     "TRANSIENT_ERROR", "TRANSFERRED", "ACKNOWLEDGED", "CANCELLED",
 };
 
@@ -25,7 +25,7 @@ HMODULE tu_dll(void)
 
 IBackgroundCopyManager *tu_manager(void)
 {
-    HRESULT (WINAPI *get_class_object)(REFCLSID, REFIID, void **);
+    HRESULT(WINAPI * get_class_object)(REFCLSID, REFIID, void **);
     IBackgroundCopyManager *manager = NULL;
     IClassFactory *factory;
 
@@ -162,7 +162,8 @@ BOOL tu_same_file(const WCHAR *a, const WCHAR *b)
     {
         for (;;)
         {
-            if (!ReadFile(fa, ba, sizeof(ba), &ra, NULL) || !ReadFile(fb, bb, sizeof(bb), &rb, NULL))
+            if (!ReadFile(fa, ba, sizeof(ba), &ra, NULL) ||
+                !ReadFile(fb, bb, sizeof(bb), &rb, NULL))
                 break;
             if (ra != rb || memcmp(ba, bb, ra))
                 break;
@@ -223,8 +224,8 @@ IBackgroundCopyJob *tu_job_with_file(IBackgroundCopyManager *manager, const WCHA
     IBackgroundCopyJob *job;
     GUID id;
 
-    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"test", BG_JOB_TYPE_DOWNLOAD, &id,
-                                                     &job));
+    assert_hr(S_OK,
+              IBackgroundCopyManager_CreateJob(manager, L"test", BG_JOB_TYPE_DOWNLOAD, &id, &job));
     assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, remote, local));
     return job;
 }
@@ -233,7 +234,7 @@ IBackgroundCopyJob *tu_job_with_file(IBackgroundCopyManager *manager, const WCHA
 
 HRESULT tu_can_unload_now(void)
 {
-    HRESULT (WINAPI *can_unload_now)(void);
+    HRESULT(WINAPI * can_unload_now)(void);
 
     can_unload_now = (void *)GetProcAddress(tu_dll(), "DllCanUnloadNow");
     assert_non_null(can_unload_now);
@@ -254,8 +255,8 @@ void tu_cancel_release(IBackgroundCopyJob *job)
 
     if (!job)
         return;
-    if (SUCCEEDED(IBackgroundCopyJob_GetState(job, &state)) &&
-        state != BG_JOB_STATE_CANCELLED && state != BG_JOB_STATE_ACKNOWLEDGED)
+    if (SUCCEEDED(IBackgroundCopyJob_GetState(job, &state)) && state != BG_JOB_STATE_CANCELLED &&
+        state != BG_JOB_STATE_ACKNOWLEDGED)
         IBackgroundCopyJob_Cancel(job);
     IBackgroundCopyJob_Release(job);
 }
@@ -333,8 +334,8 @@ void tu_wait_bytes(IBackgroundCopyJob *job, UINT64 bytes, DWORD timeout_ms)
                      (unsigned long long)bytes);
         if (GetTickCount64() >= deadline)
             fail_msg("job transferred %llu bytes in %lu ms (state %s); expected %llu",
-                     (unsigned long long)progress.BytesTransferred, timeout_ms,
-                     state_name(state), (unsigned long long)bytes);
+                     (unsigned long long)progress.BytesTransferred, timeout_ms, state_name(state),
+                     (unsigned long long)bytes);
         Sleep(5);
     }
 }
@@ -381,6 +382,25 @@ void tu_write_seeded_file(const WCHAR *path, size_t size, unsigned int seed)
     CloseHandle(file);
 }
 
+void tu_date_file(const WCHAR *path, int seconds)
+{
+    ULARGE_INTEGER t;
+    FILETIME when;
+    HANDLE file;
+
+    GetSystemTimeAsFileTime(&when);
+    t.LowPart = when.dwLowDateTime;
+    t.HighPart = when.dwHighDateTime;
+    t.QuadPart += (LONGLONG)seconds * 10000000;
+    when.dwLowDateTime = t.LowPart;
+    when.dwHighDateTime = t.HighPart;
+    file = CreateFileW(path, FILE_WRITE_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                       OPEN_EXISTING, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE || !SetFileTime(file, NULL, NULL, &when))
+        fail_msg("cannot set the date of %ls: %lu", path, GetLastError());
+    CloseHandle(file);
+}
+
 void tu_file_url(WCHAR *out, size_t size, const WCHAR *path)
 {
     char utf8[4 * MAX_PATH];
@@ -396,8 +416,8 @@ void tu_file_url(WCHAR *out, size_t size, const WCHAR *path)
                      (unsigned long)size);
         if (*p == '\\')
             out[n++] = L'/';
-        else if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-                 (*p >= '0' && *p <= '9') || strchr("-._~/:", *p))
+        else if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                 strchr("-._~/:", *p))
             out[n++] = *p;
         else
             n += swprintf(out + n, size - n, L"%%%02X", *p);

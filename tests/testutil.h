@@ -19,13 +19,13 @@
 #endif
 
 /* Asserts an HRESULT with both values printed in hex on failure. */
-#define assert_hr(expected, actual) \
-    do \
-    { \
-        HRESULT expected_ = (expected), actual_ = (actual); \
-        if (expected_ != actual_) \
-            fail_msg("%s:%d: expected hr 0x%08lx, got 0x%08lx", __FILE__, __LINE__, \
-                     (unsigned long)expected_, (unsigned long)actual_); \
+#define assert_hr(expected, actual)                                                                \
+    do                                                                                             \
+    {                                                                                              \
+        HRESULT expected_ = (expected), actual_ = (actual);                                        \
+        if (expected_ != actual_)                                                                  \
+            fail_msg("%s:%d: expected hr 0x%08lx, got 0x%08lx", __FILE__, __LINE__,                \
+                     (unsigned long)expected_, (unsigned long)actual_);                            \
     } while (0)
 
 /* opendo.dll from the test's working directory, loaded without the registry. */
@@ -74,7 +74,7 @@ void tu_cancel_release(IBackgroundCopyJob *job);
 /* File `index` of the job, through EnumFiles and Skip/Next; fails the test if it is missing. */
 IBackgroundCopyFile *tu_job_file(IBackgroundCopyJob *job, ULONG index);
 /* Asserts that a CoTaskMemAlloc'ed string equals `expected`, then frees it. */
-#define assert_cotask_str(expected, actual) \
+#define assert_cotask_str(expected, actual)                                                        \
     tu_assert_cotask_str((expected), (actual), __FILE__, __LINE__)
 void tu_assert_cotask_str(const WCHAR *expected, WCHAR *actual, const char *file, int line);
 
@@ -94,6 +94,8 @@ void tu_assert_job_error(IBackgroundCopyJob *job, BG_ERROR_CONTEXT context, HRES
 /* Writes size bytes of pseudo-random data that depend on seed (tu_write_file's bytes depend on
  * the position only, so two of its files agree wherever they overlap). */
 void tu_write_seeded_file(const WCHAR *path, size_t size, unsigned int seed);
+/* Sets the last write time of path to now plus `seconds`. */
+void tu_date_file(const WCHAR *path, int seconds);
 /* file:///Z:/dir/name for Z:\dir\name; every character outside A-Z a-z 0-9 - . _ ~ / : is
  * escaped as the %XX of its UTF-8 bytes. */
 void tu_file_url(WCHAR *out, size_t size, const WCHAR *path);

@@ -10,16 +10,17 @@ static IBackgroundCopyJob *active_job;
 
 static void usage(void)
 {
-    fwprintf(stderr, L"usage:\n"
-                     L"  doadmin /transfer <display name> <remote url> <local path>\n"
-                     L"      downloads one file with a progress bar and completes the job;\n"
-                     L"      the exit code is 0 on success, 1 on a failed transfer, 2 on bad usage\n");
+    fwprintf(stderr,
+             L"usage:\n"
+             L"  doadmin /transfer <display name> <remote url> <local path>\n"
+             L"      downloads one file with a progress bar and completes the job;\n"
+             L"      the exit code is 0 on success, 1 on a failed transfer, 2 on bad usage\n");
 }
 
 /* Finds the manager: through the registry, or from opendo.dll next to this program. */
 static HRESULT create_manager(IBackgroundCopyManager **manager)
 {
-    HRESULT (WINAPI *get_class_object)(REFCLSID, REFIID, void **);
+    HRESULT(WINAPI * get_class_object)(REFCLSID, REFIID, void **);
     IClassFactory *factory;
     WCHAR path[MAX_PATH], *slash;
     HMODULE dll;
@@ -74,8 +75,8 @@ static void format_bytes(UINT64 bytes, WCHAR *buf, size_t size)
 
 static void draw(const BG_JOB_PROGRESS *p, BG_JOB_STATE state, double rate, BOOL final)
 {
-    static const WCHAR *const states[] = {L"queued",      L"connecting", L"transferring",
-                                          L"suspended",   L"error",      L"retrying",
+    static const WCHAR *const states[] = {L"queued",      L"connecting",   L"transferring",
+                                          L"suspended",   L"error",        L"retrying",
                                           L"transferred", L"acknowledged", L"cancelled"};
     WCHAR done[32], total[32], bar[31], eta[32] = L"";
     double fraction = 0;
@@ -141,7 +142,8 @@ static int transfer(const WCHAR *name, const WCHAR *remote, const WCHAR *local_a
                  (unsigned long)hr);
         return 1;
     }
-    if (FAILED(hr = IBackgroundCopyManager_CreateJob(manager, name, BG_JOB_TYPE_DOWNLOAD, &id, &job)) ||
+    if (FAILED(hr = IBackgroundCopyManager_CreateJob(manager, name, BG_JOB_TYPE_DOWNLOAD, &id,
+                                                     &job)) ||
         FAILED(hr = IBackgroundCopyJob_AddFile(job, remote, local)))
     {
         describe(hr, message, ARRAYSIZE(message));

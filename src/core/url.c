@@ -79,68 +79,132 @@ enum url_kind url_classify(const wchar_t *name)
     }
     if (has_prefix_nocase(name, "file://"))
     {
-        wchar_t path[1024];
+        wchar_t path[URL_MAX_LENGTH + 1];
         return url_to_path(name, path, sizeof(path) / sizeof(path[0])) == 0 ? URL_FILE
-                                                                           : URL_INVALID;
+                                                                            : URL_INVALID;
     }
     return path_is_absolute(name) ? URL_LOCAL_PATH : URL_INVALID;
 }
 
+/* The byte of the %XX escape at p, or -1 if there is none. */
+static int escaped_byte(const wchar_t *p)
+{
+    int hi, lo;
+
+    if (p[0] != L'%' || (hi = hex_value(p[1])) < 0 || (lo = hex_value(p[2])) < 0)
+        return -1;
+    return hi * 16 + lo;
+}
+
+/* Decodes the character that the escapes at *p spell in UTF-8 (RFC 3986 and 8089: a file URL
+ * escapes the UTF-8 bytes of the name) and moves *p past them. Returns the code point, or -1
+ * for bytes that are not the shortest UTF-8 form of a character. */
+static long decode_escapes(const wchar_t **p)
+{
+    static const long shortest[] = {0, 0x80, 0x800, 0x10000};
+    const wchar_t *s = *p;
+    int byte = escaped_byte(s), more;
+    long c;
+
+    if (byte < 0)
+        return -1;
+    if (byte < 0x80)
+        more = 0, c = byte;
+    else if ((byte & 0xe0) == 0xc0)
+        more = 1, c = byte & 0x1f;
+    else if ((byte & 0xf0) == 0xe0)
+        more = 2, c = byte & 0x0f;
+    else if ((byte & 0xf8) == 0xf0)
+        more = 3, c = byte & 0x07;
+    else
+        return -1;
+    s += 3;
+    for (int i = 0; i < more; i++, s += 3)
+    {
+        if ((byte = escaped_byte(s)) < 0 || (byte & 0xc0) != 0x80)
+            return -1;
+        c = c << 6 | (byte & 0x3f);
+    }
+    if (c < shortest[more] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return -1;
+    *p = s;
+    return c;
+}
+
+/* Appends a code point to out, as a surrogate pair where wchar_t is UTF-16; keeps room for the
+ * terminator. Returns -1 if it does not fit. */
+static int append(wchar_t *out, size_t size, size_t *n, long c)
+{
+#if WCHAR_MAX <= 0xffff
+    if (c > 0xffff)
+    {
+        if (*n + 2 >= size)
+            return -1;
+        c -= 0x10000;
+        out[(*n)++] = (wchar_t)(0xd800 | (c >> 10));
+        out[(*n)++] = (wchar_t)(0xdc00 | (c & 0x3ff));
+        return 0;
+    }
+#endif
+    if (*n + 1 >= size)
+        return -1;
+    out[(*n)++] = (wchar_t)c;
+    return 0;
+}
+
 int url_to_path(const wchar_t *name, wchar_t *out, size_t size)
 {
-    const wchar_t *p = name;
+    const wchar_t *p;
     size_t n = 0;
 
     if (!name || size == 0)
         return -1;
-    if (has_prefix_nocase(name, "file://"))
+    if (!has_prefix_nocase(name, "file://"))
     {
-        p = name + 7;
-        if (p[0] == L'/' && is_drive_letter(p[1]) && (p[2] == L':' || p[2] == L'|'))
+        /* A plain path is a file name, not a URL: '%' and '/' mean nothing special in it. */
+        size_t len = wcslen(name);
+        if (len >= size)
+            return -1;
+        wmemcpy(out, name, len + 1);
+        return path_is_absolute(out) ? 0 : -1;
+    }
+    p = name + 7;
+    if (p[0] == L'/' && is_drive_letter(p[1]) && (p[2] == L':' || p[2] == L'|'))
+    {
+        p++; /* file:///C:/dir/name */
+    }
+    else if (has_prefix_nocase(p, "localhost/"))
+    {
+        p += 10; /* file://localhost/C:/dir/name */
+    }
+    else if (p[0] != L'/')
+    {
+        /* file://server/share/name becomes \\server\share\name. */
+        if (append(out, size, &n, L'\\') || append(out, size, &n, L'\\'))
+            return -1;
+    }
+    else
+    {
+        return -1;
+    }
+    while (*p)
+    {
+        long c = *p;
+        if (c == L'%')
         {
-            p++; /* file:///C:/dir/name */
-        }
-        else if (has_prefix_nocase(p, "localhost/"))
-        {
-            p += 10; /* file://localhost/C:/dir/name */
-        }
-        else if (p[0] != L'/')
-        {
-            /* file://server/share/name becomes \\server\share\name. */
-            if (size < 3)
+            if ((c = decode_escapes(&p)) <= 0)
                 return -1;
-            out[n++] = L'\\';
-            out[n++] = L'\\';
         }
         else
         {
+            p++;
+            if (c == L'/')
+                c = L'\\';
+            else if (c == L'|' && n == 1)
+                c = L':';
+        }
+        if (append(out, size, &n, c))
             return -1;
-        }
-    }
-    for (; *p; p++)
-    {
-        wchar_t c = *p;
-        if (c == L'%')
-        {
-            int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (wchar_t)(hi * 16 + lo);
-            p += 2;
-            if (c == 0)
-                return -1;
-        }
-        else if (c == L'/')
-        {
-            c = L'\\';
-        }
-        else if (c == L'|' && n == 1)
-        {
-            c = L':';
-        }
-        if (n + 1 >= size)
-            return -1;
-        out[n++] = c;
     }
     out[n] = 0;
     return path_is_absolute(out) ? 0 : -1;

@@ -24,9 +24,10 @@ enum url_kind url_classify(const wchar_t *name);
 /* TRUE for an absolute Windows path naming a file: "X:\..." or "\\server\share\...". */
 int path_is_absolute(const wchar_t *path);
 
-/* Converts a file:// URL or a local path into a Windows path in out (size in characters),
- * decoding %XX escapes and turning '/' into '\'. Returns 0 on success, -1 if it does not fit or
- * is malformed. */
+/* Converts a file:// URL into a Windows path in out (size in characters), decoding %XX escapes
+ * as UTF-8 and turning '/' into '\'; a local path is copied as it is. Returns 0 on success, -1
+ * if it does not fit, is malformed or is not an absolute path. The path is never longer than
+ * the name, so URL_MAX_LENGTH + 1 characters hold any name that url_classify accepts. */
 int url_to_path(const wchar_t *name, wchar_t *out, size_t size);
 
 /* Length of the directory part of an absolute path (up to, not including, the last '\'), or 0. */

@@ -22,7 +22,9 @@
  * The scheduler is a list of (job, generation, priority, ready time) entries and a small pool
  * of worker threads that start on demand and leave after a few idle seconds. A stale entry
  * (its generation is no longer the job's) is dropped when it comes up. Workers hold a module
- * reference while they run, so the DLL cannot be unloaded under them.
+ * reference while they run, so the DLL cannot be unloaded under them. Jobs with
+ * BITS_JOB_PROPERTY_HIGH_PERFORMANCE have a larger connection budget: up to MAX_HP_WORKERS more
+ * workers that serve only such jobs, so that they do not wait behind the ordinary ones.
  *
  * Lock order: see engine.h.
  */
@@ -30,8 +32,11 @@
 #include <string.h>
 #include "engine/engine.h"
 #include "core/url.h"
+#include "core/ranges.h"
 
 #define MAX_WORKERS 4
+/* Extra workers that take only HIGH_PERFORMANCE jobs, beyond MAX_WORKERS. */
+#define MAX_HP_WORKERS 4
 #define WORKER_IDLE_MS 5000
 #define DEFAULT_MIN_RETRY_DELAY 600
 #define DEFAULT_NO_PROGRESS_TIMEOUT 1209600
@@ -43,16 +48,20 @@ struct queue_entry
     struct ejob *job;
     LONG generation;
     BG_JOB_PRIORITY priority;
-    ULONGLONG ready_at;         /* GetTickCount64() value */
-    ULONGLONG sequence;         /* FIFO order within a priority */
+    ULONGLONG ready_at;    /* GetTickCount64() value */
+    ULONGLONG sequence;    /* FIFO order within a priority */
+    BOOL high_performance; /* the job's HIGH_PERFORMANCE property */
 };
 
 static SRWLOCK queue_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE queue_cond = CONDITION_VARIABLE_INIT;
-static struct queue_entry *queue_head;      /* queue_lock */
-static ULONGLONG queue_sequence;            /* queue_lock */
-static LONG worker_count;                   /* queue_lock */
-static LONG idle_workers;                   /* queue_lock */
+static struct queue_entry *queue_head;                             /* queue_lock */
+static ULONGLONG queue_sequence;                                   /* queue_lock */
+static LONG worker_count;                                          /* queue_lock */
+static LONG idle_workers;                                          /* queue_lock */
+static CONDITION_VARIABLE hp_queue_cond = CONDITION_VARIABLE_INIT; /* wakes the extra workers */
+static LONG hp_worker_count; /* queue_lock: extra workers for HIGH_PERFORMANCE */
+static LONG idle_hp_workers; /* queue_lock */
 
 HRESULT ejob_create(const WCHAR *display_name, BG_JOB_TYPE type, struct ejob **out)
 {
@@ -71,12 +80,18 @@ HRESULT ejob_create(const WCHAR *display_name, BG_JOB_TYPE type, struct ejob **o
         return hr;
     }
     job->type = type;
+    if (FAILED(hr = owner_of_caller(&job->owner)))
+    {
+        heap_free(job);
+        return hr;
+    }
     job->state = BG_JOB_STATE_SUSPENDED;
     job->priority = BG_JOB_PRIORITY_NORMAL;
     job->notify_flags = BG_NOTIFY_JOB_TRANSFERRED | BG_NOTIFY_JOB_ERROR;
     job->min_retry_delay = DEFAULT_MIN_RETRY_DELAY;
     job->no_progress_timeout = DEFAULT_NO_PROGRESS_TIMEOUT;
     job->error.file_index = -1;
+    ejob_options_init(&job->options);
     job->display_name = heap_strdup(display_name);
     job->description = heap_strdup(L"");
     if (!job->display_name || !job->description)
@@ -100,23 +115,20 @@ void ejob_release(struct ejob *job)
     if (InterlockedDecrement(&job->refs))
         return;
     for (ULONG i = 0; i < job->file_count; i++)
-    {
-        free_str(job->files[i]->remote);
-        free_str(job->files[i]->local);
-        free_str(job->files[i]->temp);
-        heap_free(job->files[i]);
-    }
+        efile_free(job->files[i]);
     heap_free(job->files);
-    if (job->notify_iface)
-        IUnknown_Release(job->notify_iface);
+    notify_job_release(job);
     free_str(job->display_name);
     free_str(job->description);
+    owner_clear(&job->owner);
+    ejob_options_clear(&job->options);
     heap_free(job);
 }
 
 void ejob_touch(struct ejob *job)
 {
     GetSystemTimeAsFileTime(&job->times.ModificationTime);
+    notify_modified(job);
 }
 
 /* Waits until no worker transfers the job. Caller holds job->lock exclusively and has already
@@ -129,7 +141,7 @@ static void wait_worker_idle(struct ejob *job)
 
 /* ---- adding files ---- */
 
-static HRESULT make_temp_file(const WCHAR *local, WCHAR **temp)
+HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp)
 {
     WCHAR dir[MAX_PATH + 1], name[MAX_PATH];
     size_t len = path_dir_length(local);
@@ -171,26 +183,68 @@ static void free_new_files(struct ejob_file **files, ULONG count)
             continue;
         if (files[i]->temp)
             DeleteFileW(files[i]->temp);
-        free_str(files[i]->remote);
-        free_str(files[i]->local);
-        free_str(files[i]->temp);
-        heap_free(files[i]);
+        efile_free(files[i]);
     }
     heap_free(files);
 }
 
-HRESULT ejob_add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *infos)
+/* Fills a new file record with what AddFileWithRanges and the DO interfaces add. */
+static HRESULT init_file_extras(struct ejob_file *file, const struct efile_spec *spec)
+{
+    file->remote_size = BG_SIZE_UNKNOWN;
+    file->size_hint = DO_UNKNOWN_FILE_SIZE;
+    file->temp_deleted = !file->local;
+    if (!spec)
+        return S_OK;
+    file->size_hint = spec->size_hint;
+    file->size_hint_set = spec->size_hint != DO_UNKNOWN_FILE_SIZE;
+    if (spec->file_id && !(file->file_id = heap_strdup(spec->file_id)))
+        return E_OUTOFMEMORY;
+    if (spec->range_count)
+    {
+        if (!(file->ranges =
+                  HeapAlloc(GetProcessHeap(), 0, spec->range_count * sizeof(*file->ranges))))
+            return E_OUTOFMEMORY;
+        memcpy(file->ranges, spec->ranges, spec->range_count * sizeof(*file->ranges));
+        file->range_count = spec->range_count;
+        /* Without a range to the end, the size is known at once: the sum of the ranges. */
+        file->progress.BytesTotal = ranges_total((const struct byte_range *)file->ranges,
+                                                 file->range_count, RANGE_SIZE_UNKNOWN);
+    }
+    return S_OK;
+}
+
+/* Appends files, all or nothing. `spec` (for a single file, NULL for AddFile/AddFileSet) may
+ * leave the remote or the local name NULL and adds ranges; *index gets the first new index. */
+static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *infos,
+                         const struct efile_spec *spec, ULONG *index)
 {
     struct ejob_file **files, **grown;
+    ULONG i, unknown = 0;
+    UINT64 known = 0;
     HRESULT hr = S_OK;
-    ULONG i;
 
     for (i = 0; i < count; i++)
     {
-        if (url_classify(infos[i].RemoteName) == URL_INVALID)
+        if ((infos[i].RemoteName || !spec) && url_classify(infos[i].RemoteName) == URL_INVALID)
             return E_INVALIDARG;
-        if (!path_is_absolute(infos[i].LocalName) || wcslen(infos[i].LocalName) >= MAX_PATH)
+        if ((infos[i].LocalName || !spec) &&
+            (!path_is_absolute(infos[i].LocalName) || wcslen(infos[i].LocalName) >= MAX_PATH))
             return E_INVALIDARG;
+    }
+    if (spec && spec->range_count)
+    {
+        switch (ranges_check((const struct byte_range *)spec->ranges, spec->range_count))
+        {
+        case RANGES_OK:
+            break;
+        case RANGES_INVALID:
+            return BG_E_INVALID_RANGE;
+        case RANGES_OVERLAPPING:
+            return BG_E_OVERLAPPING_RANGES;
+        default:
+            return E_OUTOFMEMORY;
+        }
     }
     if (!(files = heap_alloc_zero(count * sizeof(*files))))
         return E_OUTOFMEMORY;
@@ -213,13 +267,20 @@ HRESULT ejob_add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *infos)
         files[i]->remote = heap_strdup(infos[i].RemoteName);
         files[i]->local = heap_strdup(infos[i].LocalName);
         files[i]->progress.BytesTotal = BG_SIZE_UNKNOWN;
-        if (!files[i]->remote || !files[i]->local)
+        if ((infos[i].RemoteName && !files[i]->remote) || (infos[i].LocalName && !files[i]->local))
         {
             hr = E_OUTOFMEMORY;
             goto out;
         }
-        if (FAILED(hr = make_temp_file(infos[i].LocalName, &files[i]->temp)))
+        if (FAILED(hr = init_file_extras(files[i], spec)))
             goto out;
+        if (files[i]->local &&
+            FAILED(hr = engine_make_temp_file(infos[i].LocalName, &files[i]->temp)))
+            goto out;
+        if (files[i]->progress.BytesTotal == BG_SIZE_UNKNOWN)
+            unknown++;
+        else
+            known += files[i]->progress.BytesTotal;
     }
 
     AcquireSRWLockExclusive(&job->lock);
@@ -239,14 +300,17 @@ HRESULT ejob_add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *infos)
         job->files = grown;
         job->file_capacity = capacity;
     }
+    if (index)
+        *index = job->file_count;
     for (i = 0; i < count; i++)
     {
         job->files[job->file_count++] = files[i];
         files[i] = NULL;
     }
     job->progress.FilesTotal += count;
-    job->unknown_sizes += count;
-    job->progress.BytesTotal = BG_SIZE_UNKNOWN;
+    job->unknown_sizes += unknown;
+    job->known_bytes += known;
+    job->progress.BytesTotal = job->unknown_sizes ? BG_SIZE_UNKNOWN : job->known_bytes;
     ejob_touch(job);
     ReleaseSRWLockExclusive(&job->lock);
 
@@ -256,12 +320,33 @@ out:
     return hr;
 }
 
+HRESULT ejob_add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *infos)
+{
+    return add_files(job, count, infos, NULL, NULL);
+}
+
+HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *index)
+{
+    BG_FILE_INFO info = {(WCHAR *)spec->remote, (WCHAR *)spec->local};
+
+    return add_files(job, 1, &info, spec, index);
+}
+
 /* ---- control operations ---- */
 
 static BOOL file_done(const struct ejob_file *file)
 {
     return file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
            file->progress.BytesTransferred == file->progress.BytesTotal;
+}
+
+/* BITS: every call to Resume starts the count of the maximum download time again. Caller holds
+ * job->lock exclusively. */
+static void restart_download_time(struct ejob *job)
+{
+    job->transfer_ms = 0;
+    if (job->transfer_since)
+        job->transfer_since = GetTickCount64();
 }
 
 HRESULT ejob_resume(struct ejob *job)
@@ -282,6 +367,7 @@ HRESULT ejob_resume(struct ejob *job)
     case BG_JOB_STATE_QUEUED:
     case BG_JOB_STATE_CONNECTING:
     case BG_JOB_STATE_TRANSFERRING:
+        restart_download_time(job);
         break;
     default:
         if (!pending)
@@ -289,9 +375,13 @@ HRESULT ejob_resume(struct ejob *job)
             hr = BG_E_EMPTY;
             break;
         }
+        if (FAILED(hr = efile_check_ready(job)))
+            break;
         job->state = BG_JOB_STATE_QUEUED;
         job->generation++;
         job->transient_since = 0;
+        job->resumed = TRUE;
+        restart_download_time(job);
         ejob_touch(job);
         engine_submit(job, job->generation, job->priority, 0);
         break;
@@ -407,6 +497,17 @@ HRESULT ejob_complete(struct ejob *job)
     for (i = 0; i < job->file_count; i++)
     {
         struct ejob_file *file = job->files[i];
+        if (!file->temp)
+        {
+            /* A stream sink has nothing to rename: its bytes are the client's already. */
+            AcquireSRWLockExclusive(&job->lock);
+            if (file->sink && file_done(file))
+                file->progress.Completed = TRUE;
+            else
+                partial = TRUE;
+            ReleaseSRWLockExclusive(&job->lock);
+            continue;
+        }
         if (file->temp_deleted)
             continue;
         if (file_done(file))
@@ -470,12 +571,91 @@ HRESULT ejob_complete(struct ejob *job)
     return hr;
 }
 
+/* ---- job options ---- */
+
+void ejob_options_init(struct ejob_options *options)
+{
+    memset(options, 0, sizeof(*options));
+    options->proxy_usage = BG_JOB_PROXY_USAGE_PRECONFIG;
+    options->max_download_time = EJOB_DEFAULT_MAX_DOWNLOAD_TIME;
+    /* OpenDO knows no costed networks: every connection is one the job may use. */
+    options->cost_flags = BITS_COST_STATE_TRANSFER_ALWAYS;
+    options->notification_interval_ms = EJOB_DEFAULT_NOTIFICATION_INTERVAL;
+}
+
+void ejob_credential_clear(struct ejob_credential *credential)
+{
+    if (credential->password)
+        SecureZeroMemory(credential->password, wcslen(credential->password) * sizeof(WCHAR));
+    free_str(credential->user);
+    free_str(credential->password);
+    memset(credential, 0, sizeof(*credential));
+}
+
+void ejob_options_clear(struct ejob_options *options)
+{
+    free_str(options->proxy_list);
+    free_str(options->proxy_bypass);
+    for (int t = 0; t < EJOB_AUTH_TARGETS; t++)
+    {
+        for (int s = 0; s < EJOB_AUTH_SCHEMES; s++)
+            ejob_credential_clear(&options->credentials[t][s]);
+    }
+    free_str(options->custom_headers);
+    free_str(options->client_cert.store);
+    free_str(options->client_cert.subject);
+    ejob_options_init(options);
+}
+
+/* Copies an optional string: FALSE only when memory ran out. */
+static BOOL copy_optional(WCHAR **dst, const WCHAR *src)
+{
+    return !src || (*dst = heap_strdup(src));
+}
+
+HRESULT ejob_options_copy(struct ejob_options *dst, const struct ejob_options *src)
+{
+    BOOL ok;
+
+    *dst = *src;
+    dst->proxy_list = dst->proxy_bypass = dst->custom_headers = NULL;
+    dst->client_cert.store = dst->client_cert.subject = NULL;
+    for (int t = 0; t < EJOB_AUTH_TARGETS; t++)
+    {
+        for (int s = 0; s < EJOB_AUTH_SCHEMES; s++)
+            dst->credentials[t][s].user = dst->credentials[t][s].password = NULL;
+    }
+    ok = copy_optional(&dst->proxy_list, src->proxy_list) &&
+         copy_optional(&dst->proxy_bypass, src->proxy_bypass) &&
+         copy_optional(&dst->custom_headers, src->custom_headers) &&
+         copy_optional(&dst->client_cert.store, src->client_cert.store) &&
+         copy_optional(&dst->client_cert.subject, src->client_cert.subject);
+    for (int t = 0; t < EJOB_AUTH_TARGETS && ok; t++)
+    {
+        for (int s = 0; s < EJOB_AUTH_SCHEMES && ok; s++)
+        {
+            ok = copy_optional(&dst->credentials[t][s].user, src->credentials[t][s].user) &&
+                 copy_optional(&dst->credentials[t][s].password, src->credentials[t][s].password);
+        }
+    }
+    if (!ok)
+    {
+        ejob_options_clear(dst);
+        return E_OUTOFMEMORY;
+    }
+    return S_OK;
+}
+
 /* ---- scheduler ---- */
 
 static DWORD WINAPI worker_main(void *arg);
+static DWORD WINAPI hp_worker_main(void *arg);
 
-static void start_worker_locked(void)
+/* Starts an ordinary worker, or one of the extra workers that take only HIGH_PERFORMANCE
+ * jobs. Caller holds queue_lock. */
+static void start_worker_locked(BOOL hp)
 {
+    LPTHREAD_START_ROUTINE start = hp ? hp_worker_main : worker_main;
     HMODULE module;
     HANDLE thread;
 
@@ -486,17 +666,20 @@ static void start_worker_locked(void)
         ERR("cannot pin the module: %lu", GetLastError());
         return;
     }
-    if (!(thread = CreateThread(NULL, 0, worker_main, module, 0, NULL)))
+    if (!(thread = CreateThread(NULL, 0, start, module, 0, NULL)))
     {
         ERR("cannot start a worker: %lu", GetLastError());
         FreeLibrary(module);
         return;
     }
     CloseHandle(thread);
-    worker_count++;
+    if (hp)
+        hp_worker_count++;
+    else
+        worker_count++;
 }
 
-void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, DWORD delay_ms)
+void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms)
 {
     struct queue_entry *entry, **link;
 
@@ -510,6 +693,9 @@ void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, 
     entry->generation = generation;
     entry->priority = priority;
     entry->ready_at = GetTickCount64() + delay_ms;
+    /* Read without the lock (the callers hold it anyway): the property cannot change once the
+     * job has files, and only jobs with files are queued. */
+    entry->high_performance = job->options.high_performance;
 
     AcquireSRWLockExclusive(&queue_lock);
     entry->sequence = queue_sequence++;
@@ -518,15 +704,21 @@ void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, 
         ;
     entry->next = *link;
     *link = entry;
-    if (idle_workers > 0)
+    /* A high-performance job has workers of its own, besides the ordinary ones. */
+    if (entry->high_performance && idle_hp_workers > 0)
+        WakeConditionVariable(&hp_queue_cond);
+    else if (entry->high_performance && hp_worker_count < MAX_HP_WORKERS)
+        start_worker_locked(TRUE);
+    else if (idle_workers > 0)
         WakeConditionVariable(&queue_cond);
     else if (worker_count < MAX_WORKERS)
-        start_worker_locked();
+        start_worker_locked(FALSE);
     ReleaseSRWLockExclusive(&queue_lock);
 }
 
-/* Takes the first entry that is ready, or tells how long until one is. Caller holds queue_lock. */
-static struct queue_entry *pick_locked(DWORD *wait_ms)
+/* Takes the first entry that is ready (a HIGH_PERFORMANCE one for an extra worker), or tells
+ * how long until one is. Caller holds queue_lock. */
+static struct queue_entry *pick_locked(BOOL hp, DWORD *wait_ms)
 {
     ULONGLONG now = GetTickCount64(), soonest = ~0ull;
     struct queue_entry **link;
@@ -534,6 +726,8 @@ static struct queue_entry *pick_locked(DWORD *wait_ms)
     for (link = &queue_head; *link; link = &(*link)->next)
     {
         struct queue_entry *entry = *link;
+        if (hp && !entry->high_performance)
+            continue;
         if (entry->ready_at <= now)
         {
             *link = entry->next;
@@ -545,23 +739,35 @@ static struct queue_entry *pick_locked(DWORD *wait_ms)
     return NULL;
 }
 
-static DWORD WINAPI worker_main(void *arg)
+/* Is there an entry this kind of worker could take, now or later? Caller holds queue_lock. */
+static BOOL has_work_locked(BOOL hp)
 {
-    HMODULE module = arg;
+    for (struct queue_entry *entry = queue_head; entry; entry = entry->next)
+    {
+        if (!hp || entry->high_performance)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static DWORD worker_loop(HMODULE module, BOOL hp)
+{
+    CONDITION_VARIABLE *cond = hp ? &hp_queue_cond : &queue_cond;
+    LONG *idle = hp ? &idle_hp_workers : &idle_workers;
     struct queue_entry *entry;
     DWORD wait_ms;
 
     AcquireSRWLockExclusive(&queue_lock);
     for (;;)
     {
-        if (!(entry = pick_locked(&wait_ms)))
+        if (!(entry = pick_locked(hp, &wait_ms)))
         {
             BOOL woken;
 
-            idle_workers++;
-            woken = SleepConditionVariableSRW(&queue_cond, &queue_lock, wait_ms, 0);
-            idle_workers--;
-            if (!woken && !queue_head)
+            (*idle)++;
+            woken = SleepConditionVariableSRW(cond, &queue_lock, wait_ms, 0);
+            (*idle)--;
+            if (!woken && !has_work_locked(hp))
                 break;
             continue;
         }
@@ -576,8 +782,21 @@ static DWORD WINAPI worker_main(void *arg)
 
         AcquireSRWLockExclusive(&queue_lock);
     }
-    worker_count--;
+    if (hp)
+        hp_worker_count--;
+    else
+        worker_count--;
     ReleaseSRWLockExclusive(&queue_lock);
     FreeLibraryAndExitThread(module, 0);
     return 0;
+}
+
+static DWORD WINAPI worker_main(void *arg)
+{
+    return worker_loop(arg, FALSE);
+}
+
+static DWORD WINAPI hp_worker_main(void *arg)
+{
+    return worker_loop(arg, TRUE);
 }

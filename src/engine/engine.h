@@ -4,6 +4,7 @@
 #define OPENDO_ENGINE_H
 
 #include "private.h"
+#include <wincrypt.h>
 
 /*
  * Lock order, outermost first (never take an outer lock while holding an inner one):
@@ -13,13 +14,131 @@
  * only for a few instructions, never across I/O or calls into client code.
  */
 
+/* Longest validator (ETag or Last-Modified) kept to check a resumed source, with its 0. */
+#define VALIDATOR_SIZE 128
+
 struct ejob_file
 {
-    WCHAR *remote;              /* lock */
-    WCHAR *local;               /* immutable */
-    WCHAR *temp;                /* immutable: created in the destination directory by AddFile */
-    BG_FILE_PROGRESS progress;  /* lock; BytesTotal is BG_SIZE_UNKNOWN until the source says */
-    BOOL temp_deleted;          /* lock: the temporary file was removed or renamed */
+    WCHAR *remote;                   /* lock; NULL for a DO file added without a URL */
+    WCHAR *local;                    /* lock, set once (NULL -> a path, never changed after): NULL
+                                      * while a DO file has no sink or has a stream sink */
+    WCHAR *temp;                     /* lock, set once with `local`: created in the destination
+                                      * directory by AddFile or DownloadSinkFilePath */
+    BG_FILE_PROGRESS progress;       /* lock; BytesTotal is BG_SIZE_UNKNOWN until the source says */
+    BOOL temp_deleted;               /* lock: the temporary file was removed or renamed (TRUE while
+                                      * there is none) */
+    WCHAR validator[VALIDATOR_SIZE]; /* lock: what identified the source of the bytes in the
+                                      * temporary file (an ETag, a date), or empty */
+
+    /* Byte ranges (AddFileWithRanges): the bytes of these ranges of the remote file, stored
+     * back to back in the order given. */
+    BG_FILE_RANGE *ranges; /* immutable; NULL: the whole file */
+    ULONG range_count;     /* immutable */
+    UINT64 remote_size;    /* lock: the remote file's size once a source told it, else
+                            * BG_SIZE_UNKNOWN (BytesTotal is the ranges' sum) */
+    /* A stream sink (DOFilePropertyId_DownloadSinkInterface): the bytes go to it in order
+     * instead of a temporary file. */
+    IStream *sink;        /* lock, set once; owned reference */
+    UINT64 sink_position; /* lock: bytes written to the sink so far */
+
+    /* The DO interfaces' view of the file. */
+    WCHAR *file_id;               /* immutable: DO fileId, NULL for files added through BITS */
+    UINT64 size_hint;             /* lock: fileSize / TotalSizeBytes, or DO_UNKNOWN_FILE_SIZE */
+    BOOL size_hint_set;           /* lock */
+    WCHAR *decryption_info;       /* lock: DOFilePropertyId_DecryptionInfo, or NULL */
+    WCHAR *integrity_info;        /* lock: DOFilePropertyId_IntegrityCheckInfo, or NULL */
+    BOOL integrity_mandatory;     /* lock: DOFilePropertyId_IntegrityCheckMandatory */
+    BOOL integrity_mandatory_set; /* lock */
+    BOOL validation_state;        /* lock: IBackgroundCopyFile3::SetValidationState's last value */
+
+    /* What the transfer saw, for GetStats, GetPeerDownloadStats and File5's properties. */
+    WCHAR *response_headers; /* lock: raw headers of the latest HTTP response, or NULL */
+    DWORD http_status;       /* lock: status of the latest HTTP response, or 0 */
+    UINT64 bytes_downloaded; /* lock: bytes received from any source, restarts included */
+    UINT64 bytes_from_http;  /* lock: the part of bytes_downloaded that came over HTTP */
+    ULONG http_connections;  /* lock: HTTP connections opened for this file */
+    ULONGLONG download_ms;   /* lock: time spent fetching this file */
+};
+
+/* The user a job belongs to, as read from the creator's (or new owner's) token. */
+struct owner
+{
+    WCHAR *sid;            /* string form, e.g. S-1-5-21-... */
+    ULONG integrity_level; /* SECURITY_MANDATORY_*_RID */
+    BOOL elevated;
+};
+
+/* A job's notification registration and the events waiting for the notifier (notify.c). */
+struct notify_state
+{
+    DWORD cookie;               /* lock: the callback in the Global Interface Table, or 0 */
+    enum dialect dialect;       /* lock: dialect of the job object that registered the callback */
+    WCHAR *program;             /* lock: SetNotifyCmdLine's program, or NULL */
+    WCHAR *parameters;          /* lock: its parameters (the whole command line), or NULL */
+    ULONG pending;              /* lock: NOTIFY_EVENT_* bits waiting for delivery */
+    ULONG *files;               /* lock: indices of transferred files waiting for FileTransferred */
+    ULONG file_count;           /* lock */
+    ULONG file_capacity;        /* lock */
+    ULONGLONG modification_due; /* lock: tick before which no JobModification is delivered */
+    ULONGLONG retry_due;        /* lock: tick before which a failed JobTransferred/JobError (or
+                                 * its command line) is not tried again */
+    ULONG attempts;             /* lock: failed deliveries of the current TRANSFERRED/ERROR */
+    BOOL queued;                /* notifier queue lock: the job is in the notifier's queue */
+    ULONGLONG ready_at;         /* notifier queue lock: when the notifier should look at it */
+    struct ejob *queue_next;    /* notifier queue lock */
+};
+
+/* BITS limits and sizes of the job options. */
+#define EJOB_MAX_CREDENTIAL 300 /* characters of a user name or a password */
+#define EJOB_CERT_HASH_SIZE 20  /* a SHA-1 thumbprint */
+#define EJOB_AUTH_TARGETS 2     /* BG_AUTH_TARGET_SERVER (1) and _PROXY (2) */
+#define EJOB_AUTH_SCHEMES 5     /* BG_AUTH_SCHEME_BASIC (1) to _PASSPORT (5) */
+/* BITS' documented default of IBackgroundCopyJob4::SetMaximumDownloadTime: 90 days. */
+#define EJOB_DEFAULT_MAX_DOWNLOAD_TIME 7776000
+/* BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS default. */
+#define EJOB_DEFAULT_NOTIFICATION_INTERVAL 500
+
+/* One IBackgroundCopyJob2::SetCredentials pair. */
+struct ejob_credential
+{
+    BOOL present;
+    WCHAR *user;     /* NULL: the implicit (logged-on user's) credentials */
+    WCHAR *password; /* never logged; zeroed before it is freed */
+};
+
+/* IBackgroundCopyJobHttpOptions::SetClientCertificateByID/ByName. */
+struct ejob_client_cert
+{
+    BOOL present;
+    BG_CERT_STORE_LOCATION location;
+    WCHAR *store;                   /* system store name, e.g. MY */
+    BOOL by_name;                   /* found again by subject at each fetch, else by hash */
+    BYTE hash[EJOB_CERT_HASH_SIZE]; /* SHA-1 of the certificate */
+    WCHAR *subject;                 /* ByName: as given; ByID: the certificate's simple name */
+};
+
+/* What the client set on the job beyond the basics: proxy, credentials, HTTP options, Job4
+ * and Job5 properties. Lives in struct ejob under ejob.lock; a worker fetches with a copy
+ * (ejob_options_copy) taken under the lock when the fetch starts. */
+struct ejob_options
+{
+    BG_JOB_PROXY_USAGE proxy_usage;
+    WCHAR *proxy_list;   /* OVERRIDE only, else NULL */
+    WCHAR *proxy_bypass; /* OVERRIDE only, may be NULL */
+    struct ejob_credential credentials[EJOB_AUTH_TARGETS][EJOB_AUTH_SCHEMES]; /* [target-1]
+                                                                               * [scheme-1] */
+    WCHAR *custom_headers; /* CRLF-terminated lines sent with every request, or NULL */
+    ULONG security_flags;  /* BG_SSL_* | BG_HTTP_REDIRECT_POLICY_* */
+    struct ejob_client_cert client_cert;
+    ULONG max_download_time;  /* seconds of TRANSFERRING allowed since Resume; 0: no limit */
+    DWORD cost_flags;         /* BITS_COST_STATE_* */
+    GUID notification_clsid;  /* GUID_NULL: none */
+    BOOL dynamic_content;     /* no resume: every fetch starts at byte 0 */
+    BOOL high_performance;    /* may also run on the scheduler's extra workers */
+    UINT64 max_download_size; /* bytes the job may download in all; 0: no limit */
+    BG_AUTH_TARGET stored_credentials; /* 0 or BG_AUTH_TARGET_PROXY */
+    DWORD notification_interval_ms;
+    BOOL on_demand;
 };
 
 struct ejob
@@ -27,39 +146,66 @@ struct ejob
     LONG refs;
     SRWLOCK op_lock;
     SRWLOCK lock;
-    CONDITION_VARIABLE worker_idle;     /* signalled (with lock) when worker_active drops */
+    CONDITION_VARIABLE worker_idle; /* signalled (with lock) when worker_active drops */
 
-    GUID id;                            /* immutable */
-    BG_JOB_TYPE type;                   /* immutable */
+    GUID id;                  /* immutable */
+    BG_JOB_TYPE type;         /* immutable */
+    struct owner owner;       /* lock (changed by TakeOwnership) */
+    DWORD file_acl_flags;     /* lock: BG_COPY_FILE_* */
+    DWORD peer_caching_flags; /* lock: BG_JOB_ENABLE_PEERCACHING_*, ..._BRANCH_CACHE */
 
-    BG_JOB_STATE state;                 /* lock */
-    LONG generation;                    /* lock: bumped by every control operation that stops work */
-    BOOL worker_active;                 /* lock: a worker is transferring this job */
-    WCHAR *display_name;                /* lock */
-    WCHAR *description;                 /* lock */
-    BG_JOB_PRIORITY priority;           /* lock */
-    ULONG notify_flags;                 /* lock */
-    IUnknown *notify_iface;             /* lock; owned reference */
-    ULONG min_retry_delay;              /* lock; seconds */
-    ULONG no_progress_timeout;          /* lock; seconds */
-    BG_JOB_PROGRESS progress;           /* lock: the exact sums, updated with every buffer */
-    ULONG unknown_sizes;                /* lock: files whose BytesTotal is not known yet */
-    UINT64 known_bytes;                 /* lock: sum of the known BytesTotal values */
-    BG_JOB_TIMES times;                 /* lock */
-    ULONGLONG transient_since;          /* lock: tick of the first transient error without progress */
-    ULONG error_count;                  /* lock */
+    BG_JOB_STATE state;           /* lock */
+    LONG generation;              /* lock: bumped by every control operation that stops work */
+    BOOL worker_active;           /* lock: a worker is transferring this job */
+    WCHAR *display_name;          /* lock */
+    WCHAR *description;           /* lock */
+    BG_JOB_PRIORITY priority;     /* lock */
+    ULONG notify_flags;           /* lock */
+    struct notify_state notify;   /* lock, except the fields marked otherwise */
+    ULONG min_retry_delay;        /* lock; seconds */
+    ULONG no_progress_timeout;    /* lock; seconds */
+    BOOL no_progress_timeout_set; /* lock: set by the client, not a dialect's default */
+    BG_JOB_PROGRESS progress;     /* lock: the exact sums, updated with every buffer */
+    ULONG unknown_sizes;          /* lock: files whose BytesTotal is not known yet */
+    UINT64 known_bytes;           /* lock: sum of the known BytesTotal values */
+    BG_JOB_TIMES times;           /* lock */
+    ULONGLONG transient_since;    /* lock: tick of the first transient error without progress */
+    ULONG error_count;            /* lock */
     struct
     {
         BOOL present;
         HRESULT code;
         BG_ERROR_CONTEXT context;
-        LONG file_index;                /* -1 when the error is not tied to a file */
-    } error;                            /* lock */
+        LONG file_index; /* -1 when the error is not tied to a file */
+    } error;             /* lock */
 
-    struct ejob_file **files;           /* lock: the array may grow; entries never move or go */
-    ULONG file_count;                   /* lock */
-    ULONG file_capacity;                /* lock */
+    struct ejob_file **files; /* lock: the array may grow; entries never move or go */
+    ULONG file_count;         /* lock */
+    ULONG file_capacity;      /* lock */
+
+    struct ejob_options options; /* lock */
+    BOOL resumed;                /* lock: Resume has queued the job at least once */
+    ULONGLONG transfer_ms;       /* lock: time spent TRANSFERRING since the last Resume,
+                                  * not counting the running worker's stretch */
+    ULONGLONG transfer_since;    /* lock: tick when the running worker's stretch began
+                                  * (or Resume restarted the count), 0 without worker */
 };
+
+/* ---- owners (engine/owner.c) ---- */
+
+/* Reads the calling thread's user (its impersonation token, else the process's). The caller
+ * frees the result with owner_clear. */
+HRESULT owner_of_caller(struct owner *owner);
+void owner_clear(struct owner *owner);
+/* TRUE if the calling thread's token is a member of the Administrators group. */
+BOOL owner_caller_is_admin(void);
+
+/* ---- security information (engine/acl.c) ---- */
+
+/* Copies what flags (BG_COPY_FILE_*) select of the source file's owner, group, DACL and SACL
+ * to the destination file (by name: the transfer's handle has no WRITE_DAC access). Caller
+ * holds no lock. */
+HRESULT acl_copy(const WCHAR *source, const WCHAR *destination, DWORD flags);
 
 /* ---- job model (engine/engine.c) ---- */
 
@@ -74,12 +220,31 @@ static inline BOOL ejob_is_final(const struct ejob *job)
     return job->state == BG_JOB_STATE_ACKNOWLEDGED || job->state == BG_JOB_STATE_CANCELLED;
 }
 
-/* Sets ModificationTime to now. Caller holds job->lock exclusively. */
+/* Sets ModificationTime to now and tells the notifier (JobModification). Caller holds
+ * job->lock exclusively. */
 void ejob_touch(struct ejob *job);
 
 /* Validates and appends files, all or nothing; creates each file's hidden temporary file in
  * its destination directory. Takes the job's locks itself. Returns BITS codes. */
 HRESULT ejob_add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *files);
+/* What IBackgroundCopyJob3::AddFileWithRanges and the DO interfaces give for a new file. */
+struct efile_spec
+{
+    const WCHAR *remote;         /* NULL only from IDeliveryOptimizationJob2::AddFile */
+    const WCHAR *local;          /* NULL: no sink yet (IDeliveryOptimizationJob2::AddFile) */
+    const BG_FILE_RANGE *ranges; /* NULL (with range_count 0): the whole file */
+    ULONG range_count;
+    const WCHAR *file_id; /* the DO fileId, or NULL */
+    UINT64 size_hint;     /* the DO fileSize, or DO_UNKNOWN_FILE_SIZE */
+};
+/* Checks and appends one file: E_INVALIDARG (bad URL or path), BG_E_INVALID_RANGE,
+ * BG_E_OVERLAPPING_RANGES (core/ranges.h), BG_E_INVALID_STATE (final job). Creates its
+ * temporary file when it has a local name. *index (may be NULL) receives its index. Takes the
+ * job's locks itself. Returns BITS codes. */
+HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *index);
+/* Creates the hidden temporary file for `local` in its directory (E_INVALIDARG, E_ACCESSDENIED
+ * or the Win32 error) and returns its HeapAlloc'ed name. Caller holds no lock. */
+HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp);
 /* The control operations of IBackgroundCopyJob, with BITS semantics and BITS codes. They take
  * the job's locks themselves and wait for the job's worker to stop where they must. */
 HRESULT ejob_resume(struct ejob *job);
@@ -87,12 +252,57 @@ HRESULT ejob_suspend(struct ejob *job);
 HRESULT ejob_cancel(struct ejob *job);
 HRESULT ejob_complete(struct ejob *job);
 
+/* ---- single files: remote names, sinks, validation (engine/efile.c) ---- */
+
+/* Frees a file record and everything it holds (not its temporary file). NULL is ignored. */
+void efile_free(struct ejob_file *file);
+/* Resume's check, with job->lock held: DO_E_DOWNLOAD_NO_URI if a file that still needs bytes
+ * has no remote name, DO_E_FILE_DOWNLOADSINK_UNSPECIFIED if it has no sink (these have no BITS
+ * twin and are returned as they are), else S_OK. */
+HRESULT efile_check_ready(struct ejob *job);
+/* IBackgroundCopyFile2::SetRemoteName: E_INVALIDARG for a bad or too long URL,
+ * BG_E_INVALID_STATE for a final job. The next fetch of the file uses the new name and checks
+ * that the bytes already fetched still match (as a resume does). Takes the job's lock. */
+HRESULT efile_set_remote(struct ejob *job, ULONG index, const WCHAR *url);
+/* IBackgroundCopyJob3::ReplaceRemotePrefix: replaces old_prefix (case-sensitive) at the start
+ * of every file's remote name, all or nothing. S_FALSE if no name matched, E_INVALIDARG if a
+ * result is not a valid URL, BG_E_INVALID_STATE for a final job. Takes the job's lock. */
+HRESULT ejob_replace_remote_prefix(struct ejob *job, const WCHAR *old_prefix,
+                                   const WCHAR *new_prefix);
+/* DOFilePropertyId_DownloadSinkFilePath: gives a file without a sink its local name and
+ * creates its temporary file; a file that has the same path already is left alone.
+ * DO_E_FILE_DOWNLOADSINK_ALREADY_SET if it has a stream sink or another path,
+ * E_INVALIDARG for a path that is not absolute, BG_E_INVALID_STATE for a final job. Takes the
+ * job's locks itself. */
+HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path);
+/* DOFilePropertyId_DownloadSinkInterface: the file's bytes go to `stream`, in order.
+ * DO_E_FILE_DOWNLOADSINK_ALREADY_SET if the file has a local name or another stream,
+ * BG_E_INVALID_STATE for a final job. Takes the job's locks itself. */
+HRESULT efile_set_sink(struct ejob *job, ULONG index, IStream *stream);
+/* IBackgroundCopyFile3::SetValidationState(FALSE): the file's bytes were rejected: stops the
+ * job, puts it in ERROR (BG_E_VALIDATION_FAILED) and sets the file back to zero bytes, so that
+ * Resume fetches it again. E_PENDING if the file is not transferred yet, BG_E_INVALID_STATE for
+ * a final job. Takes the job's locks itself. */
+HRESULT efile_invalidate(struct ejob *job, ULONG index);
+
+/* ---- job options (engine/engine.c) ---- */
+
+/* Fills `options` with BITS' defaults (nothing to free yet). */
+void ejob_options_init(struct ejob_options *options);
+/* Frees what `options` holds, zeroing the passwords first, and leaves it initialised. */
+void ejob_options_clear(struct ejob_options *options);
+/* A deep copy of `src` into `dst` (which holds nothing): a worker's snapshot. Caller holds the
+ * lock that guards `src` (shared is enough). E_OUTOFMEMORY leaves `dst` initialised. */
+HRESULT ejob_options_copy(struct ejob_options *dst, const struct ejob_options *src);
+/* Frees one credential, zeroing its password first. */
+void ejob_credential_clear(struct ejob_credential *credential);
+
 /* ---- scheduler (engine/engine.c) ---- */
 
 /* Queues the job for a worker after delay_ms; the queue holds its own reference. The entry is
  * dropped unless the job's generation still equals `generation` when it comes up.
  * Caller may hold job->lock. */
-void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, DWORD delay_ms);
+void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms);
 
 /* ---- transfer (engine/transfer.c) ---- */
 
@@ -103,25 +313,113 @@ void transfer_run(struct ejob *job, LONG generation);
 struct transfer_ctx
 {
     struct ejob *job;
-    ULONG index;                /* file index within the job */
-    LONG generation;            /* the job's generation when the transfer started */
-    HANDLE out;                 /* the temporary file, positioned at `offset` */
-    UINT64 offset;              /* bytes already in the temporary file when the fetch starts */
-    BG_ERROR_CONTEXT context;   /* set by a transport with its failure */
-    BOOL transient;             /* set by a transport: the failure may go away by itself */
+    ULONG index;                     /* file index within the job */
+    LONG generation;                 /* the job's generation when the transfer started */
+    HANDLE out;                      /* the temporary file, positioned at `offset` */
+    UINT64 offset;                   /* bytes already in the temporary file when the fetch starts */
+    UINT64 total;                    /* the file's size as known when the fetch starts, or
+                                      * BG_SIZE_UNKNOWN */
+    WCHAR validator[VALIDATOR_SIZE]; /* the file's validator when the fetch starts */
+    BG_ERROR_CONTEXT context;        /* set by a transport with its failure */
+    BOOL transient;                  /* set by a transport: the failure may go away by itself */
+    DWORD acl_flags;                 /* the job's BG_COPY_FILE_* flags when the fetch started */
+    const BG_FILE_RANGE *ranges;     /* the file's ranges (immutable), NULL for the whole file */
+    ULONG range_count;
+    UINT64 remote_size;          /* the remote file's size as known when the fetch starts */
+    IStream *sink;               /* the file's stream sink (borrowed: the file holds it while
+                                  * the job lives), or NULL: the bytes go to `out` */
+    BOOL http;                   /* the source is http(s): its bytes count as bytesFromHttp */
+    struct ejob_options options; /* the job's options when the fetch started (a copy the
+                                  * worker owns) */
 };
 
-/* The source told the file's total size. Returns E_ABORT if the job was stopped meanwhile. */
+/* TRUE once a control operation stopped the job's transfer: the transport should give up with
+ * E_ABORT. For transports that wait on something other than transfer_write. Takes job->lock. */
+BOOL transfer_stopped(struct transfer_ctx *ctx);
+/* What a waiting transport should do now: S_OK to go on, E_ABORT once the job was stopped, or
+ * BG_E_MAXDOWNLOAD_TIMEOUT (with ctx->context set) once the job has spent its maximum download
+ * time transferring. Takes job->lock. */
+HRESULT transfer_check(struct transfer_ctx *ctx);
+/* The source moved (a redirect the job reports): the file's remote name becomes `url`. */
+HRESULT transfer_set_remote(struct transfer_ctx *ctx, const WCHAR *url);
+/* The source told the file's total size. Returns E_ABORT if the job was stopped meanwhile,
+ * BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED if the job's known bytes now exceed its maximum. */
 HRESULT transfer_set_size(struct transfer_ctx *ctx, UINT64 total);
-/* The source cannot continue at ctx->offset: truncates the temporary file and the counters. */
+/* The source cannot continue at ctx->offset: truncates the temporary file and the counters, and
+ * forgets the validator. */
 HRESULT transfer_restart(struct transfer_ctx *ctx);
-/* Appends bytes to the temporary file and counts them. E_ABORT if the job was stopped. */
+/* A file with ranges: the source told the remote file's size. BG_E_INVALID_RANGE (with
+ * ctx->context) if a range does not fit in it; otherwise BytesTotal becomes the ranges' sum
+ * (as transfer_set_size). Returns E_ABORT if the job was stopped meanwhile. */
+HRESULT transfer_set_remote_size(struct transfer_ctx *ctx, UINT64 size);
+/* Records an HTTP response of the file: its status and raw header block (HeapAlloc'ed; taken
+ * over, even on failure; may be NULL). Takes job->lock. */
+void transfer_set_response(struct transfer_ctx *ctx, WCHAR *headers, DWORD status);
+/* Counts one more HTTP connection opened for the file. Takes job->lock. */
+void transfer_count_connection(struct transfer_ctx *ctx);
+/* Records what identifies the source whose bytes the temporary file holds from its start (an
+ * ETag or a date; NULL or too long for none), so that a later resume can check that it is
+ * unchanged. */
+HRESULT transfer_set_validator(struct transfer_ctx *ctx, const WCHAR *validator);
+/* Appends bytes to the temporary file and counts them. E_ABORT if the job was stopped,
+ * BG_E_MAXDOWNLOAD_TIMEOUT or BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED when a job limit is hit. */
 HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size);
+
+/* ---- notifications (engine/notify.c) ---- */
+
+/*
+ * One notifier thread delivers IBackgroundCopyCallback(2) calls and runs SetNotifyCmdLine
+ * programs, outside every lock. The engine only marks events and queues the job: the hooks
+ * below are called with job->lock held exclusively and take nothing but the notifier's queue
+ * lock, which is innermost (nothing is taken while it is held).
+ */
+
+#define NOTIFY_EVENT_TRANSFERRED 0x1  /* JobTransferred / the command line */
+#define NOTIFY_EVENT_ERROR 0x2        /* JobError / the command line */
+#define NOTIFY_EVENT_MODIFICATION 0x4 /* JobModification */
+
+/* The job changed (progress, a file, a property, its state): queues a JobModification,
+ * coalesced to one per minimum notification interval. Also queues the job when it became
+ * final, so that the notifier lets go of its callback. Caller holds job->lock exclusively. */
+void notify_modified(struct ejob *job);
+/* The job has just entered TRANSFERRED or ERROR (job->state says which; TRANSIENT_ERROR is no
+ * such event): queues JobTransferred / JobError or the command line, and drops a pending
+ * JobModification, which BITS does not send for these transitions. Caller holds job->lock
+ * exclusively. */
+void notify_state_entered(struct ejob *job);
+/* File `index` has all its bytes: queues FileTransferred. Caller holds job->lock exclusively. */
+void notify_file_transferred(struct ejob *job, ULONG index);
+/* Frees the job's notification state when its last reference goes; the callback's registration
+ * is revoked by the notifier thread. Caller holds no lock. */
+void notify_job_release(struct ejob *job);
+
+/* SetNotifyInterface: registers `callback` (NULL clears) in the Global Interface Table from the
+ * caller's apartment, remembering the dialect its IBackgroundCopyJob argument must speak. The
+ * last registration wins; registering on a job that is TRANSFERRED or in ERROR delivers that
+ * event again. E_INVALIDARG if it is no IBackgroundCopyCallback, BG_E_INVALID_STATE if the
+ * job is final. Caller holds no lock. */
+HRESULT notify_set_callback(struct ejob *job, IUnknown *callback, enum dialect dialect);
+/* GetNotifyInterface: the registered callback for the caller's apartment, AddRef'ed, or NULL.
+ * Caller holds no lock. */
+HRESULT notify_get_callback(struct ejob *job, IUnknown **out);
+/* SetNotifyCmdLine: both NULL (or an empty program) clears; BITS limits (MAX_PATH, 4,000
+ * characters) give BG_E_STRING_TOO_LONG. Re-arms TRANSFERRED/ERROR like notify_set_callback.
+ * Caller holds no lock. */
+HRESULT notify_set_cmdline(struct ejob *job, const WCHAR *program, const WCHAR *parameters);
+/* GetNotifyCmdLine: CoTaskMemAlloc'ed copies, "" when unset. Caller holds no lock. */
+HRESULT notify_get_cmdline(struct ejob *job, WCHAR **program, WCHAR **parameters);
+/* Starts program with parameters as its whole command line, without waiting for it. */
+HRESULT notify_run_program(const WCHAR *program, const WCHAR *parameters);
 
 /* ---- transports ---- */
 
 /* http.c: GET over WinHTTP (http and https), resuming at ctx->offset with a Range request. */
 HRESULT http_fetch(struct transfer_ctx *ctx, const WCHAR *url);
+/* http.c: finds the client certificate `cert` designates (by hash, or by subject when
+ * cert->by_name) in its system store. HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) when there is no
+ * such store, CRYPT_E_NOT_FOUND when it holds no such certificate. The caller frees *out with
+ * CertFreeCertificateContext. Takes no lock: `cert` is the caller's. */
+HRESULT http_find_client_cert(const struct ejob_client_cert *cert, const CERT_CONTEXT **out);
 /* localfile.c: copy from a local or UNC path. */
 HRESULT localfile_fetch(struct transfer_ctx *ctx, const WCHAR *path);
 

@@ -3,11 +3,92 @@
  * progress accounting. */
 #include "engine/engine.h"
 #include "core/url.h"
+#include "core/ranges.h"
+
+/* Are all the file's bytes in its temporary file? Caller holds job->lock. */
+static BOOL file_done(const struct ejob_file *file)
+{
+    return file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
+           file->progress.BytesTransferred == file->progress.BytesTotal;
+}
 
 /* Is the worker still wanted? Caller holds job->lock. */
 static BOOL still_current(const struct transfer_ctx *ctx)
 {
     return ctx->job->generation == ctx->generation;
+}
+
+/* Has the job spent its maximum download time (IBackgroundCopyJob4) transferring? Only the
+ * time with a worker counts, as in BITS; Resume starts the count again. Caller holds job->lock. */
+static BOOL out_of_time(const struct ejob *job)
+{
+    ULONGLONG limit = (ULONGLONG)job->options.max_download_time * 1000;
+
+    if (!limit || !job->transfer_since)
+        return FALSE;
+    return job->transfer_ms + (GetTickCount64() - job->transfer_since) >= limit;
+}
+
+static HRESULT time_limit_failure(struct transfer_ctx *ctx)
+{
+    ctx->context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+    ctx->transient = FALSE;
+    return BG_E_MAXDOWNLOAD_TIMEOUT;
+}
+
+/* BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE: more bytes than the job may download in all. */
+static HRESULT size_limit_failure(struct transfer_ctx *ctx)
+{
+    ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
+    ctx->transient = FALSE;
+    return BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED;
+}
+
+HRESULT transfer_check(struct transfer_ctx *ctx)
+{
+    HRESULT hr = S_OK;
+
+    AcquireSRWLockShared(&ctx->job->lock);
+    if (!still_current(ctx))
+        hr = E_ABORT;
+    else if (out_of_time(ctx->job))
+        hr = time_limit_failure(ctx);
+    ReleaseSRWLockShared(&ctx->job->lock);
+    return hr;
+}
+
+HRESULT transfer_set_remote(struct transfer_ctx *ctx, const WCHAR *url)
+{
+    struct ejob *job = ctx->job;
+    WCHAR *copy, *old = NULL;
+    HRESULT hr = S_OK;
+
+    if (!(copy = heap_strdup(url)))
+        return E_OUTOFMEMORY;
+    AcquireSRWLockExclusive(&job->lock);
+    if (still_current(ctx))
+    {
+        old = job->files[ctx->index]->remote;
+        job->files[ctx->index]->remote = copy;
+        copy = NULL;
+        ejob_touch(job);
+    }
+    else
+        hr = E_ABORT;
+    ReleaseSRWLockExclusive(&job->lock);
+    free_str(old);
+    free_str(copy);
+    return hr;
+}
+
+BOOL transfer_stopped(struct transfer_ctx *ctx)
+{
+    BOOL stopped;
+
+    AcquireSRWLockShared(&ctx->job->lock);
+    stopped = !still_current(ctx);
+    ReleaseSRWLockShared(&ctx->job->lock);
+    return stopped;
 }
 
 HRESULT transfer_set_size(struct transfer_ctx *ctx, UINT64 total)
@@ -20,7 +101,9 @@ HRESULT transfer_set_size(struct transfer_ctx *ctx, UINT64 total)
     file = job->files[ctx->index];
     if (!still_current(ctx))
         hr = E_ABORT;
-    else if (file->progress.BytesTotal != total)
+    else if (!file->ranges)
+        file->remote_size = total;
+    if (SUCCEEDED(hr) && file->progress.BytesTotal != total)
     {
         if (file->progress.BytesTotal == BG_SIZE_UNKNOWN)
             job->unknown_sizes--;
@@ -31,6 +114,10 @@ HRESULT transfer_set_size(struct transfer_ctx *ctx, UINT64 total)
         job->progress.BytesTotal = job->unknown_sizes ? BG_SIZE_UNKNOWN : job->known_bytes;
         ejob_touch(job);
     }
+    /* Known before a byte of it is fetched: a file that the job's maximum cannot hold. */
+    if (SUCCEEDED(hr) && job->options.max_download_size &&
+        job->known_bytes > job->options.max_download_size)
+        hr = size_limit_failure(ctx);
     ReleaseSRWLockExclusive(&job->lock);
     return hr;
 }
@@ -42,7 +129,16 @@ HRESULT transfer_restart(struct transfer_ctx *ctx)
     LARGE_INTEGER zero = {0};
     HRESULT hr = S_OK;
 
-    if (!SetFilePointerEx(ctx->out, zero, NULL, FILE_BEGIN) || !SetEndOfFile(ctx->out))
+    if (ctx->sink)
+    {
+        /* A stream sink can only start over if it can seek back. */
+        if (FAILED(hr = IStream_Seek(ctx->sink, zero, STREAM_SEEK_SET, NULL)))
+        {
+            ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+            return hr;
+        }
+    }
+    else if (!SetFilePointerEx(ctx->out, zero, NULL, FILE_BEGIN) || !SetEndOfFile(ctx->out))
         return HRESULT_FROM_WIN32(GetLastError());
     AcquireSRWLockExclusive(&job->lock);
     file = job->files[ctx->index];
@@ -50,8 +146,77 @@ HRESULT transfer_restart(struct transfer_ctx *ctx)
         hr = E_ABORT;
     job->progress.BytesTransferred -= file->progress.BytesTransferred;
     file->progress.BytesTransferred = 0;
+    file->sink_position = 0;
+    file->validator[0] = 0;
     ReleaseSRWLockExclusive(&job->lock);
     ctx->offset = 0;
+    ctx->validator[0] = 0;
+    return hr;
+}
+
+HRESULT transfer_set_remote_size(struct transfer_ctx *ctx, UINT64 size)
+{
+    struct ejob *job = ctx->job;
+    struct ejob_file *file;
+    UINT64 total;
+    HRESULT hr = S_OK;
+
+    AcquireSRWLockExclusive(&job->lock);
+    file = job->files[ctx->index];
+    if (!still_current(ctx))
+        hr = E_ABORT;
+    else
+    {
+        file->remote_size = size;
+        if (!ranges_fit((const struct byte_range *)ctx->ranges, ctx->range_count, size))
+        {
+            ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
+            ctx->transient = FALSE;
+            hr = BG_E_INVALID_RANGE;
+        }
+    }
+    ReleaseSRWLockExclusive(&job->lock);
+    ctx->remote_size = size;
+    if (FAILED(hr))
+        return hr;
+    total = ranges_total((const struct byte_range *)ctx->ranges, ctx->range_count, size);
+    return transfer_set_size(ctx, total);
+}
+
+void transfer_set_response(struct transfer_ctx *ctx, WCHAR *headers, DWORD status)
+{
+    struct ejob *job = ctx->job;
+    WCHAR *old;
+
+    AcquireSRWLockExclusive(&job->lock);
+    old = job->files[ctx->index]->response_headers;
+    job->files[ctx->index]->response_headers = headers;
+    job->files[ctx->index]->http_status = status;
+    ReleaseSRWLockExclusive(&job->lock);
+    free_str(old);
+}
+
+void transfer_count_connection(struct transfer_ctx *ctx)
+{
+    AcquireSRWLockExclusive(&ctx->job->lock);
+    ctx->job->files[ctx->index]->http_connections++;
+    ReleaseSRWLockExclusive(&ctx->job->lock);
+}
+
+HRESULT transfer_set_validator(struct transfer_ctx *ctx, const WCHAR *validator)
+{
+    struct ejob *job = ctx->job;
+    HRESULT hr = S_OK;
+
+    if (!validator || wcslen(validator) >= VALIDATOR_SIZE)
+        validator = L"";
+    wcscpy(ctx->validator, validator);
+    AcquireSRWLockExclusive(&job->lock);
+    if (still_current(ctx))
+        wcscpy(job->files[ctx->index]->validator, validator);
+    else
+        hr = E_ABORT;
+    ReleaseSRWLockExclusive(&job->lock);
     return hr;
 }
 
@@ -62,7 +227,17 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     HRESULT hr = S_OK;
     DWORD written;
 
-    if (!WriteFile(ctx->out, data, size, &written, NULL) || written != size)
+    if (ctx->sink)
+    {
+        /* The client's stream, called outside every lock; it must take all the bytes. */
+        ULONG done = 0;
+        if (FAILED(hr = IStream_Write(ctx->sink, data, size, &done)) || done != size)
+        {
+            ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+            return FAILED(hr) ? hr : STG_E_MEDIUMFULL;
+        }
+    }
+    else if (!WriteFile(ctx->out, data, size, &written, NULL) || written != size)
     {
         DWORD err = GetLastError();
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
@@ -73,8 +248,17 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     {
         file = job->files[ctx->index];
         file->progress.BytesTransferred += size;
+        file->sink_position += ctx->sink ? size : 0;
+        file->bytes_downloaded += size;
+        file->bytes_from_http += ctx->http ? size : 0;
         job->progress.BytesTransferred += size;
         job->transient_since = 0;
+        notify_modified(job);
+        if (job->options.max_download_size &&
+            job->progress.BytesTransferred > job->options.max_download_size)
+            hr = size_limit_failure(ctx);
+        else if (out_of_time(job))
+            hr = time_limit_failure(ctx);
     }
     else
     {
@@ -112,18 +296,43 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR *temp, UINT64 cou
     return transfer_restart(ctx);
 }
 
-static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const WCHAR *temp,
-                          UINT64 counted)
+/* A stream sink continues where its bytes end; it is only asked to seek when that is not where
+ * it stands (a restart, a rejected file). */
+static HRESULT open_sink(struct transfer_ctx *ctx, UINT64 counted, UINT64 position)
 {
-    WCHAR path[MAX_PATH * 2];
+    LARGE_INTEGER pos;
     HRESULT hr;
 
-    if (FAILED(hr = open_temp(ctx, temp, counted)))
+    ctx->out = INVALID_HANDLE_VALUE;
+    ctx->offset = counted;
+    if (position == counted)
+        return S_OK;
+    pos.QuadPart = counted;
+    if (FAILED(hr = IStream_Seek(ctx->sink, pos, STREAM_SEEK_SET, NULL)))
+    {
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        return hr;
+    }
+    AcquireSRWLockExclusive(&ctx->job->lock);
+    ctx->job->files[ctx->index]->sink_position = counted;
+    ReleaseSRWLockExclusive(&ctx->job->lock);
+    return S_OK;
+}
+
+static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const WCHAR *temp,
+                          UINT64 counted, UINT64 sink_position)
+{
+    WCHAR path[URL_MAX_LENGTH + 1];
+    HRESULT hr;
+
+    if (FAILED(hr = ctx->sink ? open_sink(ctx, counted, sink_position)
+                              : open_temp(ctx, temp, counted)))
         return hr;
     switch (url_classify(remote))
     {
     case URL_HTTP:
     case URL_HTTPS:
+        ctx->http = TRUE;
         hr = http_fetch(ctx, remote);
         break;
     case URL_FILE:
@@ -135,12 +344,22 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
             break;
         }
         hr = localfile_fetch(ctx, path);
+        /* SetFileACLFlags: the source's owner and ACLs go onto the temporary file, which the
+         * rename on Complete carries to the destination. */
+        if (SUCCEEDED(hr) && ctx->acl_flags && !ctx->sink &&
+            FAILED(hr = acl_copy(path, temp, ctx->acl_flags)))
+        {
+            ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+            ctx->transient = TRUE;
+        }
         break;
     default:
         ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
         hr = BG_E_PROTOCOL_NOT_AVAILABLE;
         break;
     }
+    if (ctx->sink)
+        return hr;
     if (SUCCEEDED(hr) && !FlushFileBuffers(ctx->out))
     {
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
@@ -172,18 +391,20 @@ static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRE
         if (now + delay_ms < job->transient_since + timeout_ms)
         {
             job->state = BG_JOB_STATE_TRANSIENT_ERROR;
-            engine_submit(job, job->generation, job->priority, (DWORD)delay_ms);
+            engine_submit(job, job->generation, job->priority, delay_ms);
             return;
         }
     }
     job->state = BG_JOB_STATE_ERROR;
+    notify_state_entered(job);
 }
 
 void transfer_run(struct ejob *job, LONG generation)
 {
     struct transfer_ctx ctx = {.job = job, .generation = generation};
     WCHAR *remote = NULL, *temp;
-    UINT64 counted;
+    UINT64 counted, sink_position;
+    ULONGLONG started;
     HRESULT hr;
 
     AcquireSRWLockExclusive(&job->lock);
@@ -196,6 +417,7 @@ void transfer_run(struct ejob *job, LONG generation)
     job->worker_active = TRUE;
     job->state = BG_JOB_STATE_TRANSFERRING;
     job->error.present = FALSE;
+    job->transfer_since = GetTickCount64();
     ejob_touch(job);
 
     for (;;)
@@ -204,8 +426,7 @@ void transfer_run(struct ejob *job, LONG generation)
 
         for (i = 0; i < job->file_count; i++)
         {
-            const BG_FILE_PROGRESS *p = &job->files[i]->progress;
-            if (p->BytesTotal == BG_SIZE_UNKNOWN || p->BytesTransferred != p->BytesTotal)
+            if (!file_done(job->files[i]))
                 break;
         }
         if (i == job->file_count)
@@ -213,11 +434,34 @@ void transfer_run(struct ejob *job, LONG generation)
             job->state = BG_JOB_STATE_TRANSFERRED;
             GetSystemTimeAsFileTime(&job->times.TransferCompletionTime);
             job->times.ModificationTime = job->times.TransferCompletionTime;
+            notify_state_entered(job);
             break;
         }
-        /* The remote name may change under the lock (SetRemoteName): fetch from a copy. */
+        if (out_of_time(job))
+        {
+            ctx.index = i;
+            record_failure(job, &ctx, time_limit_failure(&ctx));
+            break;
+        }
+        /* A DO file added while the job ran may lack what Resume checks for. */
+        hr = S_OK;
+        if (!job->files[i]->remote)
+            hr = DO_E_DOWNLOAD_NO_URI;
+        else if (!job->files[i]->local && !job->files[i]->sink)
+            hr = DO_E_FILE_DOWNLOADSINK_UNSPECIFIED;
+        if (FAILED(hr))
+        {
+            ctx.index = i;
+            ctx.context = BG_ERROR_CONTEXT_NONE;
+            ctx.transient = FALSE;
+            record_failure(job, &ctx, hr);
+            break;
+        }
+        /* The remote name and the options may change under the lock (SetRemoteName, the
+         * setters): fetch with copies. */
         free_str(remote);
-        if (!(remote = heap_strdup(job->files[i]->remote)))
+        if (!(remote = heap_strdup(job->files[i]->remote)) ||
+            FAILED(ejob_options_copy(&ctx.options, &job->options)))
         {
             ctx.index = i;
             ctx.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
@@ -226,18 +470,42 @@ void transfer_run(struct ejob *job, LONG generation)
             break;
         }
         temp = job->files[i]->temp;
-        counted = job->files[i]->progress.BytesTransferred;
+        /* Dynamic content cannot be resumed: BITS fetches it from the start every time. */
+        counted = ctx.options.dynamic_content ? 0 : job->files[i]->progress.BytesTransferred;
+        ctx.acl_flags = job->file_acl_flags;
+        ctx.total = job->files[i]->progress.BytesTotal;
+        wcscpy(ctx.validator, job->files[i]->validator);
+        ctx.ranges = job->files[i]->ranges;
+        ctx.range_count = job->files[i]->range_count;
+        ctx.remote_size = job->files[i]->remote_size;
+        /* Borrowed: the file holds its sink as long as the job lives, and so does the worker. */
+        ctx.sink = job->files[i]->sink;
+        sink_position = job->files[i]->sink_position;
         ReleaseSRWLockExclusive(&job->lock);
 
         ctx.index = i;
         ctx.context = BG_ERROR_CONTEXT_NONE;
         ctx.transient = FALSE;
-        hr = fetch_file(&ctx, remote, temp, counted);
+        ctx.http = FALSE;
+        started = GetTickCount64();
+        hr = fetch_file(&ctx, remote, temp, counted, sink_position);
         TRACE("job %s file %lu: %08lx", debugstr_guid(&job->id), i, hr);
+        ejob_options_clear(&ctx.options);
 
         AcquireSRWLockExclusive(&job->lock);
+        job->files[i]->download_ms += GetTickCount64() - started;
         if (job->generation != generation)
             break;
+        if (SUCCEEDED(hr) && !file_done(job->files[i]))
+        {
+            /* The source ended its answer short of the size it announced (a partial range):
+             * ask again from there, unless it gave nothing at all. */
+            if (job->files[i]->progress.BytesTransferred != counted)
+                continue;
+            ctx.context = BG_ERROR_CONTEXT_REMOTE_FILE;
+            ctx.transient = TRUE;
+            hr = BG_E_INVALID_SERVER_RESPONSE;
+        }
         if (FAILED(hr))
         {
             record_failure(job, &ctx, hr);
@@ -245,7 +513,10 @@ void transfer_run(struct ejob *job, LONG generation)
         }
         job->progress.FilesTransferred++;
         ejob_touch(job);
+        notify_file_transferred(job, i);
     }
+    job->transfer_ms += GetTickCount64() - job->transfer_since;
+    job->transfer_since = 0;
     job->worker_active = FALSE;
     WakeAllConditionVariable(&job->worker_idle);
     ReleaseSRWLockExclusive(&job->lock);
