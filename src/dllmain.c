@@ -41,6 +41,8 @@ HRESULT WINAPI DllGetClassObject(REFCLSID clsid, REFIID riid, void **out)
 
 HRESULT WINAPI DllCanUnloadNow(void)
 {
-    /* Engine workers pin the module themselves (see engine.c), so only objects count here. */
+    /* Counted here: live COM objects, server locks, jobs in the queue (manager.c) and HTTP
+     * requests that WinHTTP has not closed yet (http.c). Worker and notifier threads pin the
+     * module themselves until they leave. */
     return module_refs ? S_FALSE : S_OK;
 }
