@@ -181,12 +181,7 @@ static HRESULT WINAPI job_GetProgress(IBackgroundCopyJob5 *iface, BG_JOB_PROGRES
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, progress);
-    if (!progress)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *progress = job->ejob->progress;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, progress, job->ejob->progress);
 }
 
 static HRESULT WINAPI job_GetTimes(IBackgroundCopyJob5 *iface, BG_JOB_TIMES *times)
@@ -194,12 +189,7 @@ static HRESULT WINAPI job_GetTimes(IBackgroundCopyJob5 *iface, BG_JOB_TIMES *tim
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, times);
-    if (!times)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *times = job->ejob->times;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, times, job->ejob->times);
 }
 
 static HRESULT WINAPI job_GetState(IBackgroundCopyJob5 *iface, BG_JOB_STATE *state)
@@ -340,12 +330,7 @@ static HRESULT WINAPI job_GetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORIT
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, priority);
-    if (!priority)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *priority = job->ejob->priority;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, priority, job->ejob->priority);
 }
 
 #define ALL_NOTIFY_FLAGS                                                                           \
@@ -367,12 +352,7 @@ static HRESULT WINAPI job_GetNotifyFlags(IBackgroundCopyJob5 *iface, ULONG *flag
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, flags);
-    if (!flags)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *flags = job->ejob->notify_flags;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, flags, job->ejob->notify_flags);
 }
 
 static HRESULT WINAPI job_SetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknown *callback)
@@ -407,12 +387,7 @@ static HRESULT WINAPI job_GetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, seconds);
-    if (!seconds)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *seconds = job->ejob->min_retry_delay;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, seconds, job->ejob->min_retry_delay);
 }
 
 static HRESULT WINAPI job_SetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG seconds)
@@ -431,12 +406,7 @@ static HRESULT WINAPI job_GetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, seconds);
-    if (!seconds)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *seconds = job->ejob->no_progress_timeout;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, seconds, job->ejob->no_progress_timeout);
 }
 
 static HRESULT WINAPI job_GetErrorCount(IBackgroundCopyJob5 *iface, ULONG *errors)
@@ -444,12 +414,7 @@ static HRESULT WINAPI job_GetErrorCount(IBackgroundCopyJob5 *iface, ULONG *error
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, errors);
-    if (!errors)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *errors = job->ejob->error_count;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, errors, job->ejob->error_count);
 }
 
 /* BITS: a proxy list or bypass list may not exceed 32 KB; we read that as 32,768 characters

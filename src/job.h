@@ -49,6 +49,18 @@ static inline HRESULT result(struct job *job, HRESULT hr)
     return dialect_result(job->dialect, hr);
 }
 
+/* Copies one value to the caller's out-pointer under the shared lock (E_INVALIDARG for NULL). */
+#define LOCKED_GETTER(job, out, value)                                                             \
+    do                                                                                             \
+    {                                                                                              \
+        if (!(out))                                                                                \
+            return E_INVALIDARG;                                                                   \
+        AcquireSRWLockShared(&(job)->ejob->lock);                                                  \
+        *(out) = (value);                                                                          \
+        ReleaseSRWLockShared(&(job)->ejob->lock);                                                  \
+        return S_OK;                                                                               \
+    } while (0)
+
 /* Runs a setter body under the exclusive lock unless the job is final. */
 #define LOCKED_SETTER(job, body)                                                                   \
     do                                                                                             \

@@ -204,12 +204,7 @@ HRESULT WINAPI job_GetFileACLFlags(IBackgroundCopyJob5 *iface, DWORD *flags)
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, flags);
-    if (!flags)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *flags = job->ejob->file_acl_flags;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, flags, job->ejob->file_acl_flags);
 }
 
 /* ---- IBackgroundCopyJob4 ---- */
@@ -234,12 +229,7 @@ HRESULT WINAPI job_GetPeerCachingFlags(IBackgroundCopyJob5 *iface, DWORD *flags)
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, flags);
-    if (!flags)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *flags = job->ejob->peer_caching_flags;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, flags, job->ejob->peer_caching_flags);
 }
 
 HRESULT WINAPI job_GetOwnerIntegrityLevel(IBackgroundCopyJob5 *iface, ULONG *level)
@@ -247,12 +237,7 @@ HRESULT WINAPI job_GetOwnerIntegrityLevel(IBackgroundCopyJob5 *iface, ULONG *lev
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, level);
-    if (!level)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *level = job->ejob->owner.integrity_level;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, level, job->ejob->owner.integrity_level);
 }
 
 HRESULT WINAPI job_GetOwnerElevationState(IBackgroundCopyJob5 *iface, BOOL *elevated)
@@ -260,12 +245,7 @@ HRESULT WINAPI job_GetOwnerElevationState(IBackgroundCopyJob5 *iface, BOOL *elev
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, elevated);
-    if (!elevated)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *elevated = job->ejob->owner.elevated;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, elevated, job->ejob->owner.elevated);
 }
 
 HRESULT WINAPI job_SetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULONG timeout)
@@ -282,12 +262,7 @@ HRESULT WINAPI job_GetMaximumDownloadTime(IBackgroundCopyJob5 *iface, ULONG *tim
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, timeout);
-    if (!timeout)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *timeout = job->ejob->options.max_download_time;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, timeout, job->ejob->options.max_download_time);
 }
 
 /* ---- IBackgroundCopyJob5 ---- */

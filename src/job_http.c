@@ -303,12 +303,7 @@ static HRESULT WINAPI http_options_GetSecurityFlags(IBackgroundCopyJobHttpOption
     struct job *job = impl_from_IBackgroundCopyJobHttpOptions(iface);
 
     TRACE("%p %p", iface, flags);
-    if (!flags)
-        return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *flags = job->ejob->options.security_flags;
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return S_OK;
+    LOCKED_GETTER(job, flags, job->ejob->options.security_flags);
 }
 
 const IBackgroundCopyJobHttpOptionsVtbl job_http_options_vtbl = {
