@@ -1034,6 +1034,90 @@ static void disconnected_callback(void **state)
     tu_remove_tree(dir);
 }
 
+/* ---- BITS_JOB_PROPERTY_NOTIFICATION_CLSID ---- */
+
+/* A class factory that hands out one callback object: the "registered server" of the class. */
+struct callback_factory
+{
+    IClassFactory IClassFactory_iface;
+    struct callback *callback;
+    LONG created;
+};
+
+static HRESULT WINAPI factory_QueryInterface(IClassFactory *iface, REFIID riid, void **out)
+{
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IClassFactory))
+    {
+        *out = iface;
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI factory_AddRef(IClassFactory *iface)
+{
+    return 2;
+}
+
+static ULONG WINAPI factory_Release(IClassFactory *iface)
+{
+    return 1;
+}
+
+static HRESULT WINAPI factory_CreateInstance(IClassFactory *iface, IUnknown *outer, REFIID riid,
+                                             void **out)
+{
+    struct callback_factory *factory =
+        CONTAINING_RECORD(iface, struct callback_factory, IClassFactory_iface);
+
+    InterlockedIncrement(&factory->created);
+    return IUnknown_QueryInterface(unk(factory->callback), riid, out);
+}
+
+static HRESULT WINAPI factory_LockServer(IClassFactory *iface, BOOL lock)
+{
+    return S_OK;
+}
+
+static const IClassFactoryVtbl callback_factory_vtbl = {
+    factory_QueryInterface, factory_AddRef,     factory_Release,
+    factory_CreateInstance, factory_LockServer,
+};
+
+/* With no callback object registered, the job creates the notification class for
+ * JobTransferred (the class is registered here, as a local server of this process). */
+static void notification_clsid(void **state)
+{
+    struct callback_factory factory = {{&callback_factory_vtbl}, new_callback(TRUE), 0};
+    IBackgroundCopyJob *job = new_job();
+    IBackgroundCopyJob5 *job5;
+    BITS_JOB_PROPERTY_VALUE value;
+    WCHAR dir[MAX_PATH];
+    DWORD cookie;
+    GUID clsid;
+
+    assert_hr(S_OK, CoCreateGuid(&clsid));
+    assert_hr(S_OK, CoRegisterClassObject(&clsid, (IUnknown *)&factory.IClassFactory_iface,
+                                          CLSCTX_LOCAL_SERVER, REGCLS_MULTIPLEUSE, &cookie));
+    tu_scratch("notify_clsid", dir, ARRAY_SIZE(dir));
+    add(job, L"hello.txt", dir, L"hello.txt");
+    assert_hr(S_OK,
+              IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob5, (void **)&job5));
+    value.ClsID = clsid;
+    assert_hr(S_OK,
+              IBackgroundCopyJob5_SetProperty(job5, BITS_JOB_PROPERTY_NOTIFICATION_CLSID, value));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    wait_calls(factory.callback, transferred, 1, FAST_TIMEOUT);
+    assert_true(factory.created >= 1);
+    assert_int_equal(1, count(factory.callback, &factory.callback->transferred));
+
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    IBackgroundCopyJob5_Release(job5);
+    assert_hr(S_OK, CoRevokeClassObject(cookie));
+    tu_remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1053,6 +1137,7 @@ int main(void)
         cmocka_unit_test_teardown(cmdline_runs, teardown),
         cmocka_unit_test_teardown(cmdline_after_failed_callback, teardown),
         cmocka_unit_test_teardown(disconnected_callback, teardown),
+        cmocka_unit_test_teardown(notification_clsid, teardown),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

@@ -193,7 +193,9 @@ static void arm_state_event(struct ejob *job)
 {
     ULONG event = state_event(job);
 
-    if (!event || silenced(job) || (!job->notify.cookie && !job->notify.program))
+    if (!event || silenced(job) ||
+        (!job->notify.cookie && !job->notify.program &&
+         IsEqualGUID(&job->options.notification_clsid, &GUID_NULL)))
         return;
     job->notify.pending |= event;
     job->notify.attempts = 0;
@@ -479,6 +481,7 @@ struct delivery
     ULONG events; /* NOTIFY_EVENT_* due now */
     ULONG *files; /* FileTransferred indices (owned) */
     ULONG file_count;
+    GUID clsid;     /* NOTIFICATION_CLSID: made when no live callback is registered */
     WCHAR *program; /* copies, for TRANSFERRED/ERROR */
     WCHAR *parameters;
     BG_ERROR_CONTEXT context; /* the job's error, for ERROR */
@@ -534,6 +537,7 @@ static DWORD take(struct ejob *job, struct delivery *d, ULONGLONG now)
         now >= notify->retry_due)
     {
         d->events |= notify->pending & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR);
+        d->clsid = job->options.notification_clsid;
         d->program = heap_strdup(notify->program);
         d->parameters = heap_strdup(notify->parameters);
         d->context = job->error.context;
@@ -616,6 +620,20 @@ static void deliver(IGlobalInterfaceTable *git, struct ejob *job, struct deliver
         }
     }
 
+    /* No live callback object: as BITS does, a registered notification class is created (out
+     * of process) for JobTransferred/JobError. */
+    if (!callback && (d->events & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR)) &&
+        !IsEqualGUID(&d->clsid, &GUID_NULL))
+    {
+        hr = CoCreateInstance(&d->clsid, NULL, CLSCTX_LOCAL_SERVER, &IID_IBackgroundCopyCallback,
+                              (void **)&callback);
+        if (FAILED(hr))
+        {
+            WARN("job %s: cannot create the notification class %s: %08lx", debugstr_guid(&job->id),
+                 debugstr_guid(&d->clsid), hr);
+            callback = NULL;
+        }
+    }
     if (callback && d->file_count && (d->flags & BG_NOTIFY_FILE_TRANSFERRED) &&
         SUCCEEDED(IBackgroundCopyCallback_QueryInterface(callback, &IID_IBackgroundCopyCallback2,
                                                          (void **)&callback2)))
