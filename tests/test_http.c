@@ -62,6 +62,21 @@ static IBackgroundCopyJob *start(const WCHAR *url, const WCHAR *dir, const WCHAR
     return job;
 }
 
+/* Sets BITS_JOB_PROPERTY_DYNAMIC_CONTENT, which content without a length needs. */
+static HRESULT set_dynamic_content(IBackgroundCopyJob *job)
+{
+    BITS_JOB_PROPERTY_VALUE value = {0};
+    IBackgroundCopyJob5 *job5;
+    HRESULT hr;
+
+    assert_hr(S_OK,
+              IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob5, (void **)&job5));
+    value.Enable = TRUE;
+    hr = IBackgroundCopyJob5_SetProperty(job5, BITS_JOB_PROPERTY_DYNAMIC_CONTENT, value);
+    IBackgroundCopyJob5_Release(job5);
+    return hr;
+}
+
 /* Asserts the four progress numbers. */
 static void check_progress(IBackgroundCopyJob *job, UINT64 total, UINT64 transferred,
                            ULONG files_total, ULONG files_transferred)
@@ -787,12 +802,15 @@ static void unknown_size_until_the_end(void **state)
     IBackgroundCopyJob *job;
     BG_JOB_PROGRESS p;
 
-    /* No Content-Length: the size is known when the server closes the connection. */
+    /* No Content-Length (allowed with DYNAMIC_CONTENT): the size is known when the server
+     * closes the connection. */
     tu_scratch("http_no_length", dir, ARRAY_SIZE(dir));
     tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
     fake_answer(0, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", 0, 0, 5000, TRUE);
     fake_start(1, url, ARRAY_SIZE(url));
-    job = start(url, dir, L"file.bin");
+    job = new_job(url, local);
+    assert_hr(S_OK, set_dynamic_content(job));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     tu_wait_bytes(job, 5000, FAST_TIMEOUT);
     p = tu_progress(job);
     assert_true(p.BytesTotal == BG_SIZE_UNKNOWN);

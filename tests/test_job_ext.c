@@ -614,6 +614,7 @@ static void max_download_size_unknown_size(void **state)
     /* /chunked/ sends no Content-Length: the job fails as soon as it has more than it may. */
     tu_url(url, ARRAY_SIZE(url), L"chunked/4m.bin");
     job = new_job(url, L"chunked.bin");
+    assert_hr(S_OK, set_enable(job, BITS_JOB_PROPERTY_DYNAMIC_CONTENT, TRUE));
     assert_hr(S_OK, set_uint64(job, BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE, MIB));
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     expect_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED);
@@ -622,9 +623,29 @@ static void max_download_size_unknown_size(void **state)
     assert_true(transferred < 4 * MIB);
 
     job = new_job(url, L"whole.bin");
+    assert_hr(S_OK, set_enable(job, BITS_JOB_PROPERTY_DYNAMIC_CONTENT, TRUE));
     assert_hr(S_OK, set_uint64(job, BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE, 4 * MIB));
     run_to_completion(job);
     assert_same_as_served(L"whole.bin", L"4m.bin");
+}
+
+/* Content without a length is refused unless the job says it expects dynamic content. */
+static void dynamic_content_allows_missing_length(void **state)
+{
+    WCHAR url[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    make_scratch("job_ext_dynamic_length");
+    tu_url(url, ARRAY_SIZE(url), L"chunked/4m.bin");
+    job = new_job(url, L"refused.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    expect_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_MISSING_FILE_SIZE);
+    assert_true(tu_progress(job).BytesTransferred == 0);
+
+    job = new_job(url, L"dynamic.bin");
+    assert_hr(S_OK, set_enable(job, BITS_JOB_PROPERTY_DYNAMIC_CONTENT, TRUE));
+    run_to_completion(job);
+    assert_same_as_served(L"dynamic.bin", L"4m.bin");
 }
 
 static void dynamic_content_restarts_from_zero(void **state)
@@ -868,6 +889,7 @@ int main(void)
         cmocka_unit_test_teardown(max_download_size_known_size, teardown),
         cmocka_unit_test_teardown(max_download_size_unknown_size, teardown),
         cmocka_unit_test_teardown(dynamic_content_restarts_from_zero, teardown),
+        cmocka_unit_test_teardown(dynamic_content_allows_missing_length, teardown),
         cmocka_unit_test_teardown(high_performance_gets_more_workers, teardown),
         cmocka_unit_test(test_file_acl_flags),
         cmocka_unit_test(test_file_acl_flags_local_copy),

@@ -257,6 +257,13 @@ static HRESULT start_body(struct transfer_ctx *ctx, HINTERNET request, UINT64 *e
         *expected_end = total;
         return transfer_set_size(ctx, total);
     }
+    /* Content without a length (generated, chunked) needs BITS_JOB_PROPERTY_DYNAMIC_CONTENT, as
+     * in BITS: without it the size, and so the progress, could never be told. */
+    if (!ctx->options.dynamic_content)
+    {
+        ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
+        return BG_E_MISSING_FILE_SIZE;
+    }
     return S_OK;
 }
 
