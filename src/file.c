@@ -124,8 +124,6 @@ static HRESULT WINAPI file_SetRemoteName(IBackgroundCopyFile5 *iface, LPCWSTR na
     TRACE("%p %s", iface, debugstr_w(name));
     if (!name)
         return E_INVALIDARG;
-    if (file->ejob->type != BG_JOB_TYPE_DOWNLOAD)
-        return E_NOTIMPL;
     return file_result(file, efile_set_remote(file->ejob, file->index, name));
 }
 

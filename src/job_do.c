@@ -44,8 +44,6 @@ static HRESULT WINAPI do_job_AddFileWithRanges(IDeliveryOptimizationJob *iface, 
     /* Unlike BITS' AddFileWithRanges, no ranges (count 0) means the whole file. */
     if (!remote || !local || !*local || (count && !ranges))
         return E_INVALIDARG;
-    if (job->ejob->type != BG_JOB_TYPE_DOWNLOAD)
-        return E_NOTIMPL;
     if (!count)
         spec.ranges = NULL;
     return result(job, ejob_add_file(job->ejob, &spec, NULL));
@@ -112,8 +110,6 @@ static HRESULT WINAPI do_job2_AddFile(IDeliveryOptimizationJob2 *iface, LPCWSTR 
     /* Refused before the file is added, so that a wrong riid adds nothing. */
     if (!file_iid(riid))
         return E_NOINTERFACE;
-    if (job->ejob->type != BG_JOB_TYPE_DOWNLOAD)
-        return E_NOTIMPL;
     /* No sink yet (DownloadSinkFilePath or DownloadSinkInterface come next); the URL may come
      * later too (SetRemoteName). Resume checks that both are there. */
     if (FAILED(hr = ejob_add_file(job->ejob, &spec, &index)))

@@ -158,8 +158,6 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
     TRACE("%p %s %s", iface, debugstr_w(old_prefix), debugstr_w(new_prefix));
     if (!old_prefix || !new_prefix || !*old_prefix || !*new_prefix)
         return E_INVALIDARG;
-    if (job->ejob->type != BG_JOB_TYPE_DOWNLOAD)
-        return E_NOTIMPL;
     return result(job, ejob_replace_remote_prefix(job->ejob, old_prefix, new_prefix));
 }
 
@@ -173,8 +171,6 @@ HRESULT WINAPI job_AddFileWithRanges(IBackgroundCopyJob5 *iface, LPCWSTR remote,
     /* BITS needs at least one range here (the whole file is AddFile's); no cap on the count. */
     if (!remote || !local || !count || !ranges)
         return E_INVALIDARG;
-    if (job->ejob->type != BG_JOB_TYPE_DOWNLOAD)
-        return E_NOTIMPL;
     return result(job, ejob_add_file(job->ejob, &spec, NULL));
 }
 
@@ -373,11 +369,6 @@ HRESULT WINAPI job_SetProperty(IBackgroundCopyJob5 *iface, BITS_JOB_PROPERTY_ID 
     default:
         break;
     }
-    if ((id == BITS_JOB_PROPERTY_DYNAMIC_CONTENT || id == BITS_JOB_PROPERTY_HIGH_PERFORMANCE ||
-         id == BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE || id == BITS_JOB_PROPERTY_ON_DEMAND_MODE) &&
-        job->ejob->type != BG_JOB_TYPE_DOWNLOAD)
-        return result(job, BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY);
-
     AcquireSRWLockExclusive(&job->ejob->lock);
     if (ejob_is_final(job->ejob))
         hr = BG_E_INVALID_STATE;

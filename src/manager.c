@@ -131,6 +131,7 @@ static HRESULT WINAPI manager_CreateJob(IBackgroundCopyManager *iface, LPCWSTR n
         return E_INVALIDARG;
     if (type != BG_JOB_TYPE_DOWNLOAD)
     {
+        /* Every job is a download job: no other method needs to check the type. */
         FIXME("upload job types are not supported (type %d)", type);
         return E_NOTIMPL;
     }
