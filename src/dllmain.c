@@ -1,32 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* DLL entry points and the module-wide count of live objects and server locks. */
+/* DLL entry points. */
 #include "private.h"
-
-static HMODULE module;
-static LONG module_refs;
-
-void module_lock(void)
-{
-    InterlockedIncrement(&module_refs);
-}
-
-void module_unlock(void)
-{
-    InterlockedDecrement(&module_refs);
-}
-
-HMODULE module_handle(void)
-{
-    return module;
-}
 
 BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
 {
     if (reason == DLL_PROCESS_ATTACH)
-    {
-        module = instance;
         DisableThreadLibraryCalls(instance);
-    }
     return TRUE;
 }
 
@@ -44,5 +23,5 @@ HRESULT WINAPI DllCanUnloadNow(void)
     /* Counted here: live COM objects, server locks, jobs in the queue (manager.c) and HTTP
      * requests that WinHTTP has not closed yet (http.c). Worker and notifier threads pin the
      * module themselves until they leave. */
-    return module_refs ? S_FALSE : S_OK;
+    return module_in_use() ? S_FALSE : S_OK;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The error object: a snapshot of a job's last failure (code, context, file). */
 #include "engine/engine.h"
+#include "private.h"
 #include "core/url.h"
 
 struct error

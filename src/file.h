@@ -5,6 +5,7 @@
 #define OPENDO_FILE_H
 
 #include "engine/engine.h"
+#include "private.h"
 
 struct file
 {

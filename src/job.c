@@ -135,23 +135,17 @@ static HRESULT WINAPI job_Resume(IBackgroundCopyJob5 *iface)
 static HRESULT WINAPI job_Cancel(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    HRESULT hr;
 
     TRACE("%p", iface);
-    if (SUCCEEDED(hr = ejob_cancel(job->ejob)))
-        manager_forget_job(&job->ejob->id);
-    return result(job, hr);
+    return result(job, ejob_cancel(job->ejob));
 }
 
 static HRESULT WINAPI job_Complete(IBackgroundCopyJob5 *iface)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
-    HRESULT hr;
 
     TRACE("%p", iface);
-    if (SUCCEEDED(hr = ejob_complete(job->ejob)))
-        manager_forget_job(&job->ejob->id);
-    return result(job, hr);
+    return result(job, ejob_complete(job->ejob));
 }
 
 static HRESULT WINAPI job_GetId(IBackgroundCopyJob5 *iface, GUID *id)
@@ -361,7 +355,7 @@ static HRESULT WINAPI job_SetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknow
 
     TRACE("%p %p", iface, callback);
     /* The callback's IBackgroundCopyJob argument speaks the dialect of this object. */
-    return result(job, notify_set_callback(job->ejob, callback, job->dialect));
+    return result(job, callback_register(job->ejob, callback, job->dialect));
 }
 
 static HRESULT WINAPI job_GetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknown **callback)
@@ -371,7 +365,7 @@ static HRESULT WINAPI job_GetNotifyInterface(IBackgroundCopyJob5 *iface, IUnknow
     TRACE("%p %p", iface, callback);
     if (!callback)
         return E_INVALIDARG;
-    return notify_get_callback(job->ejob, callback);
+    return callback_registered(job->ejob, callback);
 }
 
 static HRESULT WINAPI job_SetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG seconds)

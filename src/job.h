@@ -6,6 +6,7 @@
 #define OPENDO_JOB_H
 
 #include "engine/engine.h"
+#include "private.h"
 
 #define MAX_DISPLAY_NAME 256
 #define MAX_DESCRIPTION 1024

@@ -3,7 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "private.h"
+#include "base.h"
 
 static LONG threshold = -2; /* -2: not read yet, -1: off */
 static HANDLE log_file = INVALID_HANDLE_VALUE;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* IBackgroundCopyManager and the process-wide table of live jobs. */
 #include "engine/engine.h"
+#include "private.h"
 
 #define MAX_DISPLAY_NAME 256
 
@@ -12,67 +13,9 @@ struct manager
     enum dialect dialect;
 };
 
-/* The job table owns one reference to every job that has not reached a final state, and one
- * module lock for each, so that DllCanUnloadNow does not let the jobs vanish. */
-static SRWLOCK table_lock = SRWLOCK_INIT;
-static struct ejob **table;  /* table_lock */
-static ULONG table_count;    /* table_lock */
-static ULONG table_capacity; /* table_lock */
-
 static inline struct manager *impl_from_IBackgroundCopyManager(IBackgroundCopyManager *iface)
 {
     return CONTAINING_RECORD(iface, struct manager, IBackgroundCopyManager_iface);
-}
-
-static HRESULT table_add(struct ejob *job)
-{
-    HRESULT hr = S_OK;
-
-    AcquireSRWLockExclusive(&table_lock);
-    if (table_count == table_capacity)
-    {
-        ULONG capacity = max(16, table_capacity * 2);
-        struct ejob **grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown));
-        if (!grown)
-        {
-            hr = E_OUTOFMEMORY;
-            goto out;
-        }
-        if (table_count)
-            memcpy(grown, table, table_count * sizeof(*grown));
-        heap_free(table);
-        table = grown;
-        table_capacity = capacity;
-    }
-    ejob_addref(job);
-    table[table_count++] = job;
-    /* A live job keeps the DLL loaded even when no client holds a pointer to it. */
-    module_lock();
-out:
-    ReleaseSRWLockExclusive(&table_lock);
-    return hr;
-}
-
-void manager_forget_job(const GUID *id)
-{
-    struct ejob *found = NULL;
-
-    AcquireSRWLockExclusive(&table_lock);
-    for (ULONG i = 0; i < table_count; i++)
-    {
-        if (IsEqualGUID(&table[i]->id, id))
-        {
-            found = table[i];
-            table[i] = table[--table_count];
-            break;
-        }
-    }
-    ReleaseSRWLockExclusive(&table_lock);
-    if (found)
-    {
-        ejob_release(found);
-        module_unlock();
-    }
 }
 
 static HRESULT WINAPI manager_QueryInterface(IBackgroundCopyManager *iface, REFIID riid, void **out)
@@ -135,18 +78,16 @@ static HRESULT WINAPI manager_CreateJob(IBackgroundCopyManager *iface, LPCWSTR n
         FIXME("upload job types are not supported (type %d)", type);
         return E_NOTIMPL;
     }
-    if (FAILED(hr = ejob_create(name, type, &ejob)))
+    if (FAILED(hr = engine_create_job(name, type,
+                                      manager->dialect == DIALECT_DO
+                                          ? do_default_no_progress_timeout(BG_JOB_PRIORITY_NORMAL)
+                                          : 0,
+                                      &ejob)))
         return hr;
-    if (manager->dialect == DIALECT_DO)
-        ejob->no_progress_timeout = do_default_no_progress_timeout(ejob->priority);
     if (FAILED(hr = job_create(ejob, manager->dialect, &job)))
     {
-        ejob_release(ejob);
-        return hr;
-    }
-    if (FAILED(hr = table_add(ejob)))
-    {
-        IBackgroundCopyJob_Release(job);
+        /* Nobody saw the job: it goes as it came. */
+        ejob_cancel(ejob);
         ejob_release(ejob);
         return hr;
     }
@@ -160,7 +101,7 @@ static HRESULT WINAPI manager_GetJob(IBackgroundCopyManager *iface, REFGUID id,
                                      IBackgroundCopyJob **out)
 {
     struct manager *manager = impl_from_IBackgroundCopyManager(iface);
-    struct ejob *found = NULL;
+    struct ejob *found;
     HRESULT hr;
 
     TRACE("%p %s %p", iface, debugstr_guid(id), out);
@@ -169,18 +110,7 @@ static HRESULT WINAPI manager_GetJob(IBackgroundCopyManager *iface, REFGUID id,
     *out = NULL;
     if (!id)
         return E_INVALIDARG;
-    AcquireSRWLockShared(&table_lock);
-    for (ULONG i = 0; i < table_count; i++)
-    {
-        if (IsEqualGUID(&table[i]->id, id))
-        {
-            found = table[i];
-            ejob_addref(found);
-            break;
-        }
-    }
-    ReleaseSRWLockShared(&table_lock);
-    if (!found)
+    if (!(found = engine_find_job(id)))
         return dialect_result(manager->dialect, BG_E_NOT_FOUND);
     hr = job_create(found, manager->dialect, out);
     ejob_release(found);
@@ -192,9 +122,9 @@ static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flag
 {
     struct manager *manager = impl_from_IBackgroundCopyManager(iface);
     IBackgroundCopyJob **jobs = NULL;
-    struct ejob **snapshot = NULL;
-    ULONG count = 0, made = 0;
-    HRESULT hr = S_OK;
+    struct ejob **snapshot;
+    ULONG count, made = 0;
+    HRESULT hr;
 
     TRACE("%p %#lx %p", iface, flags, out);
     if (!out)
@@ -203,23 +133,8 @@ static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flag
     if (flags & ~BG_JOB_ENUM_ALL_USERS)
         return E_INVALIDARG;
 
-    /* Take references under the table lock, build the COM objects outside it. */
-    AcquireSRWLockShared(&table_lock);
-    if (table_count &&
-        !(snapshot = HeapAlloc(GetProcessHeap(), 0, table_count * sizeof(*snapshot))))
-        hr = E_OUTOFMEMORY;
-    else
-    {
-        for (ULONG i = 0; i < table_count; i++)
-        {
-            ejob_addref(table[i]);
-            snapshot[count++] = table[i];
-        }
-    }
-    ReleaseSRWLockShared(&table_lock);
-    if (FAILED(hr))
+    if (FAILED(hr = engine_enum_jobs(&snapshot, &count)))
         return hr;
-
     if (count && !(jobs = heap_alloc_zero(count * sizeof(*jobs))))
         hr = E_OUTOFMEMORY;
     for (ULONG i = 0; i < count; i++)
@@ -270,6 +185,8 @@ HRESULT manager_create(enum dialect dialect, REFIID riid, void **out)
     manager->refs = 1;
     manager->dialect = dialect;
     module_lock();
+    /* Before the first job exists: its events go through the COM layer. */
+    callback_init();
     hr = IBackgroundCopyManager_QueryInterface(&manager->IBackgroundCopyManager_iface, riid, out);
     IBackgroundCopyManager_Release(&manager->IBackgroundCopyManager_iface);
     return hr;

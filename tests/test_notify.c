@@ -38,6 +38,12 @@ struct callback
     BG_ERROR_CONTEXT error_context; /* JobError's IBackgroundCopyError */
     HRESULT error_code;
     WCHAR file_names[4][MAX_PATH];
+    /* What the objects handed to the callback answered (the last FileTransferred/JobError). */
+    HRESULT file_qi[6];     /* QI of the file for File2..File5, the two DO file interfaces */
+    HRESULT file_name_hr;   /* IBackgroundCopyFile2::GetRemoteName through the File2 QI */
+    HRESULT description_hr; /* IBackgroundCopyError::GetErrorDescription */
+    HRESULT context_hr;     /* IBackgroundCopyError::GetErrorContextDescription */
+    WCHAR description[64];  /* its first characters */
 };
 
 static inline struct callback *impl_from_IBackgroundCopyCallback2(IBackgroundCopyCallback2 *iface)
@@ -141,13 +147,26 @@ static HRESULT WINAPI callback_JobError(IBackgroundCopyCallback2 *iface, IBackgr
     BG_ERROR_CONTEXT context = 0;
     HRESULT code = S_OK;
 
+    WCHAR *description = NULL, *context_text = NULL;
+    HRESULT description_hr, context_hr;
+
     record(callback, 'E', job);
     IBackgroundCopyError_GetError(error, &context, &code);
+    description_hr = IBackgroundCopyError_GetErrorDescription(
+        error, MAKELANGID(LANG_ENGLISH, SUBLANG_ENGLISH_US), &description);
+    context_hr = IBackgroundCopyError_GetErrorContextDescription(
+        error, MAKELANGID(LANG_ENGLISH, SUBLANG_ENGLISH_US), &context_text);
     AcquireSRWLockExclusive(&callback->lock);
     callback->error_context = context;
     callback->error_code = code;
+    callback->description_hr = description_hr;
+    callback->context_hr = context_hr;
+    if (description)
+        wcsncpy(callback->description, description, ARRAY_SIZE(callback->description) - 1);
     callback->errors++;
     ReleaseSRWLockExclusive(&callback->lock);
+    CoTaskMemFree(description);
+    CoTaskMemFree(context_text);
     SetEvent(callback->event);
     return S_OK;
 }
@@ -169,11 +188,30 @@ static HRESULT WINAPI callback_FileTransferred(IBackgroundCopyCallback2 *iface,
                                                IBackgroundCopyJob *job, IBackgroundCopyFile *file)
 {
     struct callback *callback = impl_from_IBackgroundCopyCallback2(iface);
-    WCHAR *name = NULL;
+    static const IID *const iids[] = {
+        &IID_IBackgroundCopyFile2, &IID_IBackgroundCopyFile3,      &IID_IBackgroundCopyFile4,
+        &IID_IBackgroundCopyFile5, &IID_IDeliveryOptimizationFile, &IID_IDeliveryOptimizationFile2,
+    };
+    HRESULT qi[ARRAY_SIZE(iids)], name_hr = E_NOINTERFACE;
+    WCHAR *name = NULL, *remote = NULL;
+    IUnknown *other;
 
     record(callback, 'F', job);
     IBackgroundCopyFile_GetLocalName(file, &name);
+    for (ULONG i = 0; i < ARRAY_SIZE(iids); i++)
+    {
+        if (SUCCEEDED(qi[i] = IBackgroundCopyFile_QueryInterface(file, iids[i], (void **)&other)))
+        {
+            if (iids[i] == &IID_IBackgroundCopyFile2)
+                name_hr =
+                    IBackgroundCopyFile2_GetRemoteName((IBackgroundCopyFile2 *)other, &remote);
+            IUnknown_Release(other);
+        }
+    }
+    CoTaskMemFree(remote);
     AcquireSRWLockExclusive(&callback->lock);
+    memcpy(callback->file_qi, qi, sizeof(qi));
+    callback->file_name_hr = name_hr;
     if (name && callback->files < (LONG)ARRAY_SIZE(callback->file_names))
         wcsncpy(callback->file_names[callback->files], name, MAX_PATH - 1);
     callback->files++;
@@ -904,6 +942,55 @@ static void sta_client_thread(void **state)
     tu_remove_tree(dir);
 }
 
+/* In an STA client, the job, file and error objects a callback gets are OpenDO's own: they
+ * answer every interface and method as they do outside callbacks, on the client's thread. */
+static void sta_client_objects(void **state)
+{
+    struct callback *callback = new_callback(FALSE);
+    struct sta_client client = {.job = new_job(), .callback = callback, .unregister = TRUE};
+    struct sta_client failing = {.job = new_job(), .callback = callback, .unregister = TRUE};
+    const ULONG flags =
+        BG_NOTIFY_JOB_TRANSFERRED | BG_NOTIFY_JOB_ERROR | BG_NOTIFY_FILE_TRANSFERRED;
+    WCHAR dir[MAX_PATH];
+    HANDLE thread, failing_thread;
+
+    tu_scratch("notify_sta_objects", dir, ARRAY_SIZE(dir));
+    add(client.job, L"hello.txt", dir, L"sta.txt");
+    add(failing.job, L"status/404", dir, L"missing.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_SetNotifyFlags(client.job, flags));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNotifyFlags(failing.job, flags));
+    callback->complete = TRUE;
+    thread = start_sta(&client);
+    failing_thread = start_sta(&failing);
+    assert_hr(S_OK, client.set_hr);
+    assert_hr(S_OK, failing.set_hr);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(client.job));
+    wait_calls(callback, transferred, 1, FAST_TIMEOUT);
+    assert_int_equal(client.thread, callback->thread);
+    assert_int_equal(1, count(callback, &callback->files));
+    for (ULONG i = 0; i < ARRAY_SIZE(callback->file_qi); i++)
+        assert_hr(S_OK, callback->file_qi[i]);
+    assert_hr(S_OK, callback->file_name_hr);
+    /* Complete from inside JobTransferred, on the client's thread. */
+    assert_hr(S_OK, callback->complete_hr);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(failing.job));
+    wait_calls(callback, errors, 1, FAST_TIMEOUT);
+    assert_int_equal(failing.thread, callback->thread);
+    assert_int_equal(BG_ERROR_CONTEXT_REMOTE_FILE, callback->error_context);
+    assert_hr(BG_E_HTTP_ERROR_404, callback->error_code);
+    assert_hr(S_OK, callback->description_hr);
+    assert_hr(S_OK, callback->context_hr);
+    assert_true(callback->description[0] != 0);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(failing.job));
+    wait_refcount(unk(callback), 1, FAST_TIMEOUT);
+    stop_sta(&client, thread);
+    stop_sta(&failing, failing_thread);
+    tu_remove_tree(dir);
+}
+
 /* ---- command lines ---- */
 
 /* The program runs when the job is transferred and nothing else takes the event; not when the
@@ -1134,6 +1221,7 @@ int main(void)
         cmocka_unit_test_teardown(registered_late, teardown),
         cmocka_unit_test_teardown(failed_callback_is_retried, teardown),
         cmocka_unit_test_teardown(sta_client_thread, teardown),
+        cmocka_unit_test_teardown(sta_client_objects, teardown),
         cmocka_unit_test_teardown(cmdline_runs, teardown),
         cmocka_unit_test_teardown(cmdline_after_failed_callback, teardown),
         cmocka_unit_test_teardown(disconnected_callback, teardown),

@@ -4,9 +4,10 @@
 /*
  * Design
  * ------
- * A job (struct ejob) is plain C: COM job objects in job.c wrap it and hold a reference; the
- * scheduler queue and a running worker hold references of their own, so a job outlives every
- * COM pointer that still transfers.
+ * A job (struct ejob) is plain C. The job table (jobs.c) owns it from its creation until it
+ * is final; COM job objects in job.c wrap it and hold a reference; the scheduler queue and a
+ * running worker hold references of their own, so a job outlives every COM pointer that still
+ * transfers.
  *
  * State machine (BITS): CreateJob -> SUSPENDED. Resume -> QUEUED; a worker takes the job ->
  * TRANSFERRING -> TRANSFERRED when every file is on disk, ERROR on a fatal failure, or
@@ -460,6 +461,7 @@ HRESULT ejob_cancel(struct ejob *job)
         else
             hr = BG_S_UNABLE_TO_DELETE_FILES;
     }
+    engine_forget_job(job);
 out:
     ReleaseSRWLockExclusive(&job->op_lock);
     return hr;
@@ -566,6 +568,7 @@ HRESULT ejob_complete(struct ejob *job)
             hr = BG_S_UNABLE_TO_DELETE_FILES;
         else if (partial)
             hr = BG_S_PARTIAL_COMPLETE;
+        engine_forget_job(job);
     }
     ReleaseSRWLockExclusive(&job->op_lock);
     return hr;

@@ -3,15 +3,16 @@
 #ifndef OPENDO_ENGINE_H
 #define OPENDO_ENGINE_H
 
-#include "private.h"
+#include "base.h"
 #include <wincrypt.h>
 
 /*
  * Lock order, outermost first (never take an outer lock while holding an inner one):
- *   manager job table  ->  ejob.op_lock  ->  ejob.lock  ->  engine queue lock
+ *   ejob.op_lock  ->  ejob.lock  ->  engine queue lock, notifier queue lock
  * ejob.op_lock serialises the control operations that may do file I/O (AddFile, Suspend,
  * Resume, Cancel, Complete) without blocking readers; ejob.lock guards the fields and is held
- * only for a few instructions, never across I/O or calls into client code.
+ * only for a few instructions, never across I/O or calls into client code. The job table's
+ * lock (jobs.c) is a leaf: taken under any of these, it is never held while taking another.
  */
 
 /* Longest validator (ETag or Last-Modified) kept to check a resumed source, with its 0. */
@@ -71,8 +72,7 @@ struct owner
 /* A job's notification registration and the events waiting for the notifier (notify.c). */
 struct notify_state
 {
-    DWORD cookie;               /* lock: the callback in the Global Interface Table, or 0 */
-    enum dialect dialect;       /* lock: dialect of the job object that registered the callback */
+    struct notify_sink *sink;   /* lock: the registered client (a reference), or NULL */
     WCHAR *program;             /* lock: SetNotifyCmdLine's program, or NULL */
     WCHAR *parameters;          /* lock: its parameters (the whole command line), or NULL */
     ULONG pending;              /* lock: NOTIFY_EVENT_* bits waiting for delivery */
@@ -207,9 +207,33 @@ BOOL owner_caller_is_admin(void);
  * holds no lock. */
 HRESULT acl_copy(const WCHAR *source, const WCHAR *destination, DWORD flags);
 
+/* ---- the job table (engine/jobs.c) ---- */
+
+/*
+ * The engine owns every job's life: the table holds one reference to each job that has not
+ * reached a final state (and one module lock for each, so that the DLL stays loaded while a job
+ * lives without any client pointer). Cancel and Complete take the job out. The table lock is
+ * outermost (see the lock order above).
+ */
+
+/* Creates a SUSPENDED job with BITS defaults (a no-progress timeout of `no_progress_timeout`
+ * seconds when not 0: a dialect's default) and puts it into the table; *out holds one
+ * reference for the caller. */
+HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_progress_timeout,
+                          struct ejob **out);
+/* The live (non-final) job with this id, with a reference for the caller, or NULL. */
+struct ejob *engine_find_job(const GUID *id);
+/* A snapshot of the live jobs, in creation order: *jobs (HeapAlloc'ed, NULL when *count is 0)
+ * holds a reference to each; the caller releases them and frees the array. */
+HRESULT engine_enum_jobs(struct ejob ***jobs, ULONG *count);
+/* Takes a job that became final out of the table (nothing if it is not there). Caller holds no
+ * job lock. */
+void engine_forget_job(struct ejob *job);
+
 /* ---- job model (engine/engine.c) ---- */
 
-/* Creates a SUSPENDED job with BITS defaults; *out holds one reference. */
+/* Creates a SUSPENDED job with BITS defaults, outside the table (engine_create_job puts it
+ * there); *out holds one reference. */
 HRESULT ejob_create(const WCHAR *display_name, BG_JOB_TYPE type, struct ejob **out);
 void ejob_addref(struct ejob *job);
 void ejob_release(struct ejob *job);
@@ -389,21 +413,67 @@ void notify_modified(struct ejob *job);
 void notify_state_entered(struct ejob *job);
 /* File `index` has all its bytes: queues FileTransferred. Caller holds job->lock exclusively. */
 void notify_file_transferred(struct ejob *job, ULONG index);
-/* Frees the job's notification state when its last reference goes; the callback's registration
- * is revoked by the notifier thread. Caller holds no lock. */
+/* Frees the job's notification state when its last reference goes, the sink's reference
+ * included. Caller holds no lock. */
 void notify_job_release(struct ejob *job);
 
-/* SetNotifyInterface: registers `callback` (NULL clears) in the Global Interface Table from the
- * caller's apartment, remembering the dialect its IBackgroundCopyJob argument must speak. The
- * last registration wins; registering on a job that is TRANSFERRED or in ERROR delivers that
- * event again. E_INVALIDARG if it is no IBackgroundCopyCallback, BG_E_INVALID_STATE if the
- * job is final. Caller holds no lock. */
-HRESULT notify_set_callback(struct ejob *job, IUnknown *callback, enum dialect dialect);
-/* GetNotifyInterface: the registered callback for the caller's apartment, AddRef'ed, or NULL.
- * Caller holds no lock. */
-HRESULT notify_get_callback(struct ejob *job, IUnknown **out);
+/* The client that registered for a job's events (SetNotifyInterface), as the layer above made
+ * it: the engine only counts references and hands it back to engine_events.deliver. The
+ * layer above embeds it in its own record and frees that in `destroy`, which may run on any
+ * thread, with no lock held. */
+struct notify_sink
+{
+    LONG refs;
+    void (*destroy)(struct notify_sink *sink);
+};
+
+static inline void notify_sink_addref(struct notify_sink *sink)
+{
+    InterlockedIncrement(&sink->refs);
+}
+
+static inline void notify_sink_release(struct notify_sink *sink)
+{
+    if (sink && !InterlockedDecrement(&sink->refs))
+        sink->destroy(sink);
+}
+
+/* SetNotifyInterface: `sink` (NULL clears) becomes the job's registered client; the job takes
+ * its own reference and drops the previous one. The last registration wins; registering on a
+ * job that is TRANSFERRED or in ERROR delivers that event again. BG_E_INVALID_STATE if the job
+ * is final. Caller holds no lock. */
+HRESULT notify_set_sink(struct ejob *job, struct notify_sink *sink);
+/* The registered client, with a reference for the caller, or NULL. Caller holds no lock. */
+struct notify_sink *notify_get_sink(struct ejob *job);
+
+/* What one delivery to a job's client carries, and what became of it. */
+struct notify_delivery
+{
+    ULONG events;       /* NOTIFY_EVENT_* due now, already filtered by the job's flags */
+    const ULONG *files; /* files whose FileTransferred is due, in order */
+    ULONG file_count;   /* 0 unless BG_NOTIFY_FILE_TRANSFERRED is set */
+    GUID clsid;         /* NOTIFICATION_CLSID, or GUID_NULL: used when there is no sink */
+    HRESULT code;       /* the job's error, with ERROR */
+    BG_ERROR_CONTEXT context;
+    LONG file_index; /* -1 when the error is not tied to a file */
+    /* Set by the deliverer. */
+    ULONG delivered; /* TRANSFERRED/ERROR events a client took */
+    ULONG failed;    /* TRANSFERRED/ERROR events whose client answered a failure */
+    BOOL dropped;    /* the sink's client is gone for good: unregister it */
+};
+
+/* How events reach clients: the layer above (the COM layer) registers one table, before it
+ * creates its first job. `deliver` runs on the notifier thread (in the multithreaded
+ * apartment), with no lock held; `sink` is NULL when nobody is registered and only the
+ * NOTIFICATION_CLSID may be tried. Without a table, events go to command lines only. */
+struct engine_events
+{
+    void (*deliver)(struct ejob *job, struct notify_sink *sink, struct notify_delivery *delivery);
+};
+void engine_set_events(const struct engine_events *events);
+
 /* SetNotifyCmdLine: both NULL (or an empty program) clears; BITS limits (MAX_PATH, 4,000
- * characters) give BG_E_STRING_TOO_LONG. Re-arms TRANSFERRED/ERROR like notify_set_callback.
+ * characters) give BG_E_STRING_TOO_LONG. Re-arms TRANSFERRED/ERROR like notify_set_sink.
  * Caller holds no lock. */
 HRESULT notify_set_cmdline(struct ejob *job, const WCHAR *program, const WCHAR *parameters);
 /* GetNotifyCmdLine: CoTaskMemAlloc'ed copies, "" when unset. Caller holds no lock. */

@@ -10,28 +10,24 @@
  * in job->notify and puts the job into the notifier's queue. Nothing else happens there.
  *
  * One notifier thread, started on demand and gone after a few idle seconds, takes a job from
- * the queue when it is due, copies what it needs under the job's lock (flags, the callback's
- * cookie, the command line, the error), drops the lock and makes the calls:
- *   FileTransferred for each finished file (IBackgroundCopyCallback2 only), then JobTransferred
- *   or JobError, then JobModification, which is coalesced to one per minimum notification
- *   interval and never sent for the transitions into TRANSFERRED or ERROR themselves.
- * JobTransferred and JobError fall back to the command line when there is no callback, when
- * the callback failed (BITS then does not call it again), or when its object is gone. A failed
- * JobTransferred/JobError without a command line is retried every NOTIFY_RETRY_MS, a bounded
- * number of times, for as long as the job stays in that state. BG_NOTIFY_DISABLE silences all.
+ * the queue when it is due, copies what it needs under the job's lock (flags, the registered
+ * sink, the command line, the error), drops the lock and hands the events to the layer above
+ * (engine_events.deliver: the COM layer calls FileTransferred for each finished file, then
+ * JobTransferred or JobError, then JobModification, in the client's apartment). JobModification
+ * is coalesced to one per minimum notification interval and never sent for the transitions
+ * into TRANSFERRED or ERROR themselves. JobTransferred and JobError fall back to the command
+ * line when nobody took them (no sink, a sink whose client failed, or one that is gone). A
+ * failed JobTransferred/JobError without a command line is retried every NOTIFY_RETRY_MS, a
+ * bounded number of times, for as long as the job stays in that state. BG_NOTIFY_DISABLE
+ * silences all.
  *
- * Apartments: SetNotifyInterface registers the callback in the Global Interface Table on the
- * caller's thread; the notifier (an MTA thread) gets it back from there, so a single-threaded
- * apartment's callback is reached through a proxy, on its own thread, and a free-threaded or
- * MTA object directly. A callback whose apartment is gone (RPC_E_DISCONNECTED and friends) is
- * dropped. Registrations are revoked by the thread that replaces them, or by the notifier when
- * the job is final or freed. A single-threaded apartment must pump messages while it is
- * registered: a call into it (under Wine even a proxy's Release) waits until it does, and
- * meanwhile holds up every other notification.
+ * The sink is reference-counted: the job holds one while it is registered, a delivery holds
+ * one while it runs. The last release frees it through the layer above, on whatever thread
+ * that happens.
  *
  * Locks: queue_lock is innermost: the hooks take it under job->lock; nothing is taken while it
  * is held. The notifier takes job->lock only without queue_lock, and holds no lock while it
- * calls the client, the Global Interface Table or CreateProcess.
+ * delivers, releases a sink or calls CreateProcess.
  */
 
 #include <string.h>
@@ -43,18 +39,11 @@
 #define MAX_PROGRAM MAX_PATH
 #define MAX_PARAMETERS 4000
 
-/* A registration waiting for the notifier to revoke it. */
-struct revocation
-{
-    struct revocation *next;
-    DWORD cookie;
-};
-
 static SRWLOCK queue_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE queue_cond = CONDITION_VARIABLE_INIT;
-static struct ejob *queue_head;        /* queue_lock: linked through notify.queue_next */
-static struct revocation *revocations; /* queue_lock */
-static BOOL notifier_running;          /* queue_lock */
+static struct ejob *queue_head;            /* queue_lock: linked through notify.queue_next */
+static BOOL notifier_running;              /* queue_lock */
+static const struct engine_events *events; /* set once by the layer above */
 
 static DWORD WINAPI notifier_main(void *arg);
 
@@ -121,27 +110,6 @@ static void schedule(struct ejob *job, ULONGLONG due)
         start_notifier();
 }
 
-/* Hands a registration to the notifier for revoking (the caller's thread may have no COM). */
-static void queue_revocation(DWORD cookie)
-{
-    struct revocation *revocation;
-    BOOL start;
-
-    if (!(revocation = heap_alloc_zero(sizeof(*revocation))))
-    {
-        ERR("out of memory: the callback registration %#lx stays", cookie);
-        return;
-    }
-    revocation->cookie = cookie;
-    AcquireSRWLockExclusive(&queue_lock);
-    revocation->next = revocations;
-    revocations = revocation;
-    start = wake_locked();
-    ReleaseSRWLockExclusive(&queue_lock);
-    if (start)
-        start_notifier();
-}
-
 /* Takes the first job that is due, or tells how long until one is. Caller holds queue_lock. */
 static struct ejob *pick_locked(DWORD *wait_ms)
 {
@@ -194,7 +162,7 @@ static void arm_state_event(struct ejob *job)
     ULONG event = state_event(job);
 
     if (!event || silenced(job) ||
-        (!job->notify.cookie && !job->notify.program &&
+        (!job->notify.sink && !job->notify.program &&
          IsEqualGUID(&job->options.notification_clsid, &GUID_NULL)))
         return;
     job->notify.pending |= event;
@@ -210,11 +178,11 @@ void notify_modified(struct ejob *job)
     if (ejob_is_final(job))
     {
         /* Nothing more is delivered: the notifier lets go of the callback. */
-        if (notify->cookie)
+        if (notify->sink)
             schedule(job, GetTickCount64());
         return;
     }
-    if ((notify->pending & NOTIFY_EVENT_MODIFICATION) || !notify->cookie || silenced(job) ||
+    if ((notify->pending & NOTIFY_EVENT_MODIFICATION) || !notify->sink || silenced(job) ||
         !(job->notify_flags & BG_NOTIFY_JOB_MODIFICATION))
         return;
     notify->pending |= NOTIFY_EVENT_MODIFICATION;
@@ -234,7 +202,7 @@ void notify_file_transferred(struct ejob *job, ULONG index)
 {
     struct notify_state *notify = &job->notify;
 
-    if (!notify->cookie || silenced(job) || !(job->notify_flags & BG_NOTIFY_FILE_TRANSFERRED))
+    if (!notify->sink || silenced(job) || !(job->notify_flags & BG_NOTIFY_FILE_TRANSFERRED))
         return;
     if (notify->file_count == notify->file_capacity)
     {
@@ -258,8 +226,7 @@ void notify_file_transferred(struct ejob *job, ULONG index)
 void notify_job_release(struct ejob *job)
 {
     /* The queue holds a reference, so a job being freed is in no queue. */
-    if (job->notify.cookie)
-        queue_revocation(job->notify.cookie);
+    notify_sink_release(job->notify.sink);
     free_str(job->notify.program);
     free_str(job->notify.parameters);
     heap_free(job->notify.files);
@@ -267,115 +234,50 @@ void notify_job_release(struct ejob *job)
 
 /* ---- registration (client threads, no lock held) ---- */
 
-static HRESULT get_git(IGlobalInterfaceTable **git)
+void engine_set_events(const struct engine_events *table)
 {
-    return CoCreateInstance(&CLSID_StdGlobalInterfaceTable, NULL, CLSCTX_INPROC_SERVER,
-                            &IID_IGlobalInterfaceTable, (void **)git);
+    InterlockedExchangePointer((void **)&events, (void *)table);
 }
 
-/* Revokes a registration from this thread if it can use COM, else from the notifier. */
-static void revoke(DWORD cookie)
+HRESULT notify_set_sink(struct ejob *job, struct notify_sink *sink)
 {
-    IGlobalInterfaceTable *git;
-
-    if (SUCCEEDED(get_git(&git)))
-    {
-        IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, cookie);
-        IGlobalInterfaceTable_Release(git);
-    }
-    else
-    {
-        queue_revocation(cookie);
-    }
-}
-
-HRESULT notify_set_callback(struct ejob *job, IUnknown *callback, enum dialect dialect)
-{
-    IBackgroundCopyCallback *typed;
-    IGlobalInterfaceTable *git;
-    DWORD cookie = 0, old = 0;
+    struct notify_sink *old;
     HRESULT hr = S_OK;
 
-    if (callback)
-    {
-        /* BITS documents no code for an object that is no callback; it is a bad argument. */
-        if (FAILED(
-                IUnknown_QueryInterface(callback, &IID_IBackgroundCopyCallback, (void **)&typed)))
-            return E_INVALIDARG;
-        if (SUCCEEDED(hr = get_git(&git)))
-        {
-            hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(
-                git, (IUnknown *)typed, &IID_IBackgroundCopyCallback, &cookie);
-            IGlobalInterfaceTable_Release(git);
-        }
-        IBackgroundCopyCallback_Release(typed);
-        if (FAILED(hr))
-        {
-            WARN("cannot register the callback: %08lx", hr);
-            return hr;
-        }
-    }
-
+    if (sink)
+        notify_sink_addref(sink);
     AcquireSRWLockExclusive(&job->lock);
     if (ejob_is_final(job))
     {
         hr = BG_E_INVALID_STATE;
-        old = cookie;
+        old = sink;
     }
     else
     {
-        old = job->notify.cookie;
-        job->notify.cookie = cookie;
-        job->notify.dialect = dialect;
-        /* The files already announced were meant for the previous callback. */
+        old = job->notify.sink;
+        job->notify.sink = sink;
+        /* The files already announced were meant for the previous client. */
         job->notify.file_count = 0;
         job->notify.pending &= ~NOTIFY_EVENT_MODIFICATION;
         ejob_touch(job);
         /* BITS calls a new callback even for an event that happened before it came. */
-        if (cookie)
+        if (sink)
             arm_state_event(job);
     }
     ReleaseSRWLockExclusive(&job->lock);
-    if (old)
-        revoke(old);
+    notify_sink_release(old);
     return hr;
 }
 
-HRESULT notify_get_callback(struct ejob *job, IUnknown **out)
+struct notify_sink *notify_get_sink(struct ejob *job)
 {
-    IGlobalInterfaceTable *git;
-    DWORD cookie, now;
-    HRESULT hr;
+    struct notify_sink *sink;
 
-    *out = NULL;
     AcquireSRWLockShared(&job->lock);
-    cookie = job->notify.cookie;
+    if ((sink = job->notify.sink))
+        notify_sink_addref(sink);
     ReleaseSRWLockShared(&job->lock);
-    if (!cookie)
-        return S_OK;
-    if (FAILED(hr = get_git(&git)))
-        return hr;
-    for (;;)
-    {
-        hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(git, cookie, &IID_IBackgroundCopyCallback,
-                                                          (void **)out);
-        if (SUCCEEDED(hr))
-            break;
-        *out = NULL;
-        /* Another thread may have replaced the registration meanwhile: answer for the new one. */
-        AcquireSRWLockShared(&job->lock);
-        now = job->notify.cookie;
-        ReleaseSRWLockShared(&job->lock);
-        if (now == cookie)
-            break;
-        if (!(cookie = now))
-        {
-            hr = S_OK;
-            break;
-        }
-    }
-    IGlobalInterfaceTable_Release(git);
-    return hr;
+    return sink;
 }
 
 HRESULT notify_set_cmdline(struct ejob *job, const WCHAR *program, const WCHAR *parameters)
@@ -473,42 +375,30 @@ HRESULT notify_run_program(const WCHAR *program, const WCHAR *parameters)
 /* ---- delivery (the notifier thread, no lock held unless said) ---- */
 
 /* What one pass over a job delivers, copied under the job's lock. */
-struct delivery
+struct pass
 {
-    ULONG flags;
-    DWORD cookie;
-    enum dialect dialect;
-    ULONG events; /* NOTIFY_EVENT_* due now */
-    ULONG *files; /* FileTransferred indices (owned) */
-    ULONG file_count;
-    GUID clsid;     /* NOTIFICATION_CLSID: made when no live callback is registered */
+    struct notify_sink *sink; /* a reference, or NULL */
+    struct notify_delivery delivery;
+    ULONG *files;   /* owned: delivery.files */
     WCHAR *program; /* copies, for TRANSFERRED/ERROR */
     WCHAR *parameters;
-    BG_ERROR_CONTEXT context; /* the job's error, for ERROR */
-    HRESULT code;
-    LONG file_index;
-    /* results */
-    BOOL dropped; /* the callback's object is gone */
-    ULONG retry;  /* events to try again later */
+    ULONG retry; /* events to try again later */
 };
 
-static BOOL disconnected(HRESULT hr)
-{
-    return hr == RPC_E_DISCONNECTED || hr == CO_E_OBJNOTCONNECTED || hr == RPC_E_SERVER_DIED ||
-           hr == RPC_E_SERVER_DIED_DNE || hr == HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE);
-}
-
-/* Copies what is due under the lock. Returns the registration to revoke (final job), or 0. */
-static DWORD take(struct ejob *job, struct delivery *d, ULONGLONG now)
+/* Copies what is due under the lock. Returns the sink to let go of (final or silenced job). */
+static struct notify_sink *take(struct ejob *job, struct pass *pass, ULONGLONG now)
 {
     struct notify_state *notify = &job->notify;
-    DWORD revoked = 0;
+    struct notify_delivery *d = &pass->delivery;
+    struct notify_sink *released = NULL;
+    ULONG due;
 
+    d->file_index = -1;
     AcquireSRWLockExclusive(&job->lock);
     if (ejob_is_final(job))
     {
-        revoked = notify->cookie;
-        notify->cookie = 0;
+        released = notify->sink;
+        notify->sink = NULL;
         notify->pending = 0;
         notify->file_count = 0;
         goto out;
@@ -525,180 +415,107 @@ static DWORD take(struct ejob *job, struct delivery *d, ULONGLONG now)
     if (job->state != BG_JOB_STATE_ERROR)
         notify->pending &= ~NOTIFY_EVENT_ERROR;
 
-    d->flags = job->notify_flags;
-    d->cookie = notify->cookie;
-    d->dialect = notify->dialect;
+    if ((pass->sink = notify->sink))
+        notify_sink_addref(pass->sink);
+    due = 0;
     if ((notify->pending & NOTIFY_EVENT_MODIFICATION) && now >= notify->modification_due)
     {
-        d->events |= NOTIFY_EVENT_MODIFICATION;
+        due |= NOTIFY_EVENT_MODIFICATION;
         notify->modification_due = now + modification_interval(job);
     }
     if ((notify->pending & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR)) &&
         now >= notify->retry_due)
     {
-        d->events |= notify->pending & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR);
+        due |= notify->pending & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR);
         d->clsid = job->options.notification_clsid;
-        d->program = heap_strdup(notify->program);
-        d->parameters = heap_strdup(notify->parameters);
+        pass->program = heap_strdup(notify->program);
+        pass->parameters = heap_strdup(notify->parameters);
         d->context = job->error.context;
         d->code = job->error.code;
         d->file_index = job->error.file_index;
     }
-    notify->pending &= ~d->events;
+    notify->pending &= ~due;
+    /* The flags may have changed since the events were marked. */
+    if (!(job->notify_flags & BG_NOTIFY_JOB_TRANSFERRED))
+        due &= ~NOTIFY_EVENT_TRANSFERRED;
+    if (!(job->notify_flags & BG_NOTIFY_JOB_ERROR))
+        due &= ~NOTIFY_EVENT_ERROR;
+    if (!(job->notify_flags & BG_NOTIFY_JOB_MODIFICATION))
+        due &= ~NOTIFY_EVENT_MODIFICATION;
+    d->events = due;
     if (notify->file_count)
     {
-        d->files = notify->files;
-        d->file_count = notify->file_count;
-        notify->files = NULL;
-        notify->file_count = notify->file_capacity = 0;
+        if (job->notify_flags & BG_NOTIFY_FILE_TRANSFERRED)
+        {
+            pass->files = notify->files;
+            d->files = pass->files;
+            d->file_count = notify->file_count;
+            notify->files = NULL;
+            notify->file_capacity = 0;
+        }
+        notify->file_count = 0;
     }
 out:
     ReleaseSRWLockExclusive(&job->lock);
-    return revoked;
+    return released;
 }
 
-/* JobTransferred or JobError, with the command line as the fallback. Returns the HRESULT that
- * decides a retry: S_OK when nothing needs trying again. */
-static HRESULT deliver_state(struct ejob *job, struct delivery *d,
-                             IBackgroundCopyCallback *callback, IBackgroundCopyJob *iface,
-                             ULONG event)
+/* Hands the pass to the layer above, then runs the command line for a JobTransferred/JobError
+ * that no client took. Records in pass->retry what must be tried again. */
+static void deliver(struct ejob *job, struct pass *pass)
 {
-    IBackgroundCopyError *error = NULL;
-    HRESULT hr;
+    struct notify_delivery *d = &pass->delivery;
+    const struct engine_events *table = events;
+    const ULONG state_events = d->events & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR);
 
-    if (callback && !d->dropped)
+    if (table &&
+        (pass->sink || d->file_count || (state_events && !IsEqualGUID(&d->clsid, &GUID_NULL))))
+        table->deliver(job, pass->sink, d);
+    if (!state_events || (d->delivered & state_events) == state_events)
+        return;
+    /* BITS runs the command line when no callback took the event (none, or one that failed),
+     * and then does not call the callback again for this event. */
+    if (pass->program)
     {
-        TRACE("job %s: event %#lx", debugstr_guid(&job->id), event);
-        if (event == NOTIFY_EVENT_TRANSFERRED)
-            hr = IBackgroundCopyCallback_JobTransferred(callback, iface);
-        else if (SUCCEEDED(hr = error_create(job, d->dialect, d->context, d->code, d->file_index,
-                                             &error)))
-        {
-            hr = IBackgroundCopyCallback_JobError(callback, iface, error);
-            IBackgroundCopyError_Release(error);
-        }
-        if (hr == S_OK)
-            return S_OK;
-        TRACE("job %s: the callback answered %08lx", debugstr_guid(&job->id), hr);
-        if (disconnected(hr))
-            d->dropped = TRUE;
-        else if (!d->program)
-            return hr;
-        /* BITS runs the command line when the callback fails, and then does not call it
-         * again for this event. */
-    }
-    if (!d->program)
-        return S_OK;
-    return notify_run_program(d->program, d->parameters);
-}
-
-static void deliver(IGlobalInterfaceTable *git, struct ejob *job, struct delivery *d)
-{
-    IBackgroundCopyCallback *callback = NULL;
-    IBackgroundCopyCallback2 *callback2;
-    IBackgroundCopyFile *file;
-    IBackgroundCopyJob *iface;
-    HRESULT hr;
-
-    if (FAILED(hr = job_create(job, d->dialect, &iface)))
-    {
-        d->retry = d->events & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR);
+        if (FAILED(notify_run_program(pass->program, pass->parameters)))
+            pass->retry = state_events & ~d->delivered;
         return;
     }
-    if (d->cookie && git)
-    {
-        hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(
-            git, d->cookie, &IID_IBackgroundCopyCallback, (void **)&callback);
-        if (FAILED(hr))
-        {
-            /* A revoked cookie means that a new registration replaced it: that one has its
-             * own events queued. */
-            WARN("job %s: no callback (%08lx)", debugstr_guid(&job->id), hr);
-            callback = NULL;
-            if (disconnected(hr))
-                d->dropped = TRUE;
-        }
-    }
-
-    /* No live callback object: as BITS does, a registered notification class is created (out
-     * of process) for JobTransferred/JobError. */
-    if (!callback && (d->events & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR)) &&
-        !IsEqualGUID(&d->clsid, &GUID_NULL))
-    {
-        hr = CoCreateInstance(&d->clsid, NULL, CLSCTX_LOCAL_SERVER, &IID_IBackgroundCopyCallback,
-                              (void **)&callback);
-        if (FAILED(hr))
-        {
-            WARN("job %s: cannot create the notification class %s: %08lx", debugstr_guid(&job->id),
-                 debugstr_guid(&d->clsid), hr);
-            callback = NULL;
-        }
-    }
-    if (callback && d->file_count && (d->flags & BG_NOTIFY_FILE_TRANSFERRED) &&
-        SUCCEEDED(IBackgroundCopyCallback_QueryInterface(callback, &IID_IBackgroundCopyCallback2,
-                                                         (void **)&callback2)))
-    {
-        for (ULONG i = 0; i < d->file_count && !d->dropped; i++)
-        {
-            if (FAILED(file_create(job, d->files[i], d->dialect, &file)))
-                continue;
-            hr = IBackgroundCopyCallback2_FileTransferred(callback2, iface, file);
-            IBackgroundCopyFile_Release(file);
-            if (disconnected(hr))
-                d->dropped = TRUE;
-        }
-        IBackgroundCopyCallback2_Release(callback2);
-    }
-    if (d->events & NOTIFY_EVENT_TRANSFERRED && (d->flags & BG_NOTIFY_JOB_TRANSFERRED) &&
-        FAILED(deliver_state(job, d, callback, iface, NOTIFY_EVENT_TRANSFERRED)))
-        d->retry |= NOTIFY_EVENT_TRANSFERRED;
-    if (d->events & NOTIFY_EVENT_ERROR && (d->flags & BG_NOTIFY_JOB_ERROR) &&
-        FAILED(deliver_state(job, d, callback, iface, NOTIFY_EVENT_ERROR)))
-        d->retry |= NOTIFY_EVENT_ERROR;
-    /* Changes that come with a JobTransferred/JobError happened after it: modifications last. */
-    if (callback && !d->dropped && (d->events & NOTIFY_EVENT_MODIFICATION) &&
-        (d->flags & BG_NOTIFY_JOB_MODIFICATION))
-    {
-        hr = IBackgroundCopyCallback_JobModification(callback, iface, 0);
-        if (disconnected(hr))
-            d->dropped = TRUE;
-    }
-    if (callback)
-        IBackgroundCopyCallback_Release(callback);
-    IBackgroundCopyJob_Release(iface);
+    if (!d->dropped)
+        pass->retry = d->failed & state_events;
 }
 
-/* Records the outcome and queues what is left. Returns a registration to revoke, or 0. */
-static DWORD settle(struct ejob *job, struct delivery *d)
+/* Records the outcome and queues what is left. Returns the sink to let go of, or NULL. */
+static struct notify_sink *settle(struct ejob *job, struct pass *pass)
 {
     struct notify_state *notify = &job->notify;
     ULONGLONG now = GetTickCount64(), due = ~0ull;
-    DWORD revoked = 0;
+    struct notify_sink *released = NULL;
 
     AcquireSRWLockExclusive(&job->lock);
-    if (d->dropped && notify->cookie == d->cookie)
+    if (pass->delivery.dropped && pass->sink && notify->sink == pass->sink)
     {
         WARN("job %s: the callback's object is gone", debugstr_guid(&job->id));
-        revoked = notify->cookie;
-        notify->cookie = 0;
+        released = notify->sink;
+        notify->sink = NULL;
     }
-    if (d->retry && !(notify->pending & d->retry) && (d->retry & state_event(job)) &&
+    if (pass->retry && !(notify->pending & pass->retry) && (pass->retry & state_event(job)) &&
         !silenced(job))
     {
         if (++notify->attempts < NOTIFY_MAX_ATTEMPTS)
         {
-            notify->pending |= d->retry & state_event(job);
+            notify->pending |= pass->retry & state_event(job);
             notify->retry_due = now + NOTIFY_RETRY_MS;
         }
         else
             WARN("job %s: giving up after %lu deliveries", debugstr_guid(&job->id),
                  notify->attempts);
     }
-    else if (d->events & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR))
+    else if (pass->delivery.events & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR))
     {
         notify->attempts = 0;
     }
-    if (ejob_is_final(job) && notify->cookie)
+    if (ejob_is_final(job) && notify->sink)
         due = now;
     if (notify->file_count)
         due = now;
@@ -709,79 +526,53 @@ static DWORD settle(struct ejob *job, struct delivery *d)
     if (due != ~0ull)
         schedule(job, due);
     ReleaseSRWLockExclusive(&job->lock);
-    return revoked;
+    return released;
 }
 
-static void process(IGlobalInterfaceTable *git, struct ejob *job)
+static void process(struct ejob *job)
 {
-    struct delivery d = {0};
-    DWORD revoked;
+    struct pass pass = {0};
+    struct notify_sink *released;
 
-    if ((revoked = take(job, &d, GetTickCount64())))
-        goto out;
-    if (d.events || d.file_count)
+    if (!(released = take(job, &pass, GetTickCount64())) &&
+        (pass.delivery.events || pass.delivery.file_count))
     {
-        deliver(git, job, &d);
-        revoked = settle(job, &d);
+        deliver(job, &pass);
+        released = settle(job, &pass);
     }
-out:
-    TRACE("job %s: events %#lx, %lu files, revoking %#lx", debugstr_guid(&job->id), d.events,
-          d.file_count, revoked);
-    if (revoked && git)
-        IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, revoked);
-    free_str(d.program);
-    free_str(d.parameters);
-    heap_free(d.files);
+    TRACE("job %s: events %#lx, %lu files, releasing %p", debugstr_guid(&job->id),
+          pass.delivery.events, pass.delivery.file_count, released);
+    notify_sink_release(released);
+    notify_sink_release(pass.sink);
+    free_str(pass.program);
+    free_str(pass.parameters);
+    heap_free(pass.files);
 }
 
 static DWORD WINAPI notifier_main(void *arg)
 {
     HMODULE module = arg;
-    IGlobalInterfaceTable *git = NULL;
-    struct revocation *revoking;
     struct ejob *job;
     DWORD wait_ms;
     HRESULT init;
 
-    /* An MTA thread: the Global Interface Table gives it proxies to single-threaded
-     * apartments and direct pointers to everything else. */
+    /* The layer above calls clients from this thread: it lives in the multithreaded apartment,
+     * which reaches a single-threaded apartment's objects through proxies. */
     init = CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    if (FAILED(get_git(&git)))
-    {
-        ERR("no Global Interface Table: callbacks cannot be delivered");
-        git = NULL;
-    }
 
     AcquireSRWLockExclusive(&queue_lock);
     for (;;)
     {
-        if ((revoking = revocations))
-        {
-            revocations = NULL;
-            ReleaseSRWLockExclusive(&queue_lock);
-            while (revoking)
-            {
-                struct revocation *next = revoking->next;
-                TRACE("revoking %#lx", revoking->cookie);
-                if (git)
-                    IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, revoking->cookie);
-                heap_free(revoking);
-                revoking = next;
-            }
-            AcquireSRWLockExclusive(&queue_lock);
-            continue;
-        }
         if (!(job = pick_locked(&wait_ms)))
         {
-            if (!SleepConditionVariableSRW(&queue_cond, &queue_lock, wait_ms, 0) && !queue_head &&
-                !revocations)
+            if (!SleepConditionVariableSRW(&queue_cond, &queue_lock, wait_ms, 0) && !queue_head)
                 break;
             continue;
         }
         ReleaseSRWLockExclusive(&queue_lock);
 
-        process(git, job);
-        /* The last reference may go here: ejob_release queues the job's revocation. */
+        process(job);
+        /* The last reference may go here, and the sink's with it. */
         ejob_release(job);
 
         AcquireSRWLockExclusive(&queue_lock);
@@ -789,8 +580,6 @@ static DWORD WINAPI notifier_main(void *arg)
     notifier_running = FALSE;
     ReleaseSRWLockExclusive(&queue_lock);
 
-    if (git)
-        IGlobalInterfaceTable_Release(git);
     if (SUCCEEDED(init))
         CoUninitialize();
     FreeLibraryAndExitThread(module, 0);

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* What every layer of opendo.dll shares: module counts, logging and memory helpers. No COM
+ * objects: the engine (src/engine/) includes this, never the COM layer's private.h. */
+#ifndef OPENDO_BASE_H
+#define OPENDO_BASE_H
+
+#include <stdarg.h>
+#include "opendo.h"
+#include "opendo_version.h"
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+#define OPENDO_USER_AGENT L"OpenDO/" OPENDO_VERSION_STRING
+
+/* ---- module (base.c) ---- */
+
+/* Counts one more live object, server lock, live job or pending request; DllCanUnloadNow
+ * answers S_FALSE while any exist. */
+void module_lock(void);
+void module_unlock(void);
+/* TRUE while module_lock has been called more often than module_unlock. */
+BOOL module_in_use(void);
+/* The module (DLL or, in engine tests, executable) this code was linked into. */
+HMODULE module_handle(void);
+
+/* ---- logging (log.c) ---- */
+
+enum log_level
+{
+    LOG_ERR,
+    LOG_WARN,
+    LOG_FIXME,
+    LOG_TRACE,
+};
+
+/* TRUE when messages of this level are written (OPENDO_DEBUG=err|warn|fixme|trace). */
+BOOL log_enabled(enum log_level level);
+/* Writes one message through OutputDebugStringA and, if OPENDO_LOG_FILE is set, to that file. */
+void log_printf(enum log_level level, const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Printable forms for log arguments; the result lives in a small per-thread ring of buffers. */
+const char *debugstr_w(const WCHAR *s);
+const char *debugstr_guid(const GUID *g);
+
+#define LOG_AT(level, ...)                                                                         \
+    do                                                                                             \
+    {                                                                                              \
+        if (log_enabled(level))                                                                    \
+            log_printf(level, __func__, __VA_ARGS__);                                              \
+    } while (0)
+#define TRACE(...) LOG_AT(LOG_TRACE, __VA_ARGS__)
+#define FIXME(...) LOG_AT(LOG_FIXME, __VA_ARGS__)
+#define WARN(...) LOG_AT(LOG_WARN, __VA_ARGS__)
+#define ERR(...) LOG_AT(LOG_ERR, __VA_ARGS__)
+
+/* ---- memory (base.c) ---- */
+
+/* HeapAlloc'ed copy of s (NULL for NULL); free with free_str. */
+WCHAR *heap_strdup(const WCHAR *s);
+void free_str(WCHAR *s);
+void *heap_alloc_zero(SIZE_T size);
+void heap_free(void *p);
+/* CoTaskMemAlloc'ed copy of s (NULL is copied as ""), for strings returned to clients. */
+HRESULT cotask_strdup(const WCHAR *s, WCHAR **out);
+
+#endif /* OPENDO_BASE_H */
