@@ -59,6 +59,12 @@ struct ejob_file
     UINT64 bytes_from_http;  /* lock: the part of bytes_downloaded that came over HTTP */
     ULONG http_connections;  /* lock: HTTP connections opened for this file */
     ULONGLONG download_ms;   /* lock: time spent fetching this file */
+
+    /* The notifier's queue of files waiting for FileTransferred (notify.c): linked through the
+     * files, so that queueing one under the lock allocates nothing. */
+    struct ejob_file *notify_next; /* lock */
+    ULONG notify_index;            /* lock: the file's index, while queued */
+    BOOL notify_queued;            /* lock */
 };
 
 /* The user a job belongs to, as read from the creator's (or new owner's) token. */
@@ -72,20 +78,21 @@ struct owner
 /* A job's notification registration and the events waiting for the notifier (notify.c). */
 struct notify_state
 {
-    struct notify_sink *sink;   /* lock: the registered client (a reference), or NULL */
-    WCHAR *program;             /* lock: SetNotifyCmdLine's program, or NULL */
-    WCHAR *parameters;          /* lock: its parameters (the whole command line), or NULL */
-    ULONG pending;              /* lock: NOTIFY_EVENT_* bits waiting for delivery */
-    ULONG *files;               /* lock: indices of transferred files waiting for FileTransferred */
-    ULONG file_count;           /* lock */
-    ULONG file_capacity;        /* lock */
-    ULONGLONG modification_due; /* lock: tick before which no JobModification is delivered */
-    ULONGLONG retry_due;        /* lock: tick before which a failed JobTransferred/JobError (or
-                                 * its command line) is not tried again */
-    ULONG attempts;             /* lock: failed deliveries of the current TRANSFERRED/ERROR */
-    BOOL queued;                /* notifier queue lock: the job is in the notifier's queue */
-    ULONGLONG ready_at;         /* notifier queue lock: when the notifier should look at it */
-    struct ejob *queue_next;    /* notifier queue lock */
+    struct notify_sink *sink;     /* lock: the registered client (a reference), or NULL */
+    WCHAR *program;               /* lock: SetNotifyCmdLine's program, or NULL */
+    WCHAR *parameters;            /* lock: its parameters (the whole command line), or NULL */
+    ULONG pending;                /* lock: NOTIFY_EVENT_* bits waiting for delivery */
+    struct ejob_file *files;      /* lock: transferred files waiting for FileTransferred, oldest
+                                   * first, linked through ejob_file.notify_next */
+    struct ejob_file *files_tail; /* lock */
+    ULONG file_count;             /* lock: files in that queue */
+    ULONGLONG modification_due;   /* lock: tick before which no JobModification is delivered */
+    ULONGLONG retry_due;          /* lock: tick before which a failed JobTransferred/JobError (or
+                                   * its command line) is not tried again */
+    ULONG attempts;               /* lock: failed deliveries of the current TRANSFERRED/ERROR */
+    BOOL queued;                  /* notifier queue lock: the job is in the notifier's queue */
+    ULONGLONG ready_at;           /* notifier queue lock: when the notifier should look at it */
+    struct ejob *queue_next;      /* notifier queue lock */
 };
 
 /* BITS limits and sizes of the job options. */

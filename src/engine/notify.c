@@ -198,28 +198,48 @@ void notify_state_entered(struct ejob *job)
     arm_state_event(job);
 }
 
+/* Takes up to `max` files off the FileTransferred queue, writing their indices to `indices`
+ * (NULL: drops them). Returns how many. Caller holds job->lock exclusively. */
+static ULONG dequeue_files(struct notify_state *notify, ULONG *indices, ULONG max)
+{
+    ULONG n = 0;
+
+    while (notify->files && n < max)
+    {
+        struct ejob_file *file = notify->files;
+        notify->files = file->notify_next;
+        file->notify_next = NULL;
+        file->notify_queued = FALSE;
+        if (indices)
+            indices[n] = file->notify_index;
+        n++;
+    }
+    if (!notify->files)
+        notify->files_tail = NULL;
+    notify->file_count -= n;
+    return n;
+}
+
 void notify_file_transferred(struct ejob *job, ULONG index)
 {
     struct notify_state *notify = &job->notify;
+    struct ejob_file *file = job->files[index];
 
     if (!notify->sink || silenced(job) || !(job->notify_flags & BG_NOTIFY_FILE_TRANSFERRED))
         return;
-    if (notify->file_count == notify->file_capacity)
-    {
-        ULONG capacity = max(8, notify->file_capacity * 2);
-        ULONG *grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown));
-        if (!grown)
-        {
-            WARN("out of memory: no FileTransferred for file %lu", index);
-            return;
-        }
-        if (notify->file_count)
-            memcpy(grown, notify->files, notify->file_count * sizeof(*grown));
-        heap_free(notify->files);
-        notify->files = grown;
-        notify->file_capacity = capacity;
-    }
-    notify->files[notify->file_count++] = index;
+    /* A file transferred again (after SetValidationState(FALSE)) before its first call went
+     * out gets one call. */
+    if (file->notify_queued)
+        return;
+    file->notify_queued = TRUE;
+    file->notify_index = index;
+    file->notify_next = NULL;
+    if (notify->files_tail)
+        notify->files_tail->notify_next = file;
+    else
+        notify->files = file;
+    notify->files_tail = file;
+    notify->file_count++;
     schedule(job, GetTickCount64());
 }
 
@@ -229,7 +249,6 @@ void notify_job_release(struct ejob *job)
     notify_sink_release(job->notify.sink);
     free_str(job->notify.program);
     free_str(job->notify.parameters);
-    heap_free(job->notify.files);
 }
 
 /* ---- registration (client threads, no lock held) ---- */
@@ -257,7 +276,7 @@ HRESULT notify_set_sink(struct ejob *job, struct notify_sink *sink)
         old = job->notify.sink;
         job->notify.sink = sink;
         /* The files already announced were meant for the previous client. */
-        job->notify.file_count = 0;
+        dequeue_files(&job->notify, NULL, ~0u);
         job->notify.pending &= ~NOTIFY_EVENT_MODIFICATION;
         ejob_touch(job);
         /* BITS calls a new callback even for an event that happened before it came. */
@@ -391,22 +410,29 @@ static struct notify_sink *take(struct ejob *job, struct pass *pass, ULONGLONG n
     struct notify_state *notify = &job->notify;
     struct notify_delivery *d = &pass->delivery;
     struct notify_sink *released = NULL;
-    ULONG due;
+    ULONG due, queued;
 
     d->file_index = -1;
+    /* The array for the files is made before the lock is taken: no allocation under it. Files
+     * queued meanwhile wait for the next pass. */
+    AcquireSRWLockShared(&job->lock);
+    queued = notify->file_count;
+    ReleaseSRWLockShared(&job->lock);
+    if (queued && !(pass->files = HeapAlloc(GetProcessHeap(), 0, queued * sizeof(*pass->files))))
+        queued = 0;
     AcquireSRWLockExclusive(&job->lock);
     if (ejob_is_final(job))
     {
         released = notify->sink;
         notify->sink = NULL;
         notify->pending = 0;
-        notify->file_count = 0;
+        dequeue_files(notify, NULL, ~0u);
         goto out;
     }
     if (silenced(job))
     {
         notify->pending = 0;
-        notify->file_count = 0;
+        dequeue_files(notify, NULL, ~0u);
         goto out;
     }
     /* A JobTransferred/JobError is only due while the job is still in that state. */
@@ -443,17 +469,12 @@ static struct notify_sink *take(struct ejob *job, struct pass *pass, ULONGLONG n
     if (!(job->notify_flags & BG_NOTIFY_JOB_MODIFICATION))
         due &= ~NOTIFY_EVENT_MODIFICATION;
     d->events = due;
-    if (notify->file_count)
+    if (!(job->notify_flags & BG_NOTIFY_FILE_TRANSFERRED))
+        dequeue_files(notify, NULL, ~0u);
+    else if (pass->files)
     {
-        if (job->notify_flags & BG_NOTIFY_FILE_TRANSFERRED)
-        {
-            pass->files = notify->files;
-            d->files = pass->files;
-            d->file_count = notify->file_count;
-            notify->files = NULL;
-            notify->file_capacity = 0;
-        }
-        notify->file_count = 0;
+        d->files = pass->files;
+        d->file_count = dequeue_files(notify, pass->files, queued);
     }
 out:
     ReleaseSRWLockExclusive(&job->lock);
