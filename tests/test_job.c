@@ -348,6 +348,17 @@ static void test_add_file_validation(void **state)
     assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"http://", local));
     assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"", local));
     assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"relative/name", local));
+    /* Malformed file URLs: no path, a relative one, a folder, no server or share, a bad escape. */
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://C:", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://C:name", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://C:\\dir\\", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file:///C:/dir/", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://localhost/", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://localhost/etc/x", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file:////server", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://server/share", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://C:\\100%\\x", local));
+    assert_int_equal(tu_count(dir, L"*"), 0);
 
     /* A destination folder that does not exist: refused, and no trace of it anywhere. */
     assert_true(FAILED(IBackgroundCopyJob_AddFile(job, REMOTE, missing)));
