@@ -532,6 +532,45 @@ static void test_sink_file_path(void **state)
     teardown(&f);
 }
 
+static void test_sink_file_path_folder(void **state)
+{
+    IDeliveryOptimizationFile2 *file2;
+    IDeliveryOptimizationJob *do_job;
+    WCHAR folder[MAX_PATH], name[MAX_PATH + 4];
+    struct fixture f;
+    VARIANT v;
+
+    setup(&f, "do_sink_folder", TRUE);
+    tu_path(folder, ARRAY_SIZE(folder), f.dir, L"existing");
+    assert_true(CreateDirectoryW(folder, NULL));
+    file2 = add_do_file(&f, L"folder", f.remote, 0, NULL);
+
+    /* A folder, or a name ending in a backslash, is no file to download into. */
+    assert_hr(E_INVALIDARG,
+              set_prop(file2, DOFilePropertyId_DownloadSinkFilePath, VT_BSTR, folder));
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\", folder);
+    assert_hr(E_INVALIDARG, set_prop(file2, DOFilePropertyId_DownloadSinkFilePath, VT_BSTR, name));
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\..", folder);
+    assert_hr(E_INVALIDARG, set_prop(file2, DOFilePropertyId_DownloadSinkFilePath, VT_BSTR, name));
+    VariantInit(&v);
+    assert_hr(E_NOT_SET_HR, IDeliveryOptimizationFile2_GetProperty(
+                                file2, DOFilePropertyId_DownloadSinkFilePath, &v));
+    assert_hr(S_OK, IBackgroundCopyJob_QueryInterface(f.job, &IID_IDeliveryOptimizationJob,
+                                                      (void **)&do_job));
+    assert_hr(E_INVALIDARG, IDeliveryOptimizationJob_AddFileWithRanges(
+                                do_job, L"folder2", f.remote, folder, 0, NULL, HELLO_SIZE));
+    IDeliveryOptimizationJob_Release(do_job);
+    /* Nothing was written next to it or into it. */
+    assert_int_equal(tu_count(f.dir, L"*"), 1);
+    assert_int_equal(tu_count(folder, L"*"), 0);
+
+    /* The file still takes a good path. */
+    assert_hr(S_OK, set_prop(file2, DOFilePropertyId_DownloadSinkFilePath, VT_BSTR, f.local));
+    assert_int_equal(tu_count(f.dir, L"BIT*.tmp"), 1);
+    IDeliveryOptimizationFile2_Release(file2);
+    teardown(&f);
+}
+
 static void test_sink_stream(void **state)
 {
     IDeliveryOptimizationFile2 *file2;
@@ -629,10 +668,11 @@ static void test_sink_stream_ranges(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stats_new_file),     cmocka_unit_test(test_stats_after_download),
-        cmocka_unit_test(test_stats_local_source), cmocka_unit_test(test_properties_bits),
-        cmocka_unit_test(test_properties_do),      cmocka_unit_test(test_sink_file_path),
-        cmocka_unit_test(test_sink_stream),        cmocka_unit_test(test_sink_stream_ranges),
+        cmocka_unit_test(test_stats_new_file),        cmocka_unit_test(test_stats_after_download),
+        cmocka_unit_test(test_stats_local_source),    cmocka_unit_test(test_properties_bits),
+        cmocka_unit_test(test_properties_do),         cmocka_unit_test(test_sink_file_path),
+        cmocka_unit_test(test_sink_file_path_folder), cmocka_unit_test(test_sink_stream),
+        cmocka_unit_test(test_sink_stream_ranges),
     };
     return cmocka_run_group_tests(tests, tu_com_setup, tu_com_teardown);
 }

@@ -242,8 +242,9 @@ struct efile_spec
  * temporary file when it has a local name. *index (may be NULL) receives its index. Takes the
  * job's locks itself. Returns BITS codes. */
 HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *index);
-/* Creates the hidden temporary file for `local` in its directory (E_INVALIDARG, E_ACCESSDENIED
- * or the Win32 error) and returns its HeapAlloc'ed name. Caller holds no lock. */
+/* Creates the hidden temporary file for `local` in its directory and returns its HeapAlloc'ed
+ * name: E_INVALIDARG if that directory is no directory or `local` is an existing directory
+ * (nothing is created then), E_ACCESSDENIED, or the Win32 error. Caller holds no lock. */
 HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp);
 /* The control operations of IBackgroundCopyJob, with BITS semantics and BITS codes. They take
  * the job's locks themselves and wait for the job's worker to stop where they must. */
@@ -272,8 +273,8 @@ HRESULT ejob_replace_remote_prefix(struct ejob *job, const WCHAR *old_prefix,
 /* DOFilePropertyId_DownloadSinkFilePath: gives a file without a sink its local name and
  * creates its temporary file; a file that has the same path already is left alone.
  * DO_E_FILE_DOWNLOADSINK_ALREADY_SET if it has a stream sink or another path,
- * E_INVALIDARG for a path that is not absolute, BG_E_INVALID_STATE for a final job. Takes the
- * job's locks itself. */
+ * E_INVALIDARG for a path that is not absolute or names a folder, BG_E_INVALID_STATE for a
+ * final job. Takes the job's locks itself. */
 HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path);
 /* DOFilePropertyId_DownloadSinkInterface: the file's bytes go to `stream`, in order.
  * DO_E_FILE_DOWNLOADSINK_ALREADY_SET if the file has a local name or another stream,
