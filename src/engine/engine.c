@@ -508,7 +508,7 @@ HRESULT ejob_complete(struct ejob *job)
         {
             /* A stream sink has nothing to rename: its bytes are the client's already. */
             AcquireSRWLockExclusive(&job->lock);
-            if (file->sink && file_done(file))
+            if (file->sink_cookie && file_done(file))
                 file->progress.Completed = TRUE;
             else
                 partial = TRUE;
