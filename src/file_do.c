@@ -134,6 +134,16 @@ static HRESULT WINAPI do_file2_GetProperty(IDeliveryOptimizationFile2 *iface, DO
         return DO_E_WRITE_ONLY_PROPERTY;
     case DOFilePropertyId_DownloadSinkMemoryStream:
         return DO_E_MEMORYSTREAM_DOWNLOAD_NOT_SUPPORTED;
+    case DOFilePropertyId_DownloadSinkInterface:
+        /* The stream as this apartment may call it: itself or a proxy. */
+        if ((hr = efile_get_sink(file->ejob, file->index, &sink)) == S_FALSE)
+            return E_NOT_SET;
+        if (SUCCEEDED(hr))
+        {
+            V_VT(value) = VT_UNKNOWN;
+            V_UNKNOWN(value) = (IUnknown *)sink;
+        }
+        return hr;
     default:
         break;
     }
@@ -146,11 +156,6 @@ static HRESULT WINAPI do_file2_GetProperty(IDeliveryOptimizationFile2 *iface, DO
             hr = E_NOT_SET;
         V_VT(value) = VT_BOOL;
         V_BOOL(value) = record->integrity_mandatory ? VARIANT_TRUE : VARIANT_FALSE;
-        break;
-    case DOFilePropertyId_DownloadSinkInterface:
-        /* Set once and held until the job goes, so it may be AddRef'ed after the lock. */
-        if (!(sink = record->sink))
-            hr = E_NOT_SET;
         break;
     case DOFilePropertyId_DownloadSinkFilePath:
         if (!record->local)
@@ -168,12 +173,6 @@ static HRESULT WINAPI do_file2_GetProperty(IDeliveryOptimizationFile2 *iface, DO
         break;
     }
     ReleaseSRWLockShared(&file->ejob->lock);
-    if (sink)
-    {
-        IStream_AddRef(sink);
-        V_VT(value) = VT_UNKNOWN;
-        V_UNKNOWN(value) = (IUnknown *)sink;
-    }
     if (FAILED(hr))
         VariantInit(value);
     return hr;

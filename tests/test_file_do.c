@@ -19,6 +19,9 @@ struct sink
     LONG overlapped; /* Writes that found another one running */
     LONG seeks;      /* Seek calls (they fail: the stream only appends) */
     LONG writes;
+    DWORD home;          /* the thread of the stream's apartment, if it lives in an STA, or 0 */
+    LONG foreign_writes; /* Writes that came on another thread than `home` */
+    DWORD foreign;       /* the thread of the last such Write */
 };
 
 static struct sink *impl_from_IStream(IStream *iface)
@@ -60,6 +63,11 @@ static HRESULT WINAPI sink_Write(IStream *iface, const void *buffer, ULONG size,
 
     if (InterlockedExchange(&sink->writing, 1))
         InterlockedIncrement(&sink->overlapped);
+    if (sink->home && GetCurrentThreadId() != sink->home)
+    {
+        sink->foreign = GetCurrentThreadId();
+        InterlockedIncrement(&sink->foreign_writes);
+    }
     if (sink->size + size > sink->capacity)
     {
         sink->capacity = max(sink->capacity * 2, sink->size + size);
@@ -532,6 +540,45 @@ static void test_sink_file_path(void **state)
     teardown(&f);
 }
 
+static void test_sink_file_path_folder(void **state)
+{
+    IDeliveryOptimizationFile2 *file2;
+    IDeliveryOptimizationJob *do_job;
+    WCHAR folder[MAX_PATH], name[MAX_PATH + 4];
+    struct fixture f;
+    VARIANT v;
+
+    setup(&f, "do_sink_folder", TRUE);
+    tu_path(folder, ARRAY_SIZE(folder), f.dir, L"existing");
+    assert_true(CreateDirectoryW(folder, NULL));
+    file2 = add_do_file(&f, L"folder", f.remote, 0, NULL);
+
+    /* A folder, or a name ending in a backslash, is no file to download into. */
+    assert_hr(E_INVALIDARG,
+              set_prop(file2, DOFilePropertyId_DownloadSinkFilePath, VT_BSTR, folder));
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\", folder);
+    assert_hr(E_INVALIDARG, set_prop(file2, DOFilePropertyId_DownloadSinkFilePath, VT_BSTR, name));
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\..", folder);
+    assert_hr(E_INVALIDARG, set_prop(file2, DOFilePropertyId_DownloadSinkFilePath, VT_BSTR, name));
+    VariantInit(&v);
+    assert_hr(E_NOT_SET_HR, IDeliveryOptimizationFile2_GetProperty(
+                                file2, DOFilePropertyId_DownloadSinkFilePath, &v));
+    assert_hr(S_OK, IBackgroundCopyJob_QueryInterface(f.job, &IID_IDeliveryOptimizationJob,
+                                                      (void **)&do_job));
+    assert_hr(E_INVALIDARG, IDeliveryOptimizationJob_AddFileWithRanges(
+                                do_job, L"folder2", f.remote, folder, 0, NULL, HELLO_SIZE));
+    IDeliveryOptimizationJob_Release(do_job);
+    /* Nothing was written next to it or into it. */
+    assert_int_equal(tu_count(f.dir, L"*"), 1);
+    assert_int_equal(tu_count(folder, L"*"), 0);
+
+    /* The file still takes a good path. */
+    assert_hr(S_OK, set_prop(file2, DOFilePropertyId_DownloadSinkFilePath, VT_BSTR, f.local));
+    assert_int_equal(tu_count(f.dir, L"BIT*.tmp"), 1);
+    IDeliveryOptimizationFile2_Release(file2);
+    teardown(&f);
+}
+
 static void test_sink_stream(void **state)
 {
     IDeliveryOptimizationFile2 *file2;
@@ -545,6 +592,7 @@ static void test_sink_stream(void **state)
     DWORD read;
     HANDLE h;
     VARIANT v;
+    LONG held;
 
     setup(&f, "do_sink_stream", TRUE);
     sink_init(&sink);
@@ -555,11 +603,14 @@ static void test_sink_stream(void **state)
                                      (IUnknown *)f.job));
     assert_hr(S_OK, set_prop(file2, DOFilePropertyId_DownloadSinkInterface, VT_UNKNOWN,
                              &sink.IStream_iface));
-    assert_int_equal(sink.refs, 2);
+    /* The job holds the stream (through the Global Interface Table: how many references that
+     * takes is COM's business). */
+    held = sink.refs;
+    assert_true(held > 1);
     /* The same stream again is no change; a path or another kind is refused. */
     assert_hr(S_OK, set_prop(file2, DOFilePropertyId_DownloadSinkInterface, VT_UNKNOWN,
                              &sink.IStream_iface));
-    assert_int_equal(sink.refs, 2);
+    assert_int_equal(sink.refs, held);
     assert_hr(DO_E_FILE_DOWNLOADSINK_ALREADY_SET,
               set_prop(file2, DOFilePropertyId_DownloadSinkFilePath, VT_BSTR, f.local));
     VariantInit(&v);
@@ -626,13 +677,197 @@ static void test_sink_stream_ranges(void **state)
     free(sink.data);
 }
 
+/* ---- a stream that lives in a single-threaded apartment ---- */
+
+struct sta
+{
+    struct sink sink;
+    IDeliveryOptimizationFile2 *file2; /* free-threaded: usable from the STA as it is */
+    HANDLE ready;                      /* set once the sink is set (or failed to be) */
+    HANDLE stop;                       /* tells the STA to leave */
+    HRESULT set_hr;
+    HRESULT get_hr;  /* GetProperty(DownloadSinkInterface) in the STA */
+    BOOL got_itself; /* ... gave the stream itself, as it must in the stream's apartment */
+};
+
+/* An STA thread, as in a GUI client: creates the stream, sets it as the file's sink and pumps
+ * messages (which is how calls from other apartments reach it) until told to stop. */
+static DWORD WINAPI sta_main(void *arg)
+{
+    struct sta *sta = arg;
+    VARIANT v;
+    MSG msg;
+
+    if (FAILED(sta->set_hr = CoInitializeEx(NULL, COINIT_APARTMENTTHREADED)))
+    {
+        SetEvent(sta->ready);
+        return 0;
+    }
+    sink_init(&sta->sink);
+    sta->sink.home = GetCurrentThreadId();
+    sta->set_hr = set_prop(sta->file2, DOFilePropertyId_DownloadSinkInterface, VT_UNKNOWN,
+                           &sta->sink.IStream_iface);
+    VariantInit(&v);
+    sta->get_hr = IDeliveryOptimizationFile2_GetProperty(
+        sta->file2, DOFilePropertyId_DownloadSinkInterface, &v);
+    sta->got_itself = V_VT(&v) == VT_UNKNOWN && V_UNKNOWN(&v) == (IUnknown *)&sta->sink;
+    VariantClear(&v);
+    SetEvent(sta->ready);
+    while (MsgWaitForMultipleObjects(1, &sta->stop, FALSE, INFINITE, QS_ALLINPUT) != WAIT_OBJECT_0)
+    {
+        while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE))
+        {
+            TranslateMessage(&msg);
+            DispatchMessageW(&msg);
+        }
+    }
+    CoUninitialize();
+    return 0;
+}
+
+/* Releases the objects it is given, on a thread of its own that never enters an apartment. */
+struct release
+{
+    IUnknown *unknowns[4];
+};
+
+static DWORD WINAPI release_main(void *arg)
+{
+    struct release *release = arg;
+
+    for (size_t i = 0; i < ARRAY_SIZE(release->unknowns); i++)
+        IUnknown_Release(release->unknowns[i]);
+    return 0;
+}
+
+static void test_sink_stream_sta(void **state)
+{
+    struct release release;
+    ULONGLONG deadline;
+    HANDLE releaser;
+    IDeliveryOptimizationFile2 *file2;
+    WCHAR served[MAX_PATH], url[MAX_PATH];
+    struct fixture f;
+    struct sta sta = {0};
+    BYTE *expected;
+    HANDLE thread, h;
+    DWORD read;
+    VARIANT v;
+
+    setup(&f, "do_sink_sta", TRUE);
+    tu_unique_url(url, ARRAY_SIZE(url), L"4m.bin");
+    file2 = add_do_file(&f, L"sta", url, 0, NULL);
+    sta.file2 = file2;
+    sta.ready = CreateEventW(NULL, TRUE, FALSE, NULL);
+    sta.stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    thread = CreateThread(NULL, 0, sta_main, &sta, 0, NULL);
+    assert_non_null(thread);
+    if (WaitForSingleObject(sta.ready, 10000) != WAIT_OBJECT_0)
+        fail_msg("the STA thread did not set its sink within 10 s");
+    assert_hr(S_OK, sta.set_hr);
+    assert_hr(S_OK, sta.get_hr);
+    assert_true(sta.got_itself);
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 30000);
+    /* Every Write came in the stream's apartment, on its thread, and the bytes are right. */
+    if (sta.sink.foreign_writes)
+        fail_msg("%ld of %ld Writes came on thread %lx, not on the STA thread %lx",
+                 sta.sink.foreign_writes, sta.sink.writes, sta.sink.foreign, sta.sink.home);
+    assert_true(sta.sink.writes >= 1);
+    assert_int_equal(sta.sink.overlapped, 0);
+    tu_www(served, ARRAY_SIZE(served), L"4m.bin");
+    expected = malloc(4 << 20);
+    h = CreateFileW(served, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+    assert_true(ReadFile(h, expected, 4 << 20, &read, NULL));
+    CloseHandle(h);
+    assert_int_equal(sta.sink.size, 4 << 20);
+    assert_memory_equal(sta.sink.data, expected, 4 << 20);
+    /* From this (multithreaded) apartment the property is a proxy, not the STA's object. */
+    VariantInit(&v);
+    assert_hr(S_OK, IDeliveryOptimizationFile2_GetProperty(
+                        file2, DOFilePropertyId_DownloadSinkInterface, &v));
+    assert_int_equal(V_VT(&v), VT_UNKNOWN);
+    assert_true(V_UNKNOWN(&v) != (IUnknown *)&sta.sink.IStream_iface);
+    VariantClear(&v);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(f.job));
+
+    /* The job's end revokes the stream's registration, on whatever thread lets go of the job
+     * last: here a plain thread that never called CoInitialize (or the notifier). The STA
+     * still runs, so only the revocation can give the stream its references back. */
+    release.unknowns[0] = (IUnknown *)file2;
+    release.unknowns[1] = (IUnknown *)f.job2;
+    release.unknowns[2] = (IUnknown *)f.job;
+    release.unknowns[3] = (IUnknown *)f.manager;
+    releaser = CreateThread(NULL, 0, release_main, &release, 0, NULL);
+    assert_non_null(releaser);
+    assert_int_equal(WaitForSingleObject(releaser, 10000), WAIT_OBJECT_0);
+    CloseHandle(releaser);
+    deadline = GetTickCount64() + 10000;
+    while (sta.sink.refs != 1)
+    {
+        if (GetTickCount64() > deadline)
+            fail_msg("the job is gone but its sink still has %ld references, not 1", sta.sink.refs);
+        Sleep(10);
+    }
+    tu_remove_tree(f.dir);
+    SetEvent(sta.stop);
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+    CloseHandle(sta.ready);
+    CloseHandle(sta.stop);
+    assert_int_equal(sta.sink.refs, 1);
+    free(expected);
+    free(sta.sink.data);
+}
+
+static void test_sink_stream_sta_gone(void **state)
+{
+    IDeliveryOptimizationFile2 *file2;
+    IBackgroundCopyError *error;
+    BG_ERROR_CONTEXT context;
+    struct fixture f;
+    struct sta sta = {0};
+    HANDLE thread;
+    HRESULT code;
+
+    setup(&f, "do_sink_sta_gone", TRUE);
+    file2 = add_do_file(&f, L"sta gone", f.remote, 0, NULL);
+    sta.file2 = file2;
+    sta.ready = CreateEventW(NULL, TRUE, FALSE, NULL);
+    sta.stop = CreateEventW(NULL, TRUE, TRUE, NULL);
+    /* The STA sets its sink and leaves at once: its stream can no longer be called. */
+    thread = CreateThread(NULL, 0, sta_main, &sta, 0, NULL);
+    assert_non_null(thread);
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+    assert_hr(S_OK, sta.set_hr);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    /* An error in the local context, not a hang and not a call on the wrong thread. */
+    tu_wait_state(f.job, BG_JOB_STATE_ERROR, 15000);
+    assert_hr(S_OK, IBackgroundCopyJob_GetError(f.job, &error));
+    assert_hr(S_OK, IBackgroundCopyError_GetError(error, &context, &code));
+    IBackgroundCopyError_Release(error);
+    assert_int_equal(context, BG_ERROR_CONTEXT_LOCAL_FILE);
+    assert_true(FAILED(code));
+    assert_int_equal(sta.sink.writes, 0);
+    IDeliveryOptimizationFile2_Release(file2);
+    teardown(&f);
+    CloseHandle(sta.ready);
+    CloseHandle(sta.stop);
+    assert_int_equal(sta.sink.refs, 1);
+    free(sta.sink.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stats_new_file),     cmocka_unit_test(test_stats_after_download),
-        cmocka_unit_test(test_stats_local_source), cmocka_unit_test(test_properties_bits),
-        cmocka_unit_test(test_properties_do),      cmocka_unit_test(test_sink_file_path),
-        cmocka_unit_test(test_sink_stream),        cmocka_unit_test(test_sink_stream_ranges),
+        cmocka_unit_test(test_stats_new_file),        cmocka_unit_test(test_stats_after_download),
+        cmocka_unit_test(test_stats_local_source),    cmocka_unit_test(test_properties_bits),
+        cmocka_unit_test(test_properties_do),         cmocka_unit_test(test_sink_file_path),
+        cmocka_unit_test(test_sink_file_path_folder), cmocka_unit_test(test_sink_stream),
+        cmocka_unit_test(test_sink_stream_ranges),    cmocka_unit_test(test_sink_stream_sta),
+        cmocka_unit_test(test_sink_stream_sta_gone),
     };
     return cmocka_run_group_tests(tests, tu_com_setup, tu_com_teardown);
 }

@@ -348,6 +348,17 @@ static void test_add_file_validation(void **state)
     assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"http://", local));
     assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"", local));
     assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"relative/name", local));
+    /* Malformed file URLs: no path, a relative one, a folder, no server or share, a bad escape. */
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://C:", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://C:name", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://C:\\dir\\", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file:///C:/dir/", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://localhost/", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://localhost/etc/x", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file:////server", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://server/share", local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, L"file://C:\\100%\\x", local));
+    assert_int_equal(tu_count(dir, L"*"), 0);
 
     /* A destination folder that does not exist: refused, and no trace of it anywhere. */
     assert_true(FAILED(IBackgroundCopyJob_AddFile(job, REMOTE, missing)));
@@ -362,6 +373,67 @@ static void test_add_file_validation(void **state)
 
     tu_cancel_release(job);
     assert_int_equal(tu_count(dir, L"*"), 0);
+    IBackgroundCopyManager_Release(manager);
+    tu_remove_tree(dir);
+}
+
+/* Asserts that `local` is refused as a local name with E_INVALIDARG by AddFile, AddFileSet and
+ * AddFileWithRanges, and that nothing was added or created in dir. */
+static void check_refused_local(IBackgroundCopyJob *job, const WCHAR *dir, const WCHAR *local)
+{
+    BG_FILE_RANGE range = {0, 10};
+    IBackgroundCopyJob3 *job3;
+    BG_FILE_INFO info = {(WCHAR *)REMOTE, (WCHAR *)local};
+
+    assert_hr(S_OK,
+              IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob3, (void **)&job3));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFile(job, REMOTE, local));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFileSet(job, 1, &info));
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob3_AddFileWithRanges(job3, REMOTE, local, 1, &range));
+    IBackgroundCopyJob3_Release(job3);
+    assert_int_equal(files_total(job), 0);
+    if (tu_count(dir, L"BIT*.tmp"))
+        fail_msg("refusing %ls left a temporary file in %ls", local, dir);
+}
+
+static void test_add_file_folder_as_local_name(void **state)
+{
+    IBackgroundCopyManager *manager = tu_manager();
+    IBackgroundCopyJob *job = new_job(manager, L"folder", NULL);
+    WCHAR dir[MAX_PATH], folder[MAX_PATH], name[MAX_PATH + 4], inside[MAX_PATH];
+
+    tu_scratch("job_add_folder", dir, ARRAY_SIZE(dir));
+    tu_path(folder, ARRAY_SIZE(folder), dir, L"existing");
+    assert_true(CreateDirectoryW(folder, NULL));
+    tu_path(inside, ARRAY_SIZE(inside), folder, L"kept.bin");
+    tu_write_file(inside, 100);
+
+    /* An existing folder, also through a name that Win32 reads as the same folder. */
+    check_refused_local(job, dir, folder);
+    swprintf(name, ARRAY_SIZE(name), L"%ls.", folder);
+    check_refused_local(job, dir, name);
+    /* A trailing backslash (or slash), "." or "..": a folder's name, whether it exists or not. */
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\", folder);
+    check_refused_local(job, dir, name);
+    swprintf(name, ARRAY_SIZE(name), L"%ls/", folder);
+    check_refused_local(job, dir, name);
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\new folder\\", dir);
+    check_refused_local(job, dir, name);
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\.", folder);
+    check_refused_local(job, dir, name);
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\..", folder);
+    check_refused_local(job, dir, name);
+    check_refused_local(job, folder, name);
+
+    /* Nothing was written: the folder holds what it held, and the job still takes a file. */
+    assert_int_equal(tu_count(dir, L"*"), 1);
+    assert_int_equal(tu_count(folder, L"*"), 1);
+    assert_int_equal(tu_file_size(inside), 100);
+    tu_path(name, ARRAY_SIZE(name), folder, L"new.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, REMOTE, name));
+    assert_int_equal(files_total(job), 1);
+
+    tu_cancel_release(job);
     IBackgroundCopyManager_Release(manager);
     tu_remove_tree(dir);
 }
@@ -667,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_notify_flags),
         cmocka_unit_test(test_retry_delay_and_timeout),
         cmocka_unit_test(test_add_file_validation),
+        cmocka_unit_test(test_add_file_folder_as_local_name),
         cmocka_unit_test(test_add_file_set),
         cmocka_unit_test(test_resume_empty_and_suspend),
         cmocka_unit_test(test_cancelled_job),

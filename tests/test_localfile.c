@@ -123,6 +123,102 @@ static void copy_from_url_with_escapes(void **state)
     check_copy(dir, url, source, 54321);
 }
 
+/* file://Z:\dir\name from tu_file_url's file:///Z:/dir/name: no third slash, and backslashes
+ * as separators unless `slashes`. Escapes stay as they are. */
+static void drive_url(WCHAR *url, BOOL slashes)
+{
+    assert_true(!wcsncmp(url, L"file:///", 8));
+    memmove(url + 7, url + 8, (wcslen(url + 8) + 1) * sizeof(WCHAR));
+    for (WCHAR *p = url + 7; *p && !slashes; p++)
+    {
+        if (*p == L'/')
+            *p = L'\\';
+    }
+}
+
+static void copy_from_file_url_without_third_slash(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], url[MAX_PATH * 4];
+
+    /* file://Z:\dir\name: the path as it is, after two slashes. */
+    tu_scratch("localfile_two_slashes", dir, ARRAY_SIZE(dir));
+    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
+    tu_write_file(source, SOURCE_SIZE);
+    swprintf(url, ARRAY_SIZE(url), L"file://%ls", source);
+    assert_true(!wcsncmp(url, L"file://Z:\\", 10));
+    check_copy(dir, url, source, SOURCE_SIZE);
+
+    /* The same with forward slashes, and with escapes (caf\xe9 \x20ac is caf%C3%A9%20%E2%82%AC). */
+    tu_scratch("localfile_two_slashes_escaped", dir, ARRAY_SIZE(dir));
+    tu_path(source, ARRAY_SIZE(source), dir, L"caf\x00e9 \x20ac.bin");
+    tu_write_seeded_file(source, 23456, 7);
+    tu_file_url(url, ARRAY_SIZE(url), source);
+    drive_url(url, TRUE);
+    assert_true(!wcsncmp(url, L"file://Z:/", 10));
+    check_copy(dir, url, source, 23456);
+    tu_file_url(url, ARRAY_SIZE(url), source);
+    drive_url(url, FALSE);
+    assert_non_null(wcsstr(url, L"\\caf%C3%A9%20%E2%82%AC.bin"));
+    tu_scratch("localfile_two_slashes_backslashes", dir, ARRAY_SIZE(dir));
+    check_copy(dir, url, source, 23456);
+}
+
+/* Wine serves \\server\share from <prefix>\dosdevices\unc\server\share: makes that folder for
+ * `server` and returns its UNC name; skips the test where there is no Wine prefix. */
+static void make_unc_share(const WCHAR *server, WCHAR *unc, size_t size, WCHAR *backing,
+                           size_t backing_size)
+{
+    WCHAR prefix[MAX_PATH], part[MAX_PATH];
+    DWORD len;
+
+    len = GetEnvironmentVariableW(L"WINEPREFIX", prefix, ARRAY_SIZE(prefix));
+    if (!len || len >= ARRAY_SIZE(prefix))
+        skip();
+    for (WCHAR *p = prefix; *p; p++)
+    {
+        if (*p == L'/')
+            *p = L'\\';
+    }
+    swprintf(part, ARRAY_SIZE(part), L"Z:%ls\\dosdevices\\unc", prefix);
+    CreateDirectoryW(part, NULL);
+    swprintf(part + wcslen(part), ARRAY_SIZE(part) - wcslen(part), L"\\%ls", server);
+    tu_remove_tree(part);
+    if (!CreateDirectoryW(part, NULL))
+        fail_msg("cannot create %ls: %lu", part, GetLastError());
+    swprintf(backing, backing_size, L"%ls\\share", part);
+    if (!CreateDirectoryW(backing, NULL))
+        fail_msg("cannot create %ls: %lu", backing, GetLastError());
+    swprintf(unc, size, L"\\\\%ls\\share", server);
+    if (GetFileAttributesW(unc) == INVALID_FILE_ATTRIBUTES)
+        fail_msg("Wine does not show %ls as %ls", backing, unc);
+}
+
+static void copy_from_unc_share(void **state)
+{
+    WCHAR dir[MAX_PATH], share[MAX_PATH], backing[MAX_PATH], source[MAX_PATH];
+    WCHAR url[MAX_PATH * 4];
+
+    make_unc_share(L"opendo-localfile", share, ARRAY_SIZE(share), backing, ARRAY_SIZE(backing));
+    tu_path(source, ARRAY_SIZE(source), share, L"source.bin");
+    tu_write_file(source, SOURCE_SIZE);
+
+    /* \\server\share\name, file://server/share/name and file:////server/share/name. */
+    tu_scratch("localfile_unc_path", dir, ARRAY_SIZE(dir));
+    check_copy(dir, source, source, SOURCE_SIZE);
+    tu_scratch("localfile_unc_url", dir, ARRAY_SIZE(dir));
+    check_copy(dir, L"file://opendo-localfile/share/source.bin", source, SOURCE_SIZE);
+    tu_scratch("localfile_unc_four_slashes", dir, ARRAY_SIZE(dir));
+    check_copy(dir, L"file:////opendo-localfile/share/source.bin", source, SOURCE_SIZE);
+
+    tu_path(source, ARRAY_SIZE(source), share, L"caf\x00e9 \x20ac.bin");
+    tu_write_seeded_file(source, 4321, 8);
+    swprintf(url, ARRAY_SIZE(url),
+             L"file://opendo-localfile/share/caf%%C3%%A9%%20%%E2%%82%%AC.bin");
+    tu_scratch("localfile_unc_escapes", dir, ARRAY_SIZE(dir));
+    check_copy(dir, url, source, 4321);
+    tu_remove_tree(backing);
+}
+
 static void copy_from_path_with_percent_sign(void **state)
 {
     WCHAR dir[MAX_PATH], source[MAX_PATH], decoy[MAX_PATH];
@@ -335,6 +431,8 @@ int main(void)
         cmocka_unit_test_teardown(copy_from_file_url, teardown),
         cmocka_unit_test_teardown(copy_from_file_url_with_localhost, teardown),
         cmocka_unit_test_teardown(copy_from_url_with_escapes, teardown),
+        cmocka_unit_test_teardown(copy_from_file_url_without_third_slash, teardown),
+        cmocka_unit_test_teardown(copy_from_unc_share, teardown),
         cmocka_unit_test_teardown(copy_from_path_with_percent_sign, teardown),
         cmocka_unit_test_teardown(copy_empty_file, teardown),
         cmocka_unit_test_teardown(resume_checks_source, teardown),

@@ -85,6 +85,9 @@ static void classify_file_urls(void **state)
     check_kind(URL_FILE, L"file:///C:/a%20b/c");
     check_kind(URL_FILE, L"file://localhost/C:/x");
     check_kind(URL_FILE, L"file://server/share/x");
+    check_kind(URL_FILE, L"file://C:\\dir\\name.bin");
+    check_kind(URL_FILE, L"file://C:/dir/name.bin");
+    check_kind(URL_FILE, L"file:////server/share/x");
     /* Unix-style, drive-less, rootless and malformed file URLs. */
     check_kind(URL_INVALID, L"file:///etc/passwd");
     check_kind(URL_INVALID, L"file://");
@@ -113,6 +116,10 @@ static void classify_paths(void **state)
     check_kind(URL_INVALID, L"C:/dir/name.bin");
     check_kind(URL_INVALID, L"\\\\server\\share");
     check_kind(URL_INVALID, L"\\\\server");
+    /* Names of folders, not files. */
+    check_kind(URL_INVALID, L"C:\\dir\\");
+    check_kind(URL_INVALID, L"C:\\dir\\..");
+    check_kind(URL_INVALID, L"\\\\server\\share\\dir\\");
 }
 
 static void classify_invalid(void **state)
@@ -164,6 +171,27 @@ static void absolute_paths(void **state)
     assert_false(path_is_absolute(L".\\a"));
 }
 
+static void absolute_paths_name_files(void **state)
+{
+    /* A trailing separator, "." or ".." make the name a folder's. */
+    assert_false(path_is_absolute(L"C:\\dir\\"));
+    assert_false(path_is_absolute(L"C:\\dir/"));
+    assert_false(path_is_absolute(L"C:\\dir\\."));
+    assert_false(path_is_absolute(L"C:\\dir\\.."));
+    assert_false(path_is_absolute(L"C:\\."));
+    assert_false(path_is_absolute(L"C:\\.."));
+    assert_false(path_is_absolute(L"C:\\dir/.."));
+    assert_false(path_is_absolute(L"\\\\server\\share\\dir\\"));
+    assert_false(path_is_absolute(L"\\\\server\\share\\."));
+    assert_false(path_is_absolute(L"\\\\server\\share\\dir\\.."));
+    /* Dots elsewhere are names or steps on the way. */
+    assert_true(path_is_absolute(L"C:\\dir\\..\\name"));
+    assert_true(path_is_absolute(L"C:\\.hidden"));
+    assert_true(path_is_absolute(L"C:\\dir\\a..b"));
+    assert_true(path_is_absolute(L"C:\\dir\\..name"));
+    assert_true(path_is_absolute(L"\\\\server\\share\\.x"));
+}
+
 static void absolute_unc_paths(void **state)
 {
     assert_true(path_is_absolute(L"\\\\server\\share\\name"));
@@ -193,6 +221,60 @@ static void file_url_to_path(void **state)
     /* Escapes in either case, and an escaped percent sign stays one. */
     check_path(L"file:///C:/%41%62%2a", L"C:\\Ab*");
     check_path(L"file:///C:/100%25", L"C:\\100%");
+}
+
+static void file_url_drive_without_third_slash(void **state)
+{
+    /* file://C:\dir\name, as Windows writes and reads it: the drive where a host would be. */
+    check_path(L"file://C:\\dir\\name.bin", L"C:\\dir\\name.bin");
+    check_path(L"file://C:/dir/name.bin", L"C:\\dir\\name.bin");
+    check_path(L"file://c:\\dir/sub\\name", L"c:\\dir\\sub\\name");
+    check_path(L"file://C|/dir/name", L"C:\\dir\\name");
+    check_path(L"file://C:\\a%20b\\caf%C3%A9.txt", L"C:\\a b\\caf\x00e9.txt");
+    /* Backslashes after a third slash or localhost, too. */
+    check_path(L"file:///C:\\dir\\name", L"C:\\dir\\name");
+    check_path(L"file://localhost/C:\\dir\\name", L"C:\\dir\\name");
+    /* A one-letter host is a server, not a drive. */
+    check_path(L"file://c/share/name", L"\\\\c\\share\\name");
+}
+
+static void file_url_unc_forms(void **state)
+{
+    check_path(L"file://server/share/dir/name", L"\\\\server\\share\\dir\\name");
+    /* The UNC path kept whole in the URL's path: four or five slashes. */
+    check_path(L"file:////server/share/name", L"\\\\server\\share\\name");
+    check_path(L"file://///server/share/name", L"\\\\server\\share\\name");
+    check_path(L"file://server/my%20share/caf%C3%A9", L"\\\\server\\my share\\caf\x00e9");
+    check_path(L"file://server\\share\\name", L"\\\\server\\share\\name");
+}
+
+static void file_url_malformed(void **state)
+{
+    /* A drive without a path, or with a relative one. */
+    check_bad_path(L"file://C:");
+    check_bad_path(L"file://C:\\");
+    check_bad_path(L"file://C:/");
+    check_bad_path(L"file://C:name");
+    check_bad_path(L"file:///C:name");
+    /* localhost without a drive. */
+    check_bad_path(L"file://localhost");
+    check_bad_path(L"file://localhost/");
+    check_bad_path(L"file://localhost/etc/passwd");
+    check_bad_path(L"file://localhost/server/share/name");
+    /* UNC forms without a server, share or name. */
+    check_bad_path(L"file:////");
+    check_bad_path(L"file:////server");
+    check_bad_path(L"file:////server/share");
+    check_bad_path(L"file://////server/share/name");
+    check_bad_path(L"file://\\server\\share\\name");
+    /* Folders. */
+    check_bad_path(L"file://C:\\dir\\");
+    check_bad_path(L"file:///C:/dir/");
+    check_bad_path(L"file:///C:/dir/..");
+    check_bad_path(L"file://server/share/dir/");
+    check_bad_path(L"file:///C:/dir%2F");
+    /* A '%' that is no escape. */
+    check_bad_path(L"file://C:\\100%\\name");
 }
 
 static void file_url_utf8_escapes(void **state)
@@ -292,6 +374,8 @@ static void dir_length(void **state)
     assert_int_equal(0, path_dir_length(L"name"));
     assert_int_equal(0, path_dir_length(L""));
     assert_int_equal(0, path_dir_length(L"\\name"));
+    /* Windows takes '/' as a separator in a local name, too. */
+    assert_int_equal(6, path_dir_length(L"C:\\dir/name"));
 }
 
 int main(void)
@@ -305,7 +389,11 @@ int main(void)
         cmocka_unit_test(classify_length_limit),
         cmocka_unit_test(absolute_paths),
         cmocka_unit_test(absolute_unc_paths),
+        cmocka_unit_test(absolute_paths_name_files),
         cmocka_unit_test(file_url_to_path),
+        cmocka_unit_test(file_url_drive_without_third_slash),
+        cmocka_unit_test(file_url_unc_forms),
+        cmocka_unit_test(file_url_malformed),
         cmocka_unit_test(file_url_utf8_escapes),
         cmocka_unit_test(file_url_bad_escapes),
         cmocka_unit_test(file_url_not_a_path),

@@ -20,6 +20,27 @@ static int is_drive_letter(wchar_t c)
     return (c >= L'A' && c <= L'Z') || (c >= L'a' && c <= L'z');
 }
 
+static int is_separator(wchar_t c)
+{
+    return c == L'\\' || c == L'/';
+}
+
+/* Does the last component of path name something that can be a file? An empty one (a trailing
+ * separator), "." and ".." name directories. */
+static int last_names_file(const wchar_t *path)
+{
+    const wchar_t *last = path;
+
+    for (const wchar_t *p = path; *p; p++)
+    {
+        if (is_separator(*p))
+            last = p + 1;
+    }
+    if (last[0] == 0 || (last[0] == L'.' && last[1] == 0))
+        return 0;
+    return !(last[0] == L'.' && last[1] == L'.' && last[2] == 0);
+}
+
 int path_is_absolute(const wchar_t *path)
 {
     const wchar_t *p;
@@ -27,7 +48,7 @@ int path_is_absolute(const wchar_t *path)
     if (!path)
         return 0;
     if (is_drive_letter(path[0]) && path[1] == L':' && path[2] == L'\\')
-        return path[3] != 0;
+        return last_names_file(path + 3);
     if (path[0] == L'\\' && path[1] == L'\\' && path[2] && path[2] != L'\\')
     {
         /* \\server\share\name: a server, a share and a name. */
@@ -39,7 +60,7 @@ int path_is_absolute(const wchar_t *path)
         p++;
         while (*p && *p != L'\\')
             p++;
-        return *p == L'\\' && p[1] != 0;
+        return *p == L'\\' && last_names_file(p + 1);
     }
     return 0;
 }
@@ -84,6 +105,12 @@ enum url_kind url_classify(const wchar_t *name)
                                                                             : URL_INVALID;
     }
     return path_is_absolute(name) ? URL_LOCAL_PATH : URL_INVALID;
+}
+
+/* Does p start with a drive, "C:" or "C|"? */
+static int is_drive_at(const wchar_t *p)
+{
+    return is_drive_letter(p[0]) && (p[1] == L':' || p[1] == L'|');
 }
 
 /* The byte of the %XX escape at p, or -1 if there is none. */
@@ -168,24 +195,31 @@ int url_to_path(const wchar_t *name, wchar_t *out, size_t size)
         wmemcpy(out, name, len + 1);
         return path_is_absolute(out) ? 0 : -1;
     }
+    /* The forms Windows accepts (RFC 8089 and its appendix E, and what the shell writes):
+     * file:///C:/dir/name, file://C:\dir\name (no third slash, either separator),
+     * file://localhost/C:/dir/name, file://server/share/name and file:////server/share/name
+     * (UNC, also with a fifth slash). '|' may stand for the drive's ':'. */
     p = name + 7;
-    if (p[0] == L'/' && is_drive_letter(p[1]) && (p[2] == L':' || p[2] == L'|'))
+    if (p[0] == L'/' && is_drive_at(p + 1))
     {
-        p++; /* file:///C:/dir/name */
+        p++;
     }
     else if (has_prefix_nocase(p, "localhost/"))
     {
-        p += 10; /* file://localhost/C:/dir/name */
-    }
-    else if (p[0] != L'/')
-    {
-        /* file://server/share/name becomes \\server\share\name. */
-        if (append(out, size, &n, L'\\') || append(out, size, &n, L'\\'))
+        p += 10;
+        if (!is_drive_at(p))
             return -1;
     }
-    else
+    else if (!is_drive_at(p))
     {
-        return -1;
+        /* A server: \\server\share\name. Two or three more slashes before it are the
+         * file:////server form, which keeps the UNC path whole in the URL's path. */
+        if (p[0] == L'/' && p[1] == L'/')
+            p += p[2] == L'/' ? 3 : 2;
+        if (p[0] == 0 || is_separator(p[0]))
+            return -1;
+        if (append(out, size, &n, L'\\') || append(out, size, &n, L'\\'))
+            return -1;
     }
     while (*p)
     {
@@ -214,7 +248,7 @@ size_t path_dir_length(const wchar_t *path)
 {
     size_t len = wcslen(path);
 
-    while (len > 0 && path[len - 1] != L'\\')
+    while (len > 0 && !is_separator(path[len - 1]))
         len--;
     return len > 0 ? len - 1 : 0;
 }

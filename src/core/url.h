@@ -21,16 +21,21 @@ enum url_kind
 /* Classifies a remote name. An http(s) URL needs a host; a path must be absolute. */
 enum url_kind url_classify(const wchar_t *name);
 
-/* TRUE for an absolute Windows path naming a file: "X:\..." or "\\server\share\...". */
+/* TRUE for an absolute Windows path that can name a file: "X:\..." or "\\server\share\...",
+ * whose last component is not empty (a trailing separator), "." or "..": those name folders. */
 int path_is_absolute(const wchar_t *path);
 
 /* Converts a file:// URL into a Windows path in out (size in characters), decoding %XX escapes
- * as UTF-8 and turning '/' into '\'; a local path is copied as it is. Returns 0 on success, -1
- * if it does not fit, is malformed or is not an absolute path. The path is never longer than
- * the name, so URL_MAX_LENGTH + 1 characters hold any name that url_classify accepts. */
+ * as UTF-8 and turning '/' into '\'; a local path is copied as it is. Accepted URLs:
+ * file:///C:/dir/name, file://C:/dir/name and file://C:\dir\name, file://localhost/C:/dir/name
+ * (all C:\dir\name; "C|" for "C:" too), file://server/share/name and file:////server/share/name
+ * (\\server\share\name). Returns 0 on success, -1 if it does not fit, is malformed or is not
+ * an absolute path. The path is never longer than the name, so URL_MAX_LENGTH + 1 characters
+ * hold any name that url_classify accepts. */
 int url_to_path(const wchar_t *name, wchar_t *out, size_t size);
 
-/* Length of the directory part of an absolute path (up to, not including, the last '\'), or 0. */
+/* Length of the directory part of an absolute path (up to, not including, the last '\' or '/'),
+ * or 0. */
 size_t path_dir_length(const wchar_t *path);
 
 #endif /* OPENDO_CORE_URL_H */

@@ -7,6 +7,12 @@
  * (a new sink path, a rejected file) also hold job->op_lock, as the control operations in
  * engine.c do, so that no Resume, Complete or Cancel runs in between. No client code (a
  * stream's AddRef or Release) runs under job->lock.
+ *
+ * A stream sink may live in a single-threaded apartment (a GUI client's thread) or be a proxy:
+ * it may only be called in the apartment it came from. It is kept in the Global Interface Table,
+ * registered from the thread that sets it; whoever calls it (the worker, GetProperty) takes it
+ * from there, for its own apartment, and lets it go again. The registration lasts as long as
+ * the file record and holds the stream alive.
  */
 
 #include <string.h>
@@ -25,6 +31,32 @@ static BOOL valid_remote(const WCHAR *url)
     return url && wcslen(url) <= URL_MAX_LENGTH && url_classify(url) != URL_INVALID;
 }
 
+static HRESULT get_git(IGlobalInterfaceTable **git)
+{
+    return CoCreateInstance(&CLSID_StdGlobalInterfaceTable, NULL, CLSCTX_INPROC_SERVER,
+                            &IID_IGlobalInterfaceTable, (void **)git);
+}
+
+/* Revokes a stream's registration. The last reference to a job may go on a thread that never
+ * entered an apartment (a worker, a client's plain thread): it joins the multithreaded one for
+ * the call. In a single-threaded apartment CoInitializeEx fails and COM is there already. */
+static void revoke_sink(DWORD cookie)
+{
+    IGlobalInterfaceTable *git;
+    HRESULT init, hr;
+
+    init = CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    if (SUCCEEDED(hr = get_git(&git)))
+    {
+        hr = IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, cookie);
+        IGlobalInterfaceTable_Release(git);
+    }
+    if (FAILED(hr))
+        WARN("cannot revoke the stream sink %#lx: %08lx", cookie, hr);
+    if (SUCCEEDED(init))
+        CoUninitialize();
+}
+
 void efile_free(struct ejob_file *file)
 {
     if (!file)
@@ -37,8 +69,8 @@ void efile_free(struct ejob_file *file)
     free_str(file->decryption_info);
     free_str(file->integrity_info);
     free_str(file->response_headers);
-    if (file->sink)
-        IStream_Release(file->sink);
+    if (file->sink_cookie)
+        revoke_sink(file->sink_cookie);
     heap_free(file);
 }
 
@@ -51,7 +83,7 @@ HRESULT efile_check_ready(struct ejob *job)
             continue;
         if (!file->remote)
             return DO_E_DOWNLOAD_NO_URI;
-        if (!file->local && !file->sink)
+        if (!file->local && !file->sink_cookie)
             return DO_E_FILE_DOWNLOADSINK_UNSPECIFIED;
     }
     return S_OK;
@@ -179,7 +211,7 @@ HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
     file = job->files[index];
     if (ejob_is_final(job))
         hr = BG_E_INVALID_STATE;
-    else if (file->sink)
+    else if (file->sink_cookie)
         hr = DO_E_FILE_DOWNLOADSINK_ALREADY_SET;
     else if (file->local)
         hr = _wcsicmp(file->local, path) ? DO_E_FILE_DOWNLOADSINK_ALREADY_SET : S_FALSE;
@@ -208,29 +240,101 @@ out:
     return hr == S_FALSE ? S_OK : hr;
 }
 
+/* Are a and b the same object? COM's identity rule: the same IUnknown. */
+static BOOL same_object(IUnknown *a, IUnknown *b)
+{
+    IUnknown *ua, *ub;
+    BOOL same = FALSE;
+
+    if (SUCCEEDED(IUnknown_QueryInterface(a, &IID_IUnknown, (void **)&ua)))
+    {
+        if (SUCCEEDED(IUnknown_QueryInterface(b, &IID_IUnknown, (void **)&ub)))
+        {
+            same = ua == ub;
+            IUnknown_Release(ub);
+        }
+        IUnknown_Release(ua);
+    }
+    return same;
+}
+
 HRESULT efile_set_sink(struct ejob *job, ULONG index, IStream *stream)
 {
+    IGlobalInterfaceTable *git;
     struct ejob_file *file;
-    HRESULT hr = S_OK;
+    DWORD cookie = 0, existing = 0;
+    IStream *held;
+    HRESULT hr;
 
-    IStream_AddRef(stream);
+    /* Registered here, on the caller's thread, so that the table knows the stream's apartment.
+     * This may call the stream (QueryInterface for marshaling): it happens before any lock. */
+    if (FAILED(hr = get_git(&git)))
+        return hr;
+    if (FAILED(hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(git, (IUnknown *)stream,
+                                                                    &IID_IStream, &cookie)))
+    {
+        WARN("cannot register the stream sink: %08lx", hr);
+        goto out;
+    }
+
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
     file = job->files[index];
     if (ejob_is_final(job))
         hr = BG_E_INVALID_STATE;
-    else if (file->local || (file->sink && file->sink != stream))
+    else if (file->local)
         hr = DO_E_FILE_DOWNLOADSINK_ALREADY_SET;
-    else if (!file->sink)
+    else if (file->sink_cookie)
+        existing = file->sink_cookie;
+    else
     {
-        file->sink = stream;
-        stream = NULL;
+        file->sink_cookie = cookie;
+        cookie = 0;
         ejob_touch(job);
     }
     ReleaseSRWLockExclusive(&job->lock);
     ReleaseSRWLockExclusive(&job->op_lock);
-    if (stream)
-        IStream_Release(stream);
+
+    /* A sink is set once: the same stream again is no change, another is refused. They are
+     * compared in this apartment, outside the locks; `existing` stays registered meanwhile,
+     * since the caller's file object keeps the record alive. */
+    if (existing)
+    {
+        hr = DO_E_FILE_DOWNLOADSINK_ALREADY_SET;
+        if (SUCCEEDED(IGlobalInterfaceTable_GetInterfaceFromGlobal(git, existing, &IID_IStream,
+                                                                   (void **)&held)))
+        {
+            if (same_object((IUnknown *)held, (IUnknown *)stream))
+                hr = S_OK;
+            IStream_Release(held);
+        }
+    }
+    if (cookie)
+        IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, cookie);
+out:
+    IGlobalInterfaceTable_Release(git);
+    return hr;
+}
+
+HRESULT efile_get_sink(struct ejob *job, ULONG index, IStream **out)
+{
+    IGlobalInterfaceTable *git;
+    DWORD cookie;
+    HRESULT hr;
+
+    *out = NULL;
+    AcquireSRWLockShared(&job->lock);
+    cookie = job->files[index]->sink_cookie;
+    ReleaseSRWLockShared(&job->lock);
+    /* Set once and revoked only with the record, which the caller's file object keeps. */
+    if (!cookie)
+        return S_FALSE;
+    if (FAILED(hr = get_git(&git)))
+        return hr;
+    hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(git, cookie, &IID_IStream, (void **)out);
+    IGlobalInterfaceTable_Release(git);
+    if (FAILED(hr))
+        *out = NULL;
     return hr;
 }
 

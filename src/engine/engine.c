@@ -160,6 +160,13 @@ HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp)
         return HRESULT_FROM_WIN32(GetLastError());
     if (!(attrs & FILE_ATTRIBUTE_DIRECTORY))
         return E_INVALIDARG;
+    /* A folder is no name for a file. BITS documents E_INVALIDARG for "the local file name is
+     * not valid" and E_ACCESSDENIED for a folder the user may not write to; the name is what is
+     * wrong here, so E_INVALIDARG, before anything is created. (A name that ends in a separator,
+     * "." or ".." never gets here: path_is_absolute refuses it.) */
+    attrs = GetFileAttributesW(local);
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
+        return E_INVALIDARG;
     /* Creating the temporary file both proves that we may write there and reserves a name on
      * the destination's volume, so that Complete is a same-volume rename. */
     if (!GetTempFileNameW(dir, L"BIT", 0, name))
@@ -503,7 +510,7 @@ HRESULT ejob_complete(struct ejob *job)
         {
             /* A stream sink has nothing to rename: its bytes are the client's already. */
             AcquireSRWLockExclusive(&job->lock);
-            if (file->sink && file_done(file))
+            if (file->sink_cookie && file_done(file))
                 file->progress.Completed = TRUE;
             else
                 partial = TRUE;

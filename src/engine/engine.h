@@ -38,8 +38,10 @@ struct ejob_file
     UINT64 remote_size;    /* lock: the remote file's size once a source told it, else
                             * BG_SIZE_UNKNOWN (BytesTotal is the ranges' sum) */
     /* A stream sink (DOFilePropertyId_DownloadSinkInterface): the bytes go to it in order
-     * instead of a temporary file. */
-    IStream *sink;        /* lock, set once; owned reference */
+     * instead of a temporary file. The stream is kept in the Global Interface Table, registered
+     * from the apartment of the thread that set it, so that each thread gets it in a form it
+     * may call (a proxy to a single-threaded apartment); efile_free revokes it. */
+    DWORD sink_cookie;    /* lock, set once: the stream's registration, or 0 for none */
     UINT64 sink_position; /* lock: bytes written to the sink so far */
 
     /* The DO interfaces' view of the file. */
@@ -273,8 +275,9 @@ struct efile_spec
  * temporary file when it has a local name. *index (may be NULL) receives its index. Takes the
  * job's locks itself. Returns BITS codes. */
 HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *index);
-/* Creates the hidden temporary file for `local` in its directory (E_INVALIDARG, E_ACCESSDENIED
- * or the Win32 error) and returns its HeapAlloc'ed name. Caller holds no lock. */
+/* Creates the hidden temporary file for `local` in its directory and returns its HeapAlloc'ed
+ * name: E_INVALIDARG if that directory is no directory or `local` is an existing directory
+ * (nothing is created then), E_ACCESSDENIED, or the Win32 error. Caller holds no lock. */
 HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp);
 /* The control operations of IBackgroundCopyJob, with BITS semantics and BITS codes. They take
  * the job's locks themselves and wait for the job's worker to stop where they must. */
@@ -285,7 +288,9 @@ HRESULT ejob_complete(struct ejob *job);
 
 /* ---- single files: remote names, sinks, validation (engine/efile.c) ---- */
 
-/* Frees a file record and everything it holds (not its temporary file). NULL is ignored. */
+/* Frees a file record and everything it holds (not its temporary file), and revokes its stream
+ * sink's registration (on any thread: one outside COM joins the multithreaded apartment for
+ * that). NULL is ignored. Caller holds no lock. */
 void efile_free(struct ejob_file *file);
 /* Resume's check, with job->lock held: DO_E_DOWNLOAD_NO_URI if a file that still needs bytes
  * has no remote name, DO_E_FILE_DOWNLOADSINK_UNSPECIFIED if it has no sink (these have no BITS
@@ -303,13 +308,19 @@ HRESULT ejob_replace_remote_prefix(struct ejob *job, const WCHAR *old_prefix,
 /* DOFilePropertyId_DownloadSinkFilePath: gives a file without a sink its local name and
  * creates its temporary file; a file that has the same path already is left alone.
  * DO_E_FILE_DOWNLOADSINK_ALREADY_SET if it has a stream sink or another path,
- * E_INVALIDARG for a path that is not absolute, BG_E_INVALID_STATE for a final job. Takes the
- * job's locks itself. */
+ * E_INVALIDARG for a path that is not absolute or names a folder, BG_E_INVALID_STATE for a
+ * final job. Takes the job's locks itself. */
 HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path);
-/* DOFilePropertyId_DownloadSinkInterface: the file's bytes go to `stream`, in order.
- * DO_E_FILE_DOWNLOADSINK_ALREADY_SET if the file has a local name or another stream,
- * BG_E_INVALID_STATE for a final job. Takes the job's locks itself. */
+/* DOFilePropertyId_DownloadSinkInterface: the file's bytes go to `stream`, in order. The
+ * stream is registered in the Global Interface Table from the calling thread, which must be in
+ * an apartment (the stream's): CO_E_NOTINITIALIZED otherwise. Setting the same object again
+ * changes nothing; DO_E_FILE_DOWNLOADSINK_ALREADY_SET if the file has a local name or another
+ * stream, BG_E_INVALID_STATE for a final job. Takes the job's locks itself. */
 HRESULT efile_set_sink(struct ejob *job, ULONG index, IStream *stream);
+/* DOFilePropertyId_DownloadSinkInterface, read: the file's stream sink as the calling thread's
+ * apartment may use it (the stream itself, or a proxy), AddRef'ed; S_FALSE and NULL if the file
+ * has none. Takes the job's lock; calls COM without it. */
+HRESULT efile_get_sink(struct ejob *job, ULONG index, IStream **out);
 /* IBackgroundCopyFile3::SetValidationState(FALSE): the file's bytes were rejected: stops the
  * job, puts it in ERROR (BG_E_VALIDATION_FAILED) and sets the file back to zero bytes, so that
  * Resume fetches it again. E_PENDING if the file is not transferred yet, BG_E_INVALID_STATE for
@@ -357,8 +368,10 @@ struct transfer_ctx
     const BG_FILE_RANGE *ranges;     /* the file's ranges (immutable), NULL for the whole file */
     ULONG range_count;
     UINT64 remote_size;          /* the remote file's size as known when the fetch starts */
-    IStream *sink;               /* the file's stream sink (borrowed: the file holds it while
-                                  * the job lives), or NULL: the bytes go to `out` */
+    DWORD sink_cookie;           /* the file's stream sink in the Global Interface Table, or 0:
+                                  * the bytes go to `out` */
+    IStream *sink;               /* that stream for the worker's apartment while fetch_file
+                                  * runs (its reference), else NULL */
     BOOL http;                   /* the source is http(s): its bytes count as bytesFromHttp */
     struct ejob_options options; /* the job's options when the fetch started (a copy the
                                   * worker owns) */

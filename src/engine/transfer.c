@@ -319,15 +319,12 @@ static HRESULT open_sink(struct transfer_ctx *ctx, UINT64 counted, UINT64 positi
     return S_OK;
 }
 
-static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const WCHAR *temp,
-                          UINT64 counted, UINT64 sink_position)
+/* Copies the source into the temporary file or the stream sink, both ready at ctx->offset. */
+static HRESULT fetch_source(struct transfer_ctx *ctx, const WCHAR *remote, const WCHAR *temp)
 {
     WCHAR path[URL_MAX_LENGTH + 1];
     HRESULT hr;
 
-    if (FAILED(hr = ctx->sink ? open_sink(ctx, counted, sink_position)
-                              : open_temp(ctx, temp, counted)))
-        return hr;
     switch (url_classify(remote))
     {
     case URL_HTTP:
@@ -358,8 +355,57 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
         hr = BG_E_PROTOCOL_NOT_AVAILABLE;
         break;
     }
-    if (ctx->sink)
+    return hr;
+}
+
+/* A stream sink is called in its own apartment. The worker joins the multithreaded apartment
+ * for the fetch and takes the stream from the Global Interface Table: a stream that lives in a
+ * single-threaded apartment comes as a proxy, so that every call on it runs on that
+ * apartment's thread (which must pump messages); any other comes as it is. */
+static HRESULT fetch_to_sink(struct transfer_ctx *ctx, const WCHAR *remote, UINT64 counted,
+                             UINT64 sink_position)
+{
+    IGlobalInterfaceTable *git;
+    HRESULT hr;
+
+    if (FAILED(hr = CoInitializeEx(NULL, COINIT_MULTITHREADED)))
+    {
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
         return hr;
+    }
+    if (SUCCEEDED(hr = CoCreateInstance(&CLSID_StdGlobalInterfaceTable, NULL, CLSCTX_INPROC_SERVER,
+                                        &IID_IGlobalInterfaceTable, (void **)&git)))
+    {
+        hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(git, ctx->sink_cookie, &IID_IStream,
+                                                          (void **)&ctx->sink);
+        IGlobalInterfaceTable_Release(git);
+    }
+    if (FAILED(hr))
+    {
+        ctx->sink = NULL;
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+    }
+    else
+    {
+        if (SUCCEEDED(hr = open_sink(ctx, counted, sink_position)))
+            hr = fetch_source(ctx, remote, NULL);
+        IStream_Release(ctx->sink);
+        ctx->sink = NULL;
+    }
+    CoUninitialize();
+    return hr;
+}
+
+static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const WCHAR *temp,
+                          UINT64 counted, UINT64 sink_position)
+{
+    HRESULT hr;
+
+    if (ctx->sink_cookie)
+        return fetch_to_sink(ctx, remote, counted, sink_position);
+    if (FAILED(hr = open_temp(ctx, temp, counted)))
+        return hr;
+    hr = fetch_source(ctx, remote, temp);
     if (SUCCEEDED(hr) && !FlushFileBuffers(ctx->out))
     {
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
@@ -447,7 +493,7 @@ void transfer_run(struct ejob *job, LONG generation)
         hr = S_OK;
         if (!job->files[i]->remote)
             hr = DO_E_DOWNLOAD_NO_URI;
-        else if (!job->files[i]->local && !job->files[i]->sink)
+        else if (!job->files[i]->local && !job->files[i]->sink_cookie)
             hr = DO_E_FILE_DOWNLOADSINK_UNSPECIFIED;
         if (FAILED(hr))
         {
@@ -478,8 +524,8 @@ void transfer_run(struct ejob *job, LONG generation)
         ctx.ranges = job->files[i]->ranges;
         ctx.range_count = job->files[i]->range_count;
         ctx.remote_size = job->files[i]->remote_size;
-        /* Borrowed: the file holds its sink as long as the job lives, and so does the worker. */
-        ctx.sink = job->files[i]->sink;
+        /* Registered as long as the job lives, and so does the worker. */
+        ctx.sink_cookie = job->files[i]->sink_cookie;
         sink_position = job->files[i]->sink_position;
         ReleaseSRWLockExclusive(&job->lock);
 
