@@ -31,11 +31,13 @@ static int teardown_group(void **state)
 }
 
 static void fake_stop(void);
+static void error_counter_release(void);
 
 static int teardown(void **state)
 {
     while (job_count > 0)
         tu_cancel_release(jobs[--job_count]);
+    error_counter_release();
     fake_stop();
     if (served_file[0])
         DeleteFileW(served_file);
@@ -997,6 +999,210 @@ static void changed_file_restarts(void **state)
     assert_int_equal(0, tu_access_count(url, 206));
 }
 
+/* ---- the no-progress timeout ---- */
+
+/*
+ * A callback that counts JobError calls. It aggregates the free-threaded marshaler, so that the
+ * notifier calls it directly on its own thread (the test runs in the MTA anyway).
+ */
+static struct
+{
+    IBackgroundCopyCallback iface;
+    IUnknown *ftm;
+    LONG refs;
+    LONG errors;  /* JobError calls */
+    HANDLE event; /* set by every JobError */
+} * counter;
+
+static HRESULT WINAPI counter_QueryInterface(IBackgroundCopyCallback *iface, REFIID riid,
+                                             void **out)
+{
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IBackgroundCopyCallback))
+    {
+        *out = iface;
+        IBackgroundCopyCallback_AddRef(iface);
+        return S_OK;
+    }
+    if (IsEqualIID(riid, &IID_IMarshal))
+        return IUnknown_QueryInterface(counter->ftm, riid, out);
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI counter_AddRef(IBackgroundCopyCallback *iface)
+{
+    return InterlockedIncrement(&counter->refs);
+}
+
+/* The object lives until the test's teardown, which frees it when the job let it go. */
+static ULONG WINAPI counter_Release(IBackgroundCopyCallback *iface)
+{
+    return InterlockedDecrement(&counter->refs);
+}
+
+static HRESULT WINAPI counter_JobTransferred(IBackgroundCopyCallback *iface,
+                                             IBackgroundCopyJob *job)
+{
+    return S_OK;
+}
+
+static HRESULT WINAPI counter_JobError(IBackgroundCopyCallback *iface, IBackgroundCopyJob *job,
+                                       IBackgroundCopyError *error)
+{
+    InterlockedIncrement(&counter->errors);
+    SetEvent(counter->event);
+    return S_OK;
+}
+
+static HRESULT WINAPI counter_JobModification(IBackgroundCopyCallback *iface,
+                                              IBackgroundCopyJob *job, DWORD reserved)
+{
+    return S_OK;
+}
+
+static const IBackgroundCopyCallbackVtbl counter_vtbl = {
+    counter_QueryInterface, counter_AddRef,   counter_Release,
+    counter_JobTransferred, counter_JobError, counter_JobModification,
+};
+
+/* Registers a JobError counter on the job (one per test). */
+static void count_job_errors(IBackgroundCopyJob *job)
+{
+    assert_null(counter);
+    assert_non_null(counter = calloc(1, sizeof(*counter)));
+    counter->iface.lpVtbl = &counter_vtbl;
+    counter->refs = 1;
+    counter->event = CreateEventW(NULL, FALSE, FALSE, NULL);
+    assert_hr(S_OK, CoCreateFreeThreadedMarshaler((IUnknown *)&counter->iface, &counter->ftm));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNotifyInterface(job, (IUnknown *)&counter->iface));
+}
+
+/* The teardown's: the jobs are cancelled and released, so the notifier lets go of the counter
+ * soon; it is freed once it has (or leaked, if that never happens, rather than freed in use). */
+static void error_counter_release(void)
+{
+    ULONGLONG deadline = GetTickCount64() + 10000;
+
+    if (!counter)
+        return;
+    while (counter->refs > 1 && GetTickCount64() < deadline)
+        Sleep(20);
+    if (counter->refs == 1)
+    {
+        IUnknown_Release(counter->ftm);
+        CloseHandle(counter->event);
+        free(counter);
+    }
+    counter = NULL;
+}
+
+/* Asserts that JobError came exactly once: the first call within timeout_ms, and no second one
+ * within a second after it. */
+static void check_one_job_error(DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+
+    while (counter->errors < 1)
+    {
+        if (GetTickCount64() >= deadline)
+            fail_msg("JobError was not called within %lu ms", timeout_ms);
+        WaitForSingleObject(counter->event, 50);
+    }
+    WaitForSingleObject(counter->event, 1000);
+    if (counter->errors != 1)
+        fail_msg("JobError was called %ld times; expected once", counter->errors);
+}
+
+/* How far past its no-progress timeout a job may take to reach ERROR on a loaded machine. */
+#define NO_PROGRESS_MARGIN 3000
+
+/* Waits until the job is in ERROR, failing if it goes back to retrying on the way; returns the
+ * milliseconds since `since`. */
+static DWORD wait_error_without_retry(IBackgroundCopyJob *job, ULONGLONG since, DWORD timeout_ms)
+{
+    ULONGLONG deadline = since + timeout_ms;
+    BG_JOB_STATE job_state;
+
+    for (;;)
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+        if (job_state == BG_JOB_STATE_ERROR)
+            return (DWORD)(GetTickCount64() - since);
+        if (job_state == BG_JOB_STATE_TRANSIENT_ERROR)
+            fail_msg("the job went to TRANSIENT_ERROR after %lu ms; expected ERROR",
+                     (DWORD)(GetTickCount64() - since));
+        if (GetTickCount64() >= deadline)
+            fail_msg("the job is still %s %lu ms later; expected ERROR", tu_state_name(job_state),
+                     timeout_ms);
+        Sleep(10);
+    }
+}
+
+static void silent_server_ends_in_error(void **state)
+{
+    /* Longer than the minimum retry delay: the stall that used the whole window must end in
+     * ERROR, not in one more retry. */
+    const ULONG timeout = 6;
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    ULONGLONG started;
+    SOCKET server;
+    USHORT port;
+    DWORD elapsed;
+
+    /* The kernel accepts the connection; the headers never come. */
+    tu_scratch("http_silent", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"never.bin");
+    server = loopback_socket(4, &port);
+    swprintf(url, ARRAY_SIZE(url), L"http://127.0.0.1:%u/never.bin", port);
+    job = new_job(url, local);
+    count_job_errors(job);
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, timeout));
+    started = GetTickCount64();
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    elapsed = wait_error_without_retry(job, started, timeout * 1000 + NO_PROGRESS_MARGIN);
+    ws.closesocket(server);
+    if (elapsed < timeout * 1000 - 200)
+        fail_msg("ERROR after %lu ms; expected no sooner than the %lu s timeout", elapsed, timeout);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_GENERAL_TRANSPORT,
+                        HRESULT_FROM_WIN32(12002 /* ERROR_WINHTTP_TIMEOUT */));
+    check_one_job_error(FAST_TIMEOUT);
+    check_progress(job, BG_SIZE_UNKNOWN, 0, 1, 0);
+    assert_false(tu_exists(local));
+}
+
+static void stalled_body_ends_in_error(void **state)
+{
+    const ULONG timeout = 3;
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    ULONGLONG progressed;
+    DWORD elapsed;
+
+    /* Headers and the first bytes, then silence: the window runs from the last byte. */
+    tu_scratch("http_stalled_body", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", 0, 0, 1000, TRUE);
+    fake_start(1, url, ARRAY_SIZE(url));
+    job = new_job(url, local);
+    count_job_errors(job);
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, timeout));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_bytes(job, 1000, FAST_TIMEOUT);
+    progressed = GetTickCount64();
+    elapsed = wait_error_without_retry(job, progressed, timeout * 1000 + NO_PROGRESS_MARGIN);
+    if (elapsed < timeout * 1000 - 500)
+        fail_msg("ERROR %lu ms after the last byte; expected no sooner than the %lu s timeout",
+                 elapsed, timeout);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_GENERAL_TRANSPORT,
+                        HRESULT_FROM_WIN32(12002 /* ERROR_WINHTTP_TIMEOUT */));
+    check_one_job_error(FAST_TIMEOUT);
+    /* The bytes that came are kept for a Resume. */
+    check_progress(job, 100000, 1000, 1, 0);
+    assert_false(tu_exists(local));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1024,6 +1230,8 @@ int main(void)
         cmocka_unit_test_teardown(shorter_file_restarts, teardown),
         cmocka_unit_test_teardown(redirect_is_followed, teardown),
         cmocka_unit_test_teardown(changed_file_restarts, teardown),
+        cmocka_unit_test_teardown(silent_server_ends_in_error, teardown),
+        cmocka_unit_test_teardown(stalled_body_ends_in_error, teardown),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

@@ -379,7 +379,7 @@ HRESULT ejob_resume(struct ejob *job)
             break;
         job->state = BG_JOB_STATE_QUEUED;
         job->generation++;
-        job->transient_since = 0;
+        job->no_progress_since = 0;
         job->resumed = TRUE;
         restart_download_time(job);
         ejob_touch(job);

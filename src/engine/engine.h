@@ -169,7 +169,9 @@ struct ejob
     ULONG unknown_sizes;          /* lock: files whose BytesTotal is not known yet */
     UINT64 known_bytes;           /* lock: sum of the known BytesTotal values */
     BG_JOB_TIMES times;           /* lock */
-    ULONGLONG transient_since;    /* lock: tick of the first transient error without progress */
+    ULONGLONG no_progress_since;  /* lock: where the no-progress window starts: the tick of the
+                                   * last progress (a byte, a finished file), or when the first
+                                   * worker after Resume began; 0 until then */
     ULONG error_count;            /* lock */
     struct
     {
@@ -340,6 +342,11 @@ BOOL transfer_stopped(struct transfer_ctx *ctx);
  * BG_E_MAXDOWNLOAD_TIMEOUT (with ctx->context set) once the job has spent its maximum download
  * time transferring. Takes job->lock. */
 HRESULT transfer_check(struct transfer_ctx *ctx);
+/* The tick at which the job's no-progress window closes: the last progress plus the job's
+ * no-progress timeout, or (ULONGLONG)-1 for a timeout of 0 (transient errors are fatal then, but
+ * no wait is cut short). A transport that waits for its source gives up with a transient error
+ * at this tick; the job then goes to ERROR. Takes job->lock. */
+ULONGLONG transfer_progress_deadline(struct transfer_ctx *ctx);
 /* The source moved (a redirect the job reports): the file's remote name becomes `url`. */
 HRESULT transfer_set_remote(struct transfer_ctx *ctx, const WCHAR *url);
 /* The source told the file's total size. Returns E_ABORT if the job was stopped meanwhile,

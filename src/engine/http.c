@@ -24,7 +24,8 @@
 #define STOP_POLL_MS 50
 /* A read that completes within this many milliseconds found its bytes waiting: read more. */
 #define FAST_READ_MS 50
-/* How long the server may stay silent: connecting and sending, the headers, each read. */
+/* How long the server may stay silent: connecting and sending, the headers, each read. The
+ * job's no-progress window cuts every such wait shorter when it closes first. */
 #define SILENCE_TIMEOUT_MS 60000
 /* Byte ranges closer than this are fetched with one request, the bytes between thrown away:
  * cheaper than another round trip on any link where a round trip costs more than 64 KiB. */
@@ -121,10 +122,12 @@ static HRESULT transport_failure(struct transfer_ctx *ctx, DWORD err)
 
 /* Waits for the step started last to complete. Gives up with E_ABORT when the job no longer
  * wants the transfer, with BG_E_MAXDOWNLOAD_TIMEOUT when the job ran out of time, and with a
- * transient timeout when the server stays silent. */
+ * transient timeout when the server stays silent: for SILENCE_TIMEOUT_MS, or until the job's
+ * no-progress window closes (read at every poll: the client may change the timeout meanwhile),
+ * whichever comes first. A silence that closed the window ends the job in ERROR. */
 static HRESULT wait_op(struct transfer_ctx *ctx, struct http_op *op)
 {
-    ULONGLONG deadline = GetTickCount64() + SILENCE_TIMEOUT_MS;
+    ULONGLONG silence_deadline = GetTickCount64() + SILENCE_TIMEOUT_MS;
     HRESULT hr;
 
     for (;;)
@@ -137,7 +140,7 @@ static HRESULT wait_op(struct transfer_ctx *ctx, struct http_op *op)
         }
         if (FAILED(hr = transfer_check(ctx)))
             return hr;
-        if (GetTickCount64() >= deadline)
+        if (GetTickCount64() >= min(silence_deadline, transfer_progress_deadline(ctx)))
             return transport_failure(ctx, ERROR_WINHTTP_TIMEOUT);
     }
 }
