@@ -185,6 +185,7 @@ static struct
     struct canned answers[4];
     int count;
     char requests[4][1024]; /* the heads received; read them after fake_stop */
+    ULONGLONG ticks[4];     /* when each head was complete */
     int served;
     char out[512 + 256 * 1024]; /* the answer being sent */
 } fake;
@@ -207,6 +208,7 @@ static DWORD WINAPI fake_main(void *arg)
             if (strstr(fake.requests[i], "\r\n\r\n"))
                 break;
         }
+        fake.ticks[i] = GetTickCount64();
         fake.served = i + 1;
         /* Head and body in one piece, so that the client sees all of them arrive at once. */
         n = (int)strlen(answer->head);
@@ -226,6 +228,7 @@ static void fake_listen(WCHAR *url, size_t size)
 {
     fake.served = 0;
     memset(fake.requests, 0, sizeof(fake.requests));
+    memset(fake.ticks, 0, sizeof(fake.ticks));
     fake.listener = loopback_socket(4, &fake.port);
     fake.release = CreateEventW(NULL, TRUE, FALSE, NULL);
     swprintf(url, size, L"http://127.0.0.1:%u/file.bin", fake.port);
@@ -1203,6 +1206,103 @@ static void stalled_body_ends_in_error(void **state)
     assert_false(tu_exists(local));
 }
 
+/* ---- Retry-After ---- */
+
+/* The minimum retry delay the Retry-After tests set: BITS' smallest. */
+#define MIN_RETRY_DELAY_S 5
+
+/* Serves `refusal` (which asks the client to come back later), then the file; asserts that the
+ * second request came no sooner than `wait_ms` after the first, and that it came. */
+static void check_retry_after(const char *scratch, const char *refusal, DWORD wait_ms)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    DWORD waited;
+
+    tu_scratch(scratch, dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, refusal, 0, 0, 0, FALSE);
+    fake_answer(1, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n", 0, 0, 3000, FALSE);
+    fake_start(2, url, ARRAY_SIZE(url));
+    job = new_job(url, local);
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, MIN_RETRY_DELAY_S));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, wait_ms + FAST_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 0, 3000);
+    assert_int_equal(2, fake.served);
+    waited = (DWORD)(fake.ticks[1] - fake.ticks[0]);
+    if (waited < wait_ms)
+        fail_msg("the retry came %lu ms after the refusal; expected at least %lu ms", waited,
+                 wait_ms);
+}
+
+static void retry_after_seconds_503(void **state)
+{
+    check_retry_after("http_retry_after_503",
+                      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\n"
+                      "Content-Length: 0\r\n\r\n",
+                      7000 - 100);
+}
+
+static void retry_after_seconds_429(void **state)
+{
+    check_retry_after("http_retry_after_429",
+                      "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n"
+                      "Content-Length: 0\r\n\r\n",
+                      7000 - 100);
+}
+
+static void retry_after_date_503(void **state)
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    ULARGE_INTEGER when;
+    SYSTEMTIME st;
+    FILETIME ft;
+    char head[256];
+
+    /* Eight seconds from now, rounded down to the second: at least seven from the refusal. */
+    GetSystemTimeAsFileTime(&ft);
+    when.LowPart = ft.dwLowDateTime;
+    when.HighPart = ft.dwHighDateTime;
+    when.QuadPart += 8 * 10000000ULL;
+    ft.dwLowDateTime = when.LowPart;
+    ft.dwHighDateTime = when.HighPart;
+    FileTimeToSystemTime(&ft, &st);
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: %s, %02u %s %04u %02u:%02u:%02u GMT"
+             "\r\nContent-Length: 0\r\n\r\n",
+             days[st.wDayOfWeek], st.wDay, months[st.wMonth - 1], st.wYear, st.wHour, st.wMinute,
+             st.wSecond);
+    check_retry_after("http_retry_after_date", head, 7000 - 500);
+}
+
+static void retry_after_beyond_timeout_is_an_error(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    /* The server will not serve within the no-progress timeout: no retry can help. */
+    tu_scratch("http_retry_after_late", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0,
+                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\n"
+                "Content-Length: 0\r\n\r\n",
+                0, 0, 0, FALSE);
+    fake_start(1, url, ARRAY_SIZE(url));
+    job = new_job(url, local);
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, MIN_RETRY_DELAY_S));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 60));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    wait_error_without_retry(job, GetTickCount64(), FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_HTTP_ERROR_503);
+    assert_int_equal(1, fake.served);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1232,6 +1332,10 @@ int main(void)
         cmocka_unit_test_teardown(changed_file_restarts, teardown),
         cmocka_unit_test_teardown(silent_server_ends_in_error, teardown),
         cmocka_unit_test_teardown(stalled_body_ends_in_error, teardown),
+        cmocka_unit_test_teardown(retry_after_seconds_503, teardown),
+        cmocka_unit_test_teardown(retry_after_seconds_429, teardown),
+        cmocka_unit_test_teardown(retry_after_date_503, teardown),
+        cmocka_unit_test_teardown(retry_after_beyond_timeout_is_an_error, teardown),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

@@ -324,6 +324,8 @@ struct transfer_ctx
     WCHAR validator[VALIDATOR_SIZE]; /* the file's validator when the fetch starts */
     BG_ERROR_CONTEXT context;        /* set by a transport with its failure */
     BOOL transient;                  /* set by a transport: the failure may go away by itself */
+    ULONGLONG retry_after_ms;        /* set by a transport: the source asked not to be asked
+                                      * again before this (Retry-After), or 0 */
     DWORD acl_flags;                 /* the job's BG_COPY_FILE_* flags when the fetch started */
     const BG_FILE_RANGE *ranges;     /* the file's ranges (immutable), NULL for the whole file */
     ULONG range_count;

@@ -17,6 +17,7 @@
 #include "engine/engine.h"
 #include "core/url.h"
 #include "core/ranges.h"
+#include "core/httpdate.h"
 #include <winhttp.h>
 
 #define READ_BUFFER_SIZE (256 * 1024)
@@ -27,6 +28,10 @@
 /* How long the server may stay silent: connecting and sending, the headers, each read. The
  * job's no-progress window cuts every such wait shorter when it closes first. */
 #define SILENCE_TIMEOUT_MS 60000
+/* The longest wait a Retry-After may ask for. Longer ones are cut to it: a server's mistake
+ * (or a date decades ahead) must not park a job for good, and a day is longer than any outage
+ * a server can foresee. A wait beyond the job's no-progress window ends it in ERROR anyway. */
+#define MAX_RETRY_AFTER (24 * 60 * 60)
 /* Byte ranges closer than this are fetched with one request, the bytes between thrown away:
  * cheaper than another round trip on any link where a round trip costs more than 64 KiB. */
 #define RANGE_MAX_GAP (64 * 1024)
@@ -180,6 +185,36 @@ static BOOL status_is_transient(DWORD status)
 {
     return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
            status == 504;
+}
+
+/* Seconds since 1970-01-01 UTC, as core/httpdate.h counts them. */
+static INT64 unix_now(void)
+{
+    ULARGE_INTEGER now;
+    FILETIME ft;
+
+    GetSystemTimeAsFileTime(&ft);
+    now.LowPart = ft.dwLowDateTime;
+    now.HighPart = ft.dwHighDateTime;
+    /* FILETIME counts 100 ns units from 1601; 11644473600 s lie between 1601 and 1970. */
+    return (INT64)(now.QuadPart / 10000000) - 11644473600LL;
+}
+
+/* A 503 (Service Unavailable) or 429 (Too Many Requests, RFC 6585) may say when to come back
+ * (Retry-After: seconds or an HTTP date); record_failure then waits at least that long before
+ * the retry. Another status, or a value that is neither, asks for nothing. */
+static void note_retry_after(struct transfer_ctx *ctx, HINTERNET request, DWORD status)
+{
+    WCHAR value[64];
+    UINT32 delay;
+
+    if (status != 503 && status != 429)
+        return;
+    if (!query_string(request, WINHTTP_QUERY_RETRY_AFTER, value, ARRAY_SIZE(value)) ||
+        retry_after_parse(value, unix_now(), MAX_RETRY_AFTER, &delay))
+        return;
+    TRACE("status %lu, Retry-After %s: %u s", status, debugstr_w(value), delay);
+    ctx->retry_after_ms = (ULONGLONG)delay * 1000;
 }
 
 /* Reads the response status and headers: where the body starts and how long the file is. */
@@ -1034,6 +1069,7 @@ static HRESULT fetch_once(struct transfer_ctx *ctx, HINTERNET connection,
         goto out;
     hr = answer_response(ctx, request, op, parts);
     record_response(ctx, request);
+    note_retry_after(ctx, request, response_status(request));
     if (FAILED(hr))
         goto out;
     if (span)

@@ -382,14 +382,14 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
 }
 
 /* Records a failure and picks ERROR or TRANSIENT_ERROR. A transient failure is retried after
- * the minimum retry delay as long as the retry still falls inside the no-progress window: that
- * window runs from the last progress, so a stall that used all of it ends in ERROR here. Caller
- * holds job->lock exclusively. */
+ * the minimum retry delay, or later if the source asked so (Retry-After), as long as the retry
+ * still falls inside the no-progress window: that window runs from the last progress, so a stall
+ * that used all of it ends in ERROR here. Caller holds job->lock exclusively. */
 static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRESULT hr)
 {
     ULONGLONG now = GetTickCount64();
     ULONGLONG timeout_ms = (ULONGLONG)job->no_progress_timeout * 1000;
-    ULONGLONG delay_ms = (ULONGLONG)job->min_retry_delay * 1000;
+    ULONGLONG delay_ms = max((ULONGLONG)job->min_retry_delay * 1000, ctx->retry_after_ms);
 
     job->error.present = TRUE;
     job->error.code = hr;
@@ -504,6 +504,7 @@ void transfer_run(struct ejob *job, LONG generation)
         ctx.index = i;
         ctx.context = BG_ERROR_CONTEXT_NONE;
         ctx.transient = FALSE;
+        ctx.retry_after_ms = 0;
         ctx.http = FALSE;
         started = GetTickCount64();
         hr = fetch_file(&ctx, remote, temp, counted, sink_position);
