@@ -1303,6 +1303,62 @@ static void retry_after_beyond_timeout_is_an_error(void **state)
     assert_int_equal(1, fake.served);
 }
 
+/* ---- proxy auto-detection ---- */
+
+#define DETECT_FILES 40
+
+static void autodetect_job_with_many_files(void **state)
+{
+    static WCHAR url[DETECT_FILES][MAX_PATH], local[DETECT_FILES][MAX_PATH];
+    WCHAR dir[MAX_PATH], fake_url[MAX_PATH], name[32], www[MAX_PATH];
+    BG_FILE_INFO files[DETECT_FILES];
+    IBackgroundCopyJob *job;
+    ULONGLONG started;
+    GUID id;
+
+    /* WPAD finds nothing here, so every file goes direct; what matters is that a job of many
+     * files, some from a second origin, gets through with the detection it keeps. */
+    tu_scratch("http_autodetect", dir, ARRAY_SIZE(dir));
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n", 0, 0, 3000, FALSE);
+    fake_answer(1, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n", 0, 0, 3000, FALSE);
+    fake_start(2, fake_url, ARRAY_SIZE(fake_url));
+    for (int i = 0; i < DETECT_FILES; i++)
+    {
+        if (i == DETECT_FILES / 4 || i == DETECT_FILES * 3 / 4)
+            wcscpy(url[i], fake_url);
+        else
+            tu_url(url[i], ARRAY_SIZE(url[i]), L"hello.txt");
+        swprintf(name, ARRAY_SIZE(name), L"f%02d.bin", i);
+        tu_path(local[i], ARRAY_SIZE(local[i]), dir, name);
+        files[i].RemoteName = url[i];
+        files[i].LocalName = local[i];
+    }
+    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"autodetect", BG_JOB_TYPE_DOWNLOAD,
+                                                     &id, &job));
+    jobs[job_count++] = job;
+    assert_hr(S_OK, IBackgroundCopyJob_AddFileSet(job, DETECT_FILES, files));
+    assert_hr(S_OK,
+              IBackgroundCopyJob_SetProxySettings(job, BG_JOB_PROXY_USAGE_AUTODETECT, NULL, NULL));
+    started = GetTickCount64();
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
+    print_message("%d files with AUTODETECT in %lu ms\n", DETECT_FILES,
+                  (DWORD)(GetTickCount64() - started));
+    check_progress(job, (DETECT_FILES - 2) * 14 + 2 * 3000, (DETECT_FILES - 2) * 14 + 2 * 3000,
+                   DETECT_FILES, DETECT_FILES);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    assert_int_equal(2, fake.served);
+    tu_www(www, ARRAY_SIZE(www), L"hello.txt");
+    for (int i = 0; i < DETECT_FILES; i++)
+    {
+        if (!wcscmp(url[i], fake_url))
+            check_body_file(local[i], 0, 3000);
+        else if (!tu_same_file(www, local[i]))
+            fail_msg("%ls differs from hello.txt", local[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1336,6 +1392,7 @@ int main(void)
         cmocka_unit_test_teardown(retry_after_seconds_429, teardown),
         cmocka_unit_test_teardown(retry_after_date_503, teardown),
         cmocka_unit_test_teardown(retry_after_beyond_timeout_is_an_error, teardown),
+        cmocka_unit_test_teardown(autodetect_job_with_many_files, teardown),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

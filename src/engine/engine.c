@@ -122,6 +122,8 @@ void ejob_release(struct ejob *job)
     free_str(job->description);
     owner_clear(&job->owner);
     ejob_options_clear(&job->options);
+    free_str(job->detected_proxy.origin);
+    free_str(job->detected_proxy.proxy);
     heap_free(job);
 }
 

@@ -141,6 +141,17 @@ struct ejob_options
     BOOL on_demand;
 };
 
+/* What proxy auto-detection (BG_JOB_PROXY_USAGE_AUTODETECT) found for a job, so that a job with
+ * many files asks WPAD once and not once per file. One origin is kept: WPAD's answer may differ
+ * between servers, and a job's files usually come from one. */
+struct proxy_cache
+{
+    WCHAR *origin;     /* "scheme://host:port" the proxy was found for, or NULL: nothing cached */
+    WCHAR *proxy;      /* "host:port", or "" when detection found none (a direct connection) */
+    LONG found_serial; /* `serial` when they were found: they hold only while it is current */
+    LONG serial;       /* bumped when the job's proxy settings change */
+};
+
 struct ejob
 {
     LONG refs;
@@ -191,6 +202,9 @@ struct ejob
                                   * not counting the running worker's stretch */
     ULONGLONG transfer_since;    /* lock: tick when the running worker's stretch began
                                   * (or Resume restarted the count), 0 without worker */
+
+    /* lock: what AUTODETECT found (http.c); freed with the job. */
+    struct proxy_cache detected_proxy;
 };
 
 /* ---- owners (engine/owner.c) ---- */
@@ -429,6 +443,10 @@ HRESULT http_fetch(struct transfer_ctx *ctx, const WCHAR *url);
  * such store, CRYPT_E_NOT_FOUND when it holds no such certificate. The caller frees *out with
  * CertFreeCertificateContext. Takes no lock: `cert` is the caller's. */
 HRESULT http_find_client_cert(const struct ejob_client_cert *cert, const CERT_CONTEXT **out);
+/* http.c: forgets what proxy auto-detection found for the job, so that its next fetch detects
+ * again; for SetProxySettings. Frees nothing (the next detection replaces the strings, the job's
+ * release frees them). Caller holds job->lock exclusively. */
+void http_forget_proxy(struct ejob *job);
 /* localfile.c: copy from a local or UNC path. */
 HRESULT localfile_fetch(struct transfer_ctx *ctx, const WCHAR *path);
 

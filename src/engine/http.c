@@ -510,12 +510,73 @@ static void detect_proxy(const WCHAR *url, INTERNET_SCHEME scheme, WCHAR *proxy,
     WinHttpCloseHandle(session);
 }
 
+void http_forget_proxy(struct ejob *job)
+{
+    job->detected_proxy.serial++;
+}
+
+/* BG_JOB_PROXY_USAGE_AUTODETECT: the proxy WPAD finds for the URL, asked once per job and
+ * origin. Detection runs synchronously and can take long (DHCP, DNS, fetching and running the
+ * PAC script): asked for every file, a job of many files would spend most of its time there, and
+ * a control operation would wait for it. The answer is kept in job->detected_proxy until the
+ * job's proxy settings change or a file comes from another origin. */
+static void autodetect_proxy(struct transfer_ctx *ctx, const WCHAR *url,
+                             const URL_COMPONENTS *parts, WCHAR *proxy, size_t size)
+{
+    struct proxy_cache *cache = &ctx->job->detected_proxy;
+    WCHAR origin[300], *new_origin, *new_proxy;
+    BOOL cached = FALSE;
+    LONG serial;
+
+    swprintf(origin, ARRAY_SIZE(origin), L"%ls://%.*ls:%u",
+             parts->nScheme == INTERNET_SCHEME_HTTPS ? L"https" : L"http",
+             (int)parts->dwHostNameLength, parts->lpszHostName, parts->nPort);
+    AcquireSRWLockShared(&ctx->job->lock);
+    serial = cache->serial;
+    if (cache->origin && cache->found_serial == serial && !wcscmp(cache->origin, origin) &&
+        wcslen(cache->proxy) < size)
+    {
+        wcscpy(proxy, cache->proxy);
+        cached = TRUE;
+    }
+    ReleaseSRWLockShared(&ctx->job->lock);
+    if (cached)
+    {
+        TRACE("proxy for %s known: %s", debugstr_w(origin), debugstr_w(proxy));
+        return;
+    }
+
+    detect_proxy(url, parts->nScheme, proxy, size);
+    /* Without memory the answer is not kept: the next file detects again. */
+    new_origin = heap_strdup(origin);
+    new_proxy = heap_strdup(proxy);
+    if (new_origin && new_proxy)
+    {
+        /* Settings changed during the detection make its answer stale: it is not kept. */
+        AcquireSRWLockExclusive(&ctx->job->lock);
+        if (cache->serial == serial)
+        {
+            WCHAR *old_origin = cache->origin, *old_proxy = cache->proxy;
+
+            cache->origin = new_origin;
+            cache->proxy = new_proxy;
+            cache->found_serial = serial;
+            new_origin = old_origin;
+            new_proxy = old_proxy;
+        }
+        ReleaseSRWLockExclusive(&ctx->job->lock);
+    }
+    free_str(new_origin);
+    free_str(new_proxy);
+}
+
 /* Opens the WinHTTP session the job's proxy usage asks for: PRECONFIG, the system's settings;
  * NO_PROXY, a direct connection; OVERRIDE, the job's list and bypass list; AUTODETECT, what WPAD
  * finds, or a direct connection. */
-static HRESULT open_session(struct transfer_ctx *ctx, const WCHAR *url, INTERNET_SCHEME scheme,
+static HRESULT open_session(struct transfer_ctx *ctx, const WCHAR *url, const URL_COMPONENTS *parts,
                             HINTERNET *out)
 {
+    INTERNET_SCHEME scheme = parts->nScheme;
     const struct ejob_options *options = &ctx->options;
     WCHAR proxy[MAX_PROXY_ENTRY], *bypass = NULL;
     DWORD access = WINHTTP_ACCESS_TYPE_DEFAULT_PROXY;
@@ -549,7 +610,7 @@ static HRESULT open_session(struct transfer_ctx *ctx, const WCHAR *url, INTERNET
         }
         break;
     case BG_JOB_PROXY_USAGE_AUTODETECT:
-        detect_proxy(url, scheme, proxy, ARRAY_SIZE(proxy));
+        autodetect_proxy(ctx, url, parts, proxy, ARRAY_SIZE(proxy));
         access = proxy[0] ? WINHTTP_ACCESS_TYPE_NAMED_PROXY : WINHTTP_ACCESS_TYPE_NO_PROXY;
         break;
     default:
@@ -1142,7 +1203,7 @@ HRESULT http_fetch(struct transfer_ctx *ctx, const WCHAR *url)
         return HRESULT_FROM_WIN32(GetLastError());
     }
 
-    if (FAILED(hr = open_session(ctx, url, parts.nScheme, &session)))
+    if (FAILED(hr = open_session(ctx, url, &parts, &session)))
         goto out;
     WinHttpSetTimeouts(session, 0, 30000, 30000, SILENCE_TIMEOUT_MS);
     if (!(connection = WinHttpConnect(session, host, parts.nPort, 0)))
