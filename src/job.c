@@ -453,6 +453,7 @@ static HRESULT WINAPI job_SetProxySettings(IBackgroundCopyJob5 *iface, BG_JOB_PR
         old = options->proxy_bypass;
         options->proxy_bypass = new_bypass;
         new_bypass = old;
+        http_forget_proxy(job->ejob);
         ejob_touch(job->ejob);
     }
     ReleaseSRWLockExclusive(&job->ejob->lock);

@@ -31,11 +31,13 @@ static int teardown_group(void **state)
 }
 
 static void fake_stop(void);
+static void error_counter_release(void);
 
 static int teardown(void **state)
 {
     while (job_count > 0)
         tu_cancel_release(jobs[--job_count]);
+    error_counter_release();
     fake_stop();
     if (served_file[0])
         DeleteFileW(served_file);
@@ -183,6 +185,7 @@ static struct
     struct canned answers[4];
     int count;
     char requests[4][1024]; /* the heads received; read them after fake_stop */
+    ULONGLONG ticks[4];     /* when each head was complete */
     int served;
     char out[512 + 256 * 1024]; /* the answer being sent */
 } fake;
@@ -205,6 +208,7 @@ static DWORD WINAPI fake_main(void *arg)
             if (strstr(fake.requests[i], "\r\n\r\n"))
                 break;
         }
+        fake.ticks[i] = GetTickCount64();
         fake.served = i + 1;
         /* Head and body in one piece, so that the client sees all of them arrive at once. */
         n = (int)strlen(answer->head);
@@ -224,6 +228,7 @@ static void fake_listen(WCHAR *url, size_t size)
 {
     fake.served = 0;
     memset(fake.requests, 0, sizeof(fake.requests));
+    memset(fake.ticks, 0, sizeof(fake.ticks));
     fake.listener = loopback_socket(4, &fake.port);
     fake.release = CreateEventW(NULL, TRUE, FALSE, NULL);
     swprintf(url, size, L"http://127.0.0.1:%u/file.bin", fake.port);
@@ -997,6 +1002,365 @@ static void changed_file_restarts(void **state)
     assert_int_equal(0, tu_access_count(url, 206));
 }
 
+/* ---- the no-progress timeout ---- */
+
+/*
+ * A callback that counts JobError calls. It aggregates the free-threaded marshaler, so that the
+ * notifier calls it directly on its own thread (the test runs in the MTA anyway).
+ */
+static struct
+{
+    IBackgroundCopyCallback iface;
+    IUnknown *ftm;
+    LONG refs;
+    LONG errors;  /* JobError calls */
+    HANDLE event; /* set by every JobError */
+} * counter;
+
+static HRESULT WINAPI counter_QueryInterface(IBackgroundCopyCallback *iface, REFIID riid,
+                                             void **out)
+{
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IBackgroundCopyCallback))
+    {
+        *out = iface;
+        IBackgroundCopyCallback_AddRef(iface);
+        return S_OK;
+    }
+    if (IsEqualIID(riid, &IID_IMarshal))
+        return IUnknown_QueryInterface(counter->ftm, riid, out);
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI counter_AddRef(IBackgroundCopyCallback *iface)
+{
+    return InterlockedIncrement(&counter->refs);
+}
+
+/* The object lives until the test's teardown, which frees it when the job let it go. */
+static ULONG WINAPI counter_Release(IBackgroundCopyCallback *iface)
+{
+    return InterlockedDecrement(&counter->refs);
+}
+
+static HRESULT WINAPI counter_JobTransferred(IBackgroundCopyCallback *iface,
+                                             IBackgroundCopyJob *job)
+{
+    return S_OK;
+}
+
+static HRESULT WINAPI counter_JobError(IBackgroundCopyCallback *iface, IBackgroundCopyJob *job,
+                                       IBackgroundCopyError *error)
+{
+    InterlockedIncrement(&counter->errors);
+    SetEvent(counter->event);
+    return S_OK;
+}
+
+static HRESULT WINAPI counter_JobModification(IBackgroundCopyCallback *iface,
+                                              IBackgroundCopyJob *job, DWORD reserved)
+{
+    return S_OK;
+}
+
+static const IBackgroundCopyCallbackVtbl counter_vtbl = {
+    counter_QueryInterface, counter_AddRef,   counter_Release,
+    counter_JobTransferred, counter_JobError, counter_JobModification,
+};
+
+/* Registers a JobError counter on the job (one per test). */
+static void count_job_errors(IBackgroundCopyJob *job)
+{
+    assert_null(counter);
+    assert_non_null(counter = calloc(1, sizeof(*counter)));
+    counter->iface.lpVtbl = &counter_vtbl;
+    counter->refs = 1;
+    counter->event = CreateEventW(NULL, FALSE, FALSE, NULL);
+    assert_hr(S_OK, CoCreateFreeThreadedMarshaler((IUnknown *)&counter->iface, &counter->ftm));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNotifyInterface(job, (IUnknown *)&counter->iface));
+}
+
+/* The teardown's: the jobs are cancelled and released, so the notifier lets go of the counter
+ * soon; it is freed once it has (or leaked, if that never happens, rather than freed in use). */
+static void error_counter_release(void)
+{
+    ULONGLONG deadline = GetTickCount64() + 10000;
+
+    if (!counter)
+        return;
+    while (counter->refs > 1 && GetTickCount64() < deadline)
+        Sleep(20);
+    if (counter->refs == 1)
+    {
+        IUnknown_Release(counter->ftm);
+        CloseHandle(counter->event);
+        free(counter);
+    }
+    counter = NULL;
+}
+
+/* Asserts that JobError came exactly once: the first call within timeout_ms, and no second one
+ * within a second after it. */
+static void check_one_job_error(DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+
+    while (counter->errors < 1)
+    {
+        if (GetTickCount64() >= deadline)
+            fail_msg("JobError was not called within %lu ms", timeout_ms);
+        WaitForSingleObject(counter->event, 50);
+    }
+    WaitForSingleObject(counter->event, 1000);
+    if (counter->errors != 1)
+        fail_msg("JobError was called %ld times; expected once", counter->errors);
+}
+
+/* How far past its no-progress timeout a job may take to reach ERROR on a loaded machine. */
+#define NO_PROGRESS_MARGIN 3000
+
+/* Waits until the job is in ERROR, failing if it goes back to retrying on the way; returns the
+ * milliseconds since `since`. */
+static DWORD wait_error_without_retry(IBackgroundCopyJob *job, ULONGLONG since, DWORD timeout_ms)
+{
+    ULONGLONG deadline = since + timeout_ms;
+    BG_JOB_STATE job_state;
+
+    for (;;)
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+        if (job_state == BG_JOB_STATE_ERROR)
+            return (DWORD)(GetTickCount64() - since);
+        if (job_state == BG_JOB_STATE_TRANSIENT_ERROR)
+            fail_msg("the job went to TRANSIENT_ERROR after %lu ms; expected ERROR",
+                     (DWORD)(GetTickCount64() - since));
+        if (GetTickCount64() >= deadline)
+            fail_msg("the job is still %s %lu ms later; expected ERROR", tu_state_name(job_state),
+                     timeout_ms);
+        Sleep(10);
+    }
+}
+
+static void silent_server_ends_in_error(void **state)
+{
+    /* Longer than the minimum retry delay: the stall that used the whole window must end in
+     * ERROR, not in one more retry. */
+    const ULONG timeout = 6;
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    ULONGLONG started;
+    SOCKET server;
+    USHORT port;
+    DWORD elapsed;
+
+    /* The kernel accepts the connection; the headers never come. */
+    tu_scratch("http_silent", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"never.bin");
+    server = loopback_socket(4, &port);
+    swprintf(url, ARRAY_SIZE(url), L"http://127.0.0.1:%u/never.bin", port);
+    job = new_job(url, local);
+    count_job_errors(job);
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, timeout));
+    started = GetTickCount64();
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    elapsed = wait_error_without_retry(job, started, timeout * 1000 + NO_PROGRESS_MARGIN);
+    ws.closesocket(server);
+    if (elapsed < timeout * 1000 - 200)
+        fail_msg("ERROR after %lu ms; expected no sooner than the %lu s timeout", elapsed, timeout);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_GENERAL_TRANSPORT,
+                        HRESULT_FROM_WIN32(12002 /* ERROR_WINHTTP_TIMEOUT */));
+    check_one_job_error(FAST_TIMEOUT);
+    check_progress(job, BG_SIZE_UNKNOWN, 0, 1, 0);
+    assert_false(tu_exists(local));
+}
+
+static void stalled_body_ends_in_error(void **state)
+{
+    const ULONG timeout = 3;
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    ULONGLONG progressed;
+    DWORD elapsed;
+
+    /* Headers and the first bytes, then silence: the window runs from the last byte. */
+    tu_scratch("http_stalled_body", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", 0, 0, 1000, TRUE);
+    fake_start(1, url, ARRAY_SIZE(url));
+    job = new_job(url, local);
+    count_job_errors(job);
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, timeout));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_bytes(job, 1000, FAST_TIMEOUT);
+    progressed = GetTickCount64();
+    elapsed = wait_error_without_retry(job, progressed, timeout * 1000 + NO_PROGRESS_MARGIN);
+    if (elapsed < timeout * 1000 - 500)
+        fail_msg("ERROR %lu ms after the last byte; expected no sooner than the %lu s timeout",
+                 elapsed, timeout);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_GENERAL_TRANSPORT,
+                        HRESULT_FROM_WIN32(12002 /* ERROR_WINHTTP_TIMEOUT */));
+    check_one_job_error(FAST_TIMEOUT);
+    /* The bytes that came are kept for a Resume. */
+    check_progress(job, 100000, 1000, 1, 0);
+    assert_false(tu_exists(local));
+}
+
+/* ---- Retry-After ---- */
+
+/* The minimum retry delay the Retry-After tests set: BITS' smallest. */
+#define MIN_RETRY_DELAY_S 5
+
+/* Serves `refusal` (which asks the client to come back later), then the file; asserts that the
+ * second request came, and no sooner than `wait_ms` after the tick `since` (0: after the first
+ * request). */
+static void check_retry_after(const char *scratch, const char *refusal, DWORD wait_ms,
+                              ULONGLONG since)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    DWORD waited;
+
+    tu_scratch(scratch, dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0, refusal, 0, 0, 0, FALSE);
+    fake_answer(1, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n", 0, 0, 3000, FALSE);
+    fake_start(2, url, ARRAY_SIZE(url));
+    job = new_job(url, local);
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, MIN_RETRY_DELAY_S));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, wait_ms + FAST_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    check_body_file(local, 0, 3000);
+    assert_int_equal(2, fake.served);
+    waited = (DWORD)(fake.ticks[1] - (since ? since : fake.ticks[0]));
+    if (waited < wait_ms)
+        fail_msg("the retry came after %lu ms; expected at least %lu ms", waited, wait_ms);
+}
+
+static void retry_after_seconds_503(void **state)
+{
+    check_retry_after("http_retry_after_503",
+                      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\n"
+                      "Content-Length: 0\r\n\r\n",
+                      7000 - 100, 0);
+}
+
+static void retry_after_seconds_429(void **state)
+{
+    check_retry_after("http_retry_after_429",
+                      "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n"
+                      "Content-Length: 0\r\n\r\n",
+                      7000 - 100, 0);
+}
+
+static void retry_after_date_503(void **state)
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    ULARGE_INTEGER when;
+    ULONGLONG now = GetTickCount64();
+    SYSTEMTIME st;
+    FILETIME ft;
+    char head[256];
+
+    /* Eight seconds from now, rounded down to the second: at least seven from now. */
+    GetSystemTimeAsFileTime(&ft);
+    when.LowPart = ft.dwLowDateTime;
+    when.HighPart = ft.dwHighDateTime;
+    when.QuadPart += 8 * 10000000ULL;
+    ft.dwLowDateTime = when.LowPart;
+    ft.dwHighDateTime = when.HighPart;
+    FileTimeToSystemTime(&ft, &st);
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: %s, %02u %s %04u %02u:%02u:%02u GMT"
+             "\r\nContent-Length: 0\r\n\r\n",
+             days[st.wDayOfWeek], st.wDay, months[st.wMonth - 1], st.wYear, st.wHour, st.wMinute,
+             st.wSecond);
+    check_retry_after("http_retry_after_date", head, 7000 - 100, now);
+}
+
+static void retry_after_beyond_timeout_is_an_error(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+
+    /* The server will not serve within the no-progress timeout: no retry can help. */
+    tu_scratch("http_retry_after_late", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
+    fake_answer(0,
+                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\n"
+                "Content-Length: 0\r\n\r\n",
+                0, 0, 0, FALSE);
+    fake_start(1, url, ARRAY_SIZE(url));
+    job = new_job(url, local);
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, MIN_RETRY_DELAY_S));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 60));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    wait_error_without_retry(job, GetTickCount64(), FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_HTTP_ERROR_503);
+    assert_int_equal(1, fake.served);
+}
+
+/* ---- proxy auto-detection ---- */
+
+#define DETECT_FILES 40
+
+static void autodetect_job_with_many_files(void **state)
+{
+    static WCHAR url[DETECT_FILES][MAX_PATH], local[DETECT_FILES][MAX_PATH];
+    WCHAR dir[MAX_PATH], fake_url[MAX_PATH], name[32], www[MAX_PATH];
+    BG_FILE_INFO files[DETECT_FILES];
+    IBackgroundCopyJob *job;
+    ULONGLONG started;
+    GUID id;
+
+    /* WPAD finds nothing here, so every file goes direct; what matters is that a job of many
+     * files, some from a second origin, gets through with the detection it keeps. */
+    tu_scratch("http_autodetect", dir, ARRAY_SIZE(dir));
+    fake_answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n", 0, 0, 3000, FALSE);
+    fake_answer(1, "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n", 0, 0, 3000, FALSE);
+    fake_start(2, fake_url, ARRAY_SIZE(fake_url));
+    for (int i = 0; i < DETECT_FILES; i++)
+    {
+        if (i == DETECT_FILES / 4 || i == DETECT_FILES * 3 / 4)
+            wcscpy(url[i], fake_url);
+        else
+            tu_url(url[i], ARRAY_SIZE(url[i]), L"hello.txt");
+        swprintf(name, ARRAY_SIZE(name), L"f%02d.bin", i);
+        tu_path(local[i], ARRAY_SIZE(local[i]), dir, name);
+        files[i].RemoteName = url[i];
+        files[i].LocalName = local[i];
+    }
+    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"autodetect", BG_JOB_TYPE_DOWNLOAD,
+                                                     &id, &job));
+    jobs[job_count++] = job;
+    assert_hr(S_OK, IBackgroundCopyJob_AddFileSet(job, DETECT_FILES, files));
+    assert_hr(S_OK,
+              IBackgroundCopyJob_SetProxySettings(job, BG_JOB_PROXY_USAGE_AUTODETECT, NULL, NULL));
+    started = GetTickCount64();
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
+    print_message("%d files with AUTODETECT in %lu ms\n", DETECT_FILES,
+                  (DWORD)(GetTickCount64() - started));
+    check_progress(job, (DETECT_FILES - 2) * 14 + 2 * 3000, (DETECT_FILES - 2) * 14 + 2 * 3000,
+                   DETECT_FILES, DETECT_FILES);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    fake_stop();
+    assert_int_equal(2, fake.served);
+    tu_www(www, ARRAY_SIZE(www), L"hello.txt");
+    for (int i = 0; i < DETECT_FILES; i++)
+    {
+        if (!wcscmp(url[i], fake_url))
+            check_body_file(local[i], 0, 3000);
+        else if (!tu_same_file(www, local[i]))
+            fail_msg("%ls differs from hello.txt", local[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1024,6 +1388,13 @@ int main(void)
         cmocka_unit_test_teardown(shorter_file_restarts, teardown),
         cmocka_unit_test_teardown(redirect_is_followed, teardown),
         cmocka_unit_test_teardown(changed_file_restarts, teardown),
+        cmocka_unit_test_teardown(silent_server_ends_in_error, teardown),
+        cmocka_unit_test_teardown(stalled_body_ends_in_error, teardown),
+        cmocka_unit_test_teardown(retry_after_seconds_503, teardown),
+        cmocka_unit_test_teardown(retry_after_seconds_429, teardown),
+        cmocka_unit_test_teardown(retry_after_date_503, teardown),
+        cmocka_unit_test_teardown(retry_after_beyond_timeout_is_an_error, teardown),
+        cmocka_unit_test_teardown(autodetect_job_with_many_files, teardown),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

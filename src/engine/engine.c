@@ -123,6 +123,8 @@ void ejob_release(struct ejob *job)
     free_str(job->description);
     owner_clear(&job->owner);
     ejob_options_clear(&job->options);
+    free_str(job->detected_proxy.origin);
+    free_str(job->detected_proxy.proxy);
     heap_free(job);
 }
 
@@ -387,7 +389,7 @@ HRESULT ejob_resume(struct ejob *job)
             break;
         job->state = BG_JOB_STATE_QUEUED;
         job->generation++;
-        job->transient_since = 0;
+        job->no_progress_since = 0;
         job->resumed = TRUE;
         restart_download_time(job);
         ejob_touch(job);

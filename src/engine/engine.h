@@ -150,6 +150,17 @@ struct ejob_options
     BOOL on_demand;
 };
 
+/* What proxy auto-detection (BG_JOB_PROXY_USAGE_AUTODETECT) found for a job, so that a job with
+ * many files asks WPAD once and not once per file. One origin is kept: WPAD's answer may differ
+ * between servers, and a job's files usually come from one. */
+struct proxy_cache
+{
+    WCHAR *origin;     /* "scheme://host:port" the proxy was found for, or NULL: nothing cached */
+    WCHAR *proxy;      /* "host:port", or "" when detection found none (a direct connection) */
+    LONG found_serial; /* `serial` when they were found: they hold only while it is current */
+    LONG serial;       /* bumped when the job's proxy settings change */
+};
+
 struct ejob
 {
     LONG refs;
@@ -178,7 +189,9 @@ struct ejob
     ULONG unknown_sizes;          /* lock: files whose BytesTotal is not known yet */
     UINT64 known_bytes;           /* lock: sum of the known BytesTotal values */
     BG_JOB_TIMES times;           /* lock */
-    ULONGLONG transient_since;    /* lock: tick of the first transient error without progress */
+    ULONGLONG no_progress_since;  /* lock: where the no-progress window starts: the tick of the
+                                   * last progress (a byte, a finished file), or when the first
+                                   * worker after Resume began; 0 until then */
     ULONG error_count;            /* lock */
     struct
     {
@@ -198,6 +211,9 @@ struct ejob
                                   * not counting the running worker's stretch */
     ULONGLONG transfer_since;    /* lock: tick when the running worker's stretch began
                                   * (or Resume restarted the count), 0 without worker */
+
+    /* lock: what AUTODETECT found (http.c); freed with the job. */
+    struct proxy_cache detected_proxy;
 };
 
 /* ---- owners (engine/owner.c) ---- */
@@ -364,6 +380,8 @@ struct transfer_ctx
     WCHAR validator[VALIDATOR_SIZE]; /* the file's validator when the fetch starts */
     BG_ERROR_CONTEXT context;        /* set by a transport with its failure */
     BOOL transient;                  /* set by a transport: the failure may go away by itself */
+    ULONGLONG retry_after_ms;        /* set by a transport: the source asked not to be asked
+                                      * again before this (Retry-After), or 0 */
     DWORD acl_flags;                 /* the job's BG_COPY_FILE_* flags when the fetch started */
     const BG_FILE_RANGE *ranges;     /* the file's ranges (immutable), NULL for the whole file */
     ULONG range_count;
@@ -384,6 +402,11 @@ BOOL transfer_stopped(struct transfer_ctx *ctx);
  * BG_E_MAXDOWNLOAD_TIMEOUT (with ctx->context set) once the job has spent its maximum download
  * time transferring. Takes job->lock. */
 HRESULT transfer_check(struct transfer_ctx *ctx);
+/* The tick at which the job's no-progress window closes: the last progress plus the job's
+ * no-progress timeout, or (ULONGLONG)-1 for a timeout of 0 (transient errors are fatal then, but
+ * no wait is cut short). A transport that waits for its source gives up with a transient error
+ * at this tick; the job then goes to ERROR. Takes job->lock. */
+ULONGLONG transfer_progress_deadline(struct transfer_ctx *ctx);
 /* The source moved (a redirect the job reports): the file's remote name becomes `url`. */
 HRESULT transfer_set_remote(struct transfer_ctx *ctx, const WCHAR *url);
 /* The source told the file's total size. Returns E_ABORT if the job was stopped meanwhile,
@@ -510,6 +533,10 @@ HRESULT http_fetch(struct transfer_ctx *ctx, const WCHAR *url);
  * such store, CRYPT_E_NOT_FOUND when it holds no such certificate. The caller frees *out with
  * CertFreeCertificateContext. Takes no lock: `cert` is the caller's. */
 HRESULT http_find_client_cert(const struct ejob_client_cert *cert, const CERT_CONTEXT **out);
+/* http.c: forgets what proxy auto-detection found for the job, so that its next fetch detects
+ * again; for SetProxySettings. Frees nothing (the next detection replaces the strings, the job's
+ * release frees them). Caller holds job->lock exclusively. */
+void http_forget_proxy(struct ejob *job);
 /* localfile.c: copy from a local or UNC path. */
 HRESULT localfile_fetch(struct transfer_ctx *ctx, const WCHAR *path);
 

@@ -17,6 +17,7 @@
 #include "engine/engine.h"
 #include "core/url.h"
 #include "core/ranges.h"
+#include "core/httpdate.h"
 #include <winhttp.h>
 
 #define READ_BUFFER_SIZE (256 * 1024)
@@ -24,8 +25,13 @@
 #define STOP_POLL_MS 50
 /* A read that completes within this many milliseconds found its bytes waiting: read more. */
 #define FAST_READ_MS 50
-/* How long the server may stay silent: connecting and sending, the headers, each read. */
+/* How long the server may stay silent: connecting and sending, the headers, each read. The
+ * job's no-progress window cuts every such wait shorter when it closes first. */
 #define SILENCE_TIMEOUT_MS 60000
+/* The longest wait a Retry-After may ask for. Longer ones are cut to it: a server's mistake
+ * (or a date decades ahead) must not park a job for good, and a day is longer than any outage
+ * a server can foresee. A wait beyond the job's no-progress window ends it in ERROR anyway. */
+#define MAX_RETRY_AFTER (24 * 60 * 60)
 /* Byte ranges closer than this are fetched with one request, the bytes between thrown away:
  * cheaper than another round trip on any link where a round trip costs more than 64 KiB. */
 #define RANGE_MAX_GAP (64 * 1024)
@@ -121,10 +127,12 @@ static HRESULT transport_failure(struct transfer_ctx *ctx, DWORD err)
 
 /* Waits for the step started last to complete. Gives up with E_ABORT when the job no longer
  * wants the transfer, with BG_E_MAXDOWNLOAD_TIMEOUT when the job ran out of time, and with a
- * transient timeout when the server stays silent. */
+ * transient timeout when the server stays silent: for SILENCE_TIMEOUT_MS, or until the job's
+ * no-progress window closes (read at every poll: the client may change the timeout meanwhile),
+ * whichever comes first. A silence that closed the window ends the job in ERROR. */
 static HRESULT wait_op(struct transfer_ctx *ctx, struct http_op *op)
 {
-    ULONGLONG deadline = GetTickCount64() + SILENCE_TIMEOUT_MS;
+    ULONGLONG silence_deadline = GetTickCount64() + SILENCE_TIMEOUT_MS;
     HRESULT hr;
 
     for (;;)
@@ -137,7 +145,7 @@ static HRESULT wait_op(struct transfer_ctx *ctx, struct http_op *op)
         }
         if (FAILED(hr = transfer_check(ctx)))
             return hr;
-        if (GetTickCount64() >= deadline)
+        if (GetTickCount64() >= min(silence_deadline, transfer_progress_deadline(ctx)))
             return transport_failure(ctx, ERROR_WINHTTP_TIMEOUT);
     }
 }
@@ -177,6 +185,36 @@ static BOOL status_is_transient(DWORD status)
 {
     return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
            status == 504;
+}
+
+/* Seconds since 1970-01-01 UTC, as core/httpdate.h counts them. */
+static INT64 unix_now(void)
+{
+    ULARGE_INTEGER now;
+    FILETIME ft;
+
+    GetSystemTimeAsFileTime(&ft);
+    now.LowPart = ft.dwLowDateTime;
+    now.HighPart = ft.dwHighDateTime;
+    /* FILETIME counts 100 ns units from 1601; 11644473600 s lie between 1601 and 1970. */
+    return (INT64)(now.QuadPart / 10000000) - 11644473600LL;
+}
+
+/* A 503 (Service Unavailable) or 429 (Too Many Requests, RFC 6585) may say when to come back
+ * (Retry-After: seconds or an HTTP date); record_failure then waits at least that long before
+ * the retry. Another status, or a value that is neither, asks for nothing. */
+static void note_retry_after(struct transfer_ctx *ctx, HINTERNET request, DWORD status)
+{
+    WCHAR value[64];
+    UINT32 delay;
+
+    if (status != 503 && status != 429)
+        return;
+    if (!query_string(request, WINHTTP_QUERY_RETRY_AFTER, value, ARRAY_SIZE(value)) ||
+        retry_after_parse(value, unix_now(), MAX_RETRY_AFTER, &delay))
+        return;
+    TRACE("status %lu, Retry-After %s: %u s", status, debugstr_w(value), delay);
+    ctx->retry_after_ms = (ULONGLONG)delay * 1000;
 }
 
 /* Reads the response status and headers: where the body starts and how long the file is. */
@@ -472,12 +510,73 @@ static void detect_proxy(const WCHAR *url, INTERNET_SCHEME scheme, WCHAR *proxy,
     WinHttpCloseHandle(session);
 }
 
+void http_forget_proxy(struct ejob *job)
+{
+    job->detected_proxy.serial++;
+}
+
+/* BG_JOB_PROXY_USAGE_AUTODETECT: the proxy WPAD finds for the URL, asked once per job and
+ * origin. Detection runs synchronously and can take long (DHCP, DNS, fetching and running the
+ * PAC script): asked for every file, a job of many files would spend most of its time there, and
+ * a control operation would wait for it. The answer is kept in job->detected_proxy until the
+ * job's proxy settings change or a file comes from another origin. */
+static void autodetect_proxy(struct transfer_ctx *ctx, const WCHAR *url,
+                             const URL_COMPONENTS *parts, WCHAR *proxy, size_t size)
+{
+    struct proxy_cache *cache = &ctx->job->detected_proxy;
+    WCHAR origin[300], *new_origin, *new_proxy;
+    BOOL cached = FALSE;
+    LONG serial;
+
+    swprintf(origin, ARRAY_SIZE(origin), L"%ls://%.*ls:%u",
+             parts->nScheme == INTERNET_SCHEME_HTTPS ? L"https" : L"http",
+             (int)parts->dwHostNameLength, parts->lpszHostName, parts->nPort);
+    AcquireSRWLockShared(&ctx->job->lock);
+    serial = cache->serial;
+    if (cache->origin && cache->found_serial == serial && !wcscmp(cache->origin, origin) &&
+        wcslen(cache->proxy) < size)
+    {
+        wcscpy(proxy, cache->proxy);
+        cached = TRUE;
+    }
+    ReleaseSRWLockShared(&ctx->job->lock);
+    if (cached)
+    {
+        TRACE("proxy for %s known: %s", debugstr_w(origin), debugstr_w(proxy));
+        return;
+    }
+
+    detect_proxy(url, parts->nScheme, proxy, size);
+    /* Without memory the answer is not kept: the next file detects again. */
+    new_origin = heap_strdup(origin);
+    new_proxy = heap_strdup(proxy);
+    if (new_origin && new_proxy)
+    {
+        /* Settings changed during the detection make its answer stale: it is not kept. */
+        AcquireSRWLockExclusive(&ctx->job->lock);
+        if (cache->serial == serial)
+        {
+            WCHAR *old_origin = cache->origin, *old_proxy = cache->proxy;
+
+            cache->origin = new_origin;
+            cache->proxy = new_proxy;
+            cache->found_serial = serial;
+            new_origin = old_origin;
+            new_proxy = old_proxy;
+        }
+        ReleaseSRWLockExclusive(&ctx->job->lock);
+    }
+    free_str(new_origin);
+    free_str(new_proxy);
+}
+
 /* Opens the WinHTTP session the job's proxy usage asks for: PRECONFIG, the system's settings;
  * NO_PROXY, a direct connection; OVERRIDE, the job's list and bypass list; AUTODETECT, what WPAD
  * finds, or a direct connection. */
-static HRESULT open_session(struct transfer_ctx *ctx, const WCHAR *url, INTERNET_SCHEME scheme,
+static HRESULT open_session(struct transfer_ctx *ctx, const WCHAR *url, const URL_COMPONENTS *parts,
                             HINTERNET *out)
 {
+    INTERNET_SCHEME scheme = parts->nScheme;
     const struct ejob_options *options = &ctx->options;
     WCHAR proxy[MAX_PROXY_ENTRY], *bypass = NULL;
     DWORD access = WINHTTP_ACCESS_TYPE_DEFAULT_PROXY;
@@ -511,7 +610,7 @@ static HRESULT open_session(struct transfer_ctx *ctx, const WCHAR *url, INTERNET
         }
         break;
     case BG_JOB_PROXY_USAGE_AUTODETECT:
-        detect_proxy(url, scheme, proxy, ARRAY_SIZE(proxy));
+        autodetect_proxy(ctx, url, parts, proxy, ARRAY_SIZE(proxy));
         access = proxy[0] ? WINHTTP_ACCESS_TYPE_NAMED_PROXY : WINHTTP_ACCESS_TYPE_NO_PROXY;
         break;
     default:
@@ -1031,6 +1130,7 @@ static HRESULT fetch_once(struct transfer_ctx *ctx, HINTERNET connection,
         goto out;
     hr = answer_response(ctx, request, op, parts);
     record_response(ctx, request);
+    note_retry_after(ctx, request, response_status(request));
     if (FAILED(hr))
         goto out;
     if (span)
@@ -1103,7 +1203,7 @@ HRESULT http_fetch(struct transfer_ctx *ctx, const WCHAR *url)
         return HRESULT_FROM_WIN32(GetLastError());
     }
 
-    if (FAILED(hr = open_session(ctx, url, parts.nScheme, &session)))
+    if (FAILED(hr = open_session(ctx, url, &parts, &session)))
         goto out;
     WinHttpSetTimeouts(session, 0, 30000, 30000, SILENCE_TIMEOUT_MS);
     if (!(connection = WinHttpConnect(session, host, parts.nPort, 0)))

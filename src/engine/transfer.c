@@ -57,6 +57,17 @@ HRESULT transfer_check(struct transfer_ctx *ctx)
     return hr;
 }
 
+ULONGLONG transfer_progress_deadline(struct transfer_ctx *ctx)
+{
+    ULONGLONG deadline = (ULONGLONG)-1;
+
+    AcquireSRWLockShared(&ctx->job->lock);
+    if (ctx->job->no_progress_timeout && ctx->job->no_progress_since)
+        deadline = ctx->job->no_progress_since + (ULONGLONG)ctx->job->no_progress_timeout * 1000;
+    ReleaseSRWLockShared(&ctx->job->lock);
+    return deadline;
+}
+
 HRESULT transfer_set_remote(struct transfer_ctx *ctx, const WCHAR *url)
 {
     struct ejob *job = ctx->job;
@@ -252,7 +263,7 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         file->bytes_downloaded += size;
         file->bytes_from_http += ctx->http ? size : 0;
         job->progress.BytesTransferred += size;
-        job->transient_since = 0;
+        job->no_progress_since = GetTickCount64();
         notify_modified(job);
         if (job->options.max_download_size &&
             job->progress.BytesTransferred > job->options.max_download_size)
@@ -416,12 +427,15 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
     return hr;
 }
 
-/* Records a failure and picks ERROR or TRANSIENT_ERROR. Caller holds job->lock exclusively. */
+/* Records a failure and picks ERROR or TRANSIENT_ERROR. A transient failure is retried after
+ * the minimum retry delay, or later if the source asked so (Retry-After), as long as the retry
+ * still falls inside the no-progress window: that window runs from the last progress, so a stall
+ * that used all of it ends in ERROR here. Caller holds job->lock exclusively. */
 static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRESULT hr)
 {
     ULONGLONG now = GetTickCount64();
     ULONGLONG timeout_ms = (ULONGLONG)job->no_progress_timeout * 1000;
-    ULONGLONG delay_ms = (ULONGLONG)job->min_retry_delay * 1000;
+    ULONGLONG delay_ms = max((ULONGLONG)job->min_retry_delay * 1000, ctx->retry_after_ms);
 
     job->error.present = TRUE;
     job->error.code = hr;
@@ -431,10 +445,10 @@ static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRE
     ejob_touch(job);
     if (ctx->transient)
     {
-        if (!job->transient_since)
-            job->transient_since = now;
+        if (!job->no_progress_since)
+            job->no_progress_since = now;
         /* Retry while the next attempt still falls inside the no-progress timeout. */
-        if (now + delay_ms < job->transient_since + timeout_ms)
+        if (now + delay_ms < job->no_progress_since + timeout_ms)
         {
             job->state = BG_JOB_STATE_TRANSIENT_ERROR;
             engine_submit(job, job->generation, job->priority, delay_ms);
@@ -464,6 +478,10 @@ void transfer_run(struct ejob *job, LONG generation)
     job->state = BG_JOB_STATE_TRANSFERRING;
     job->error.present = FALSE;
     job->transfer_since = GetTickCount64();
+    /* The no-progress window of a resumed job starts with its first worker, not in the queue;
+     * retries stay in the window their failure left. */
+    if (!job->no_progress_since)
+        job->no_progress_since = job->transfer_since;
     ejob_touch(job);
 
     for (;;)
@@ -532,6 +550,7 @@ void transfer_run(struct ejob *job, LONG generation)
         ctx.index = i;
         ctx.context = BG_ERROR_CONTEXT_NONE;
         ctx.transient = FALSE;
+        ctx.retry_after_ms = 0;
         ctx.http = FALSE;
         started = GetTickCount64();
         hr = fetch_file(&ctx, remote, temp, counted, sink_position);
@@ -558,6 +577,8 @@ void transfer_run(struct ejob *job, LONG generation)
             break;
         }
         job->progress.FilesTransferred++;
+        /* A finished file is progress, even one without bytes. */
+        job->no_progress_since = GetTickCount64();
         ejob_touch(job);
         notify_file_transferred(job, i);
     }
