@@ -29,6 +29,8 @@
  * Lock order: see engine.h.
  */
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "engine/engine.h"
 #include "core/url.h"
@@ -643,6 +645,41 @@ HRESULT ejob_options_copy(struct ejob_options *dst, const struct ejob_options *s
         ejob_options_clear(dst);
         return E_OUTOFMEMORY;
     }
+    return S_OK;
+}
+
+/* ---- fault injection ---- */
+
+/* Longest time a "block" fault holds a thread, so that a failing test cannot hang forever. */
+#define FAULT_BLOCK_MS 10000
+
+HRESULT engine_fault(const char *point)
+{
+    char variable[64], value[MAX_PATH], event[MAX_PATH + 16];
+    HANDLE reached, go;
+    DWORD len;
+
+    snprintf(variable, sizeof(variable), "OPENDO_FAULT_%s", point);
+    len = GetEnvironmentVariableA(variable, value, sizeof(value));
+    if (!len || len >= sizeof(value))
+        return S_OK;
+    if (!strncmp(value, "fail:", 5))
+        return (HRESULT)strtoul(value + 5, NULL, 16);
+    if (strncmp(value, "block:", 6))
+        return S_OK;
+    snprintf(event, sizeof(event), "%s.reached", value + 6);
+    if ((reached = OpenEventA(EVENT_MODIFY_STATE, FALSE, event)))
+    {
+        SetEvent(reached);
+        CloseHandle(reached);
+    }
+    snprintf(event, sizeof(event), "%s.go", value + 6);
+    if ((go = OpenEventA(SYNCHRONIZE, FALSE, event)))
+    {
+        WaitForSingleObject(go, FAULT_BLOCK_MS);
+        CloseHandle(go);
+    }
+    TRACE("fault point %s: %s", point, value);
     return S_OK;
 }
 

@@ -297,6 +297,21 @@ HRESULT ejob_options_copy(struct ejob_options *dst, const struct ejob_options *s
 /* Frees one credential, zeroing its password first. */
 void ejob_credential_clear(struct ejob_credential *credential);
 
+/* ---- fault injection (engine/engine.c) ---- */
+
+/*
+ * The tests reach error paths and races through named points in the engine. Point "X" reads
+ * the environment variable OPENDO_FAULT_X each time it is passed (unset: nothing happens):
+ *   "fail:<hex HRESULT>"  the point returns that HRESULT, which the caller treats as the
+ *                         failure of the step it guards;
+ *   "block:<name>"        the point signals the event "<name>.reached" and waits (at most
+ *                         10 s) for the event "<name>.go", both created by the test.
+ * Points: WRITE (transfer_write, before a buffer is stored), FINISH (all of a file's bytes
+ * are in, before its data is flushed), ACL (the copy of the source's security information).
+ * Caller holds no lock.
+ */
+HRESULT engine_fault(const char *point);
+
 /* ---- scheduler (engine/engine.c) ---- */
 
 /* Queues the job for a worker after delay_ms; the queue holds its own reference. The entry is

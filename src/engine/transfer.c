@@ -227,6 +227,7 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     HRESULT hr = S_OK;
     DWORD written;
 
+    engine_fault("WRITE");
     if (ctx->sink)
     {
         /* The client's stream, called outside every lock; it must take all the bytes. */
@@ -334,6 +335,8 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
     case URL_HTTPS:
         ctx->http = TRUE;
         hr = http_fetch(ctx, remote);
+        if (SUCCEEDED(hr))
+            engine_fault("FINISH");
         break;
     case URL_FILE:
     case URL_LOCAL_PATH:
@@ -344,10 +347,12 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
             break;
         }
         hr = localfile_fetch(ctx, path);
+        if (SUCCEEDED(hr))
+            engine_fault("FINISH");
         /* SetFileACLFlags: the source's owner and ACLs go onto the temporary file, which the
          * rename on Complete carries to the destination. */
         if (SUCCEEDED(hr) && ctx->acl_flags && !ctx->sink &&
-            FAILED(hr = acl_copy(path, temp, ctx->acl_flags)))
+            (FAILED(hr = engine_fault("ACL")) || FAILED(hr = acl_copy(path, temp, ctx->acl_flags))))
         {
             ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
             ctx->transient = TRUE;
