@@ -26,6 +26,10 @@
  * BITS_JOB_PROPERTY_HIGH_PERFORMANCE have a larger connection budget: up to MAX_HP_WORKERS more
  * workers that serve only such jobs, so that they do not wait behind the ordinary ones.
  *
+ * Nothing slow happens under job->lock: queue entries are allocated and worker threads started
+ * by engine_submit, which callers reach after they dropped the job's locks; file I/O happens
+ * under op_lock only (control operations) or under no lock (workers).
+ *
  * Lock order: see engine.h.
  */
 
@@ -221,8 +225,8 @@ static HRESULT init_file_extras(struct ejob_file *file, const struct efile_spec 
 static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *infos,
                          const struct efile_spec *spec, ULONG *index)
 {
-    struct ejob_file **files, **grown;
-    ULONG i, unknown = 0;
+    struct ejob_file **files, **grown, **old_files = NULL;
+    ULONG i, capacity, unknown = 0;
     UINT64 known = 0;
     HRESULT hr = S_OK;
 
@@ -285,20 +289,26 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
             known += files[i]->progress.BytesTotal;
     }
 
-    AcquireSRWLockExclusive(&job->lock);
-    if (job->file_count + count > job->file_capacity)
+    /* Only this function changes the file count and the array, under op_lock, which we hold:
+     * both can be read without the data lock, and a bigger array allocated outside it. */
+    capacity = job->file_capacity;
+    grown = NULL;
+    if (job->file_count + count > capacity)
     {
-        ULONG capacity = max(16, max(job->file_capacity * 2, job->file_count + count));
+        capacity = max(16, max(capacity * 2, job->file_count + count));
         if (!(grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown))))
         {
-            ReleaseSRWLockExclusive(&job->lock);
             hr = E_OUTOFMEMORY;
             goto out;
         }
+    }
+    AcquireSRWLockExclusive(&job->lock);
+    if (grown)
+    {
         if (job->file_count)
             memcpy(grown, job->files, job->file_count * sizeof(*grown));
         /* Readers only look at files[] under the lock, so swapping it here is safe. */
-        heap_free(job->files);
+        old_files = job->files;
         job->files = grown;
         job->file_capacity = capacity;
     }
@@ -315,6 +325,7 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
     job->progress.BytesTotal = job->unknown_sizes ? BG_SIZE_UNKNOWN : job->known_bytes;
     ejob_touch(job);
     ReleaseSRWLockExclusive(&job->lock);
+    heap_free(old_files);
 
 out:
     ReleaseSRWLockExclusive(&job->op_lock);
@@ -354,7 +365,9 @@ static void restart_download_time(struct ejob *job)
 HRESULT ejob_resume(struct ejob *job)
 {
     HRESULT hr = S_OK;
-    BOOL pending = FALSE;
+    BOOL pending = FALSE, queue = FALSE;
+    BG_JOB_PRIORITY priority;
+    LONG generation;
 
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
@@ -385,11 +398,17 @@ HRESULT ejob_resume(struct ejob *job)
         job->resumed = TRUE;
         restart_download_time(job);
         ejob_touch(job);
-        engine_submit(job, job->generation, job->priority, 0);
+        queue = TRUE;
+        generation = job->generation;
+        priority = job->priority;
         break;
     }
     ReleaseSRWLockExclusive(&job->lock);
     ReleaseSRWLockExclusive(&job->op_lock);
+    /* Outside the locks: the entry is allocated and a worker may start. If another control
+     * operation came in between, the entry's generation is stale and it is dropped. */
+    if (queue)
+        engine_submit(job, generation, priority, 0);
     return hr;
 }
 
@@ -689,8 +708,9 @@ static DWORD WINAPI worker_main(void *arg);
 static DWORD WINAPI hp_worker_main(void *arg);
 
 /* Starts an ordinary worker, or one of the extra workers that take only HIGH_PERFORMANCE
- * jobs. Caller holds queue_lock. */
-static void start_worker_locked(BOOL hp)
+ * jobs, whose place the caller has counted in worker_count or hp_worker_count already; gives
+ * the place back if the thread cannot start. Caller holds no lock: starting a thread is slow. */
+static void start_worker(BOOL hp)
 {
     LPTHREAD_START_ROUTINE start = hp ? hp_worker_main : worker_main;
     HMODULE module;
@@ -701,24 +721,30 @@ static void start_worker_locked(BOOL hp)
                             &module))
     {
         ERR("cannot pin the module: %lu", GetLastError());
-        return;
+        goto err_unreserve;
     }
     if (!(thread = CreateThread(NULL, 0, start, module, 0, NULL)))
     {
         ERR("cannot start a worker: %lu", GetLastError());
         FreeLibrary(module);
-        return;
+        goto err_unreserve;
     }
     CloseHandle(thread);
+    return;
+
+err_unreserve:
+    AcquireSRWLockExclusive(&queue_lock);
     if (hp)
-        hp_worker_count++;
+        hp_worker_count--;
     else
-        worker_count++;
+        worker_count--;
+    ReleaseSRWLockExclusive(&queue_lock);
 }
 
 void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms)
 {
     struct queue_entry *entry, **link;
+    BOOL start = FALSE, start_hp = FALSE, hp;
 
     if (!(entry = heap_alloc_zero(sizeof(*entry))))
     {
@@ -730,9 +756,9 @@ void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, 
     entry->generation = generation;
     entry->priority = priority;
     entry->ready_at = GetTickCount64() + delay_ms;
-    /* Read without the lock (the callers hold it anyway): the property cannot change once the
-     * job has files, and only jobs with files are queued. */
-    entry->high_performance = job->options.high_performance;
+    AcquireSRWLockShared(&job->lock);
+    hp = entry->high_performance = job->options.high_performance;
+    ReleaseSRWLockShared(&job->lock);
 
     AcquireSRWLockExclusive(&queue_lock);
     entry->sequence = queue_sequence++;
@@ -741,16 +767,26 @@ void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, 
         ;
     entry->next = *link;
     *link = entry;
-    /* A high-performance job has workers of its own, besides the ordinary ones. */
-    if (entry->high_performance && idle_hp_workers > 0)
+    /* A high-performance job has workers of its own, besides the ordinary ones. A new worker's
+     * place is counted now and its thread started once the queue lock is dropped. */
+    if (hp && idle_hp_workers > 0)
         WakeConditionVariable(&hp_queue_cond);
-    else if (entry->high_performance && hp_worker_count < MAX_HP_WORKERS)
-        start_worker_locked(TRUE);
+    else if (hp && hp_worker_count < MAX_HP_WORKERS)
+    {
+        hp_worker_count++;
+        start = start_hp = TRUE;
+    }
     else if (idle_workers > 0)
         WakeConditionVariable(&queue_cond);
     else if (worker_count < MAX_WORKERS)
-        start_worker_locked(FALSE);
+    {
+        worker_count++;
+        start = TRUE;
+    }
     ReleaseSRWLockExclusive(&queue_lock);
+    /* The entry may be taken and freed by now: only the locals are used. */
+    if (start)
+        start_worker(start_hp);
 }
 
 /* Takes the first entry that is ready (a HIGH_PERFORMANCE one for an extra worker), or tells

@@ -315,8 +315,8 @@ HRESULT engine_fault(const char *point);
 /* ---- scheduler (engine/engine.c) ---- */
 
 /* Queues the job for a worker after delay_ms; the queue holds its own reference. The entry is
- * dropped unless the job's generation still equals `generation` when it comes up.
- * Caller may hold job->lock. */
+ * dropped unless the job's generation still equals `generation` when it comes up. Allocates and
+ * may start a thread: caller holds none of the job's locks (it takes job->lock briefly). */
 void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms);
 
 /* ---- transfer (engine/transfer.c) ---- */

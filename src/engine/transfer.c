@@ -375,8 +375,28 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
     return hr;
 }
 
-/* Records a failure and picks ERROR or TRANSIENT_ERROR. Caller holds job->lock exclusively. */
-static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRESULT hr)
+/* What a worker does with the job once it has dropped the lock: queue it again. */
+struct requeue
+{
+    BOOL wanted;
+    LONG generation;
+    BG_JOB_PRIORITY priority;
+    ULONGLONG delay_ms;
+};
+
+/* Asks for the job to be queued again after delay_ms. Caller holds job->lock. */
+static void want_requeue(struct requeue *requeue, const struct ejob *job, ULONGLONG delay_ms)
+{
+    requeue->wanted = TRUE;
+    requeue->generation = job->generation;
+    requeue->priority = job->priority;
+    requeue->delay_ms = delay_ms;
+}
+
+/* Records a failure and picks ERROR or TRANSIENT_ERROR; a retry goes to `requeue`. Caller holds
+ * job->lock exclusively. */
+static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRESULT hr,
+                           struct requeue *requeue)
 {
     ULONGLONG now = GetTickCount64();
     ULONGLONG timeout_ms = (ULONGLONG)job->no_progress_timeout * 1000;
@@ -396,7 +416,7 @@ static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRE
         if (now + delay_ms < job->transient_since + timeout_ms)
         {
             job->state = BG_JOB_STATE_TRANSIENT_ERROR;
-            engine_submit(job, job->generation, job->priority, delay_ms);
+            want_requeue(requeue, job, delay_ms);
             return;
         }
     }
@@ -407,7 +427,10 @@ static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRE
 void transfer_run(struct ejob *job, LONG generation)
 {
     struct transfer_ctx ctx = {.job = job, .generation = generation};
-    WCHAR *remote = NULL, *temp;
+    struct requeue requeue = {0};
+    /* The remote name as the fetch starts: names are never longer (url_classify). */
+    WCHAR remote[URL_MAX_LENGTH + 1];
+    WCHAR *temp;
     UINT64 counted, sink_position;
     ULONGLONG started;
     HRESULT hr;
@@ -445,7 +468,7 @@ void transfer_run(struct ejob *job, LONG generation)
         if (out_of_time(job))
         {
             ctx.index = i;
-            record_failure(job, &ctx, time_limit_failure(&ctx));
+            record_failure(job, &ctx, time_limit_failure(&ctx), &requeue);
             break;
         }
         /* A DO file added while the job ran may lack what Resume checks for. */
@@ -459,21 +482,24 @@ void transfer_run(struct ejob *job, LONG generation)
             ctx.index = i;
             ctx.context = BG_ERROR_CONTEXT_NONE;
             ctx.transient = FALSE;
-            record_failure(job, &ctx, hr);
+            record_failure(job, &ctx, hr, &requeue);
             break;
         }
         /* The remote name and the options may change under the lock (SetRemoteName, the
          * setters): fetch with copies. */
-        free_str(remote);
-        if (!(remote = heap_strdup(job->files[i]->remote)) ||
-            FAILED(ejob_options_copy(&ctx.options, &job->options)))
+        ctx.transient = FALSE;
+        if (wcslen(job->files[i]->remote) >= ARRAY_SIZE(remote))
+            hr = E_INVALIDARG;
+        else if (FAILED(hr = ejob_options_copy(&ctx.options, &job->options)))
+            ctx.transient = TRUE;
+        if (FAILED(hr))
         {
             ctx.index = i;
             ctx.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
-            ctx.transient = TRUE;
-            record_failure(job, &ctx, E_OUTOFMEMORY);
+            record_failure(job, &ctx, hr, &requeue);
             break;
         }
+        wcscpy(remote, job->files[i]->remote);
         temp = job->files[i]->temp;
         /* Dynamic content cannot be resumed: BITS fetches it from the start every time. */
         counted = ctx.options.dynamic_content ? 0 : job->files[i]->progress.BytesTransferred;
@@ -513,7 +539,7 @@ void transfer_run(struct ejob *job, LONG generation)
         }
         if (FAILED(hr))
         {
-            record_failure(job, &ctx, hr);
+            record_failure(job, &ctx, hr, &requeue);
             break;
         }
         job->progress.FilesTransferred++;
@@ -525,5 +551,7 @@ void transfer_run(struct ejob *job, LONG generation)
     job->worker_active = FALSE;
     WakeAllConditionVariable(&job->worker_idle);
     ReleaseSRWLockExclusive(&job->lock);
-    free_str(remote);
+
+    if (requeue.wanted)
+        engine_submit(job, requeue.generation, requeue.priority, requeue.delay_ms);
 }
