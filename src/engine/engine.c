@@ -19,6 +19,11 @@
  * at the first mismatch. The control operation then waits on worker_idle until the worker has
  * closed its files, so that it may delete or rename them.
  *
+ * A file is finished (ejob_file.finished) when its bytes are all in, flushed to disk and the
+ * source's ACLs copied; the worker then counts it in FilesTransferred and queues FileTransferred
+ * in the same lock hold. A file whose bytes all arrived but whose finishing failed or was
+ * interrupted is finished by the next run without asking its source again.
+ *
  * The scheduler is a list of (job, generation, priority, ready time) entries and a small pool
  * of worker threads that start on demand and leave after a few idle seconds. A stale entry
  * (its generation is no longer the job's) is dropped when it comes up. Workers hold a module
@@ -347,12 +352,6 @@ HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *in
 
 /* ---- control operations ---- */
 
-static BOOL file_done(const struct ejob_file *file)
-{
-    return file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
-           file->progress.BytesTransferred == file->progress.BytesTotal;
-}
-
 /* BITS: every call to Resume starts the count of the maximum download time again. Caller holds
  * job->lock exclusively. */
 static void restart_download_time(struct ejob *job)
@@ -371,8 +370,9 @@ HRESULT ejob_resume(struct ejob *job)
 
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
+    /* A file whose bytes are all in but which is not finished yet is work too. */
     for (ULONG i = 0; i < job->file_count && !pending; i++)
-        pending = !file_done(job->files[i]);
+        pending = !job->files[i]->finished;
     switch (job->state)
     {
     case BG_JOB_STATE_ACKNOWLEDGED:
@@ -513,8 +513,8 @@ HRESULT ejob_complete(struct ejob *job)
     wait_worker_idle(job);
     ReleaseSRWLockExclusive(&job->lock);
 
-    /* No worker runs and op_lock keeps other control operations out: the file list and the
-     * file progress cannot change now, so the renames below run without the data lock. */
+    /* No worker runs and op_lock keeps other control operations out: the file list and which
+     * files are finished cannot change now, so the renames below run without the data lock. */
     for (i = 0; i < job->file_count; i++)
     {
         struct ejob_file *file = job->files[i];
@@ -522,7 +522,7 @@ HRESULT ejob_complete(struct ejob *job)
         {
             /* A stream sink has nothing to rename: its bytes are the client's already. */
             AcquireSRWLockExclusive(&job->lock);
-            if (file->sink && file_done(file))
+            if (file->sink && file->finished)
                 file->progress.Completed = TRUE;
             else
                 partial = TRUE;
@@ -531,7 +531,7 @@ HRESULT ejob_complete(struct ejob *job)
         }
         if (file->temp_deleted)
             continue;
-        if (file_done(file))
+        if (file->finished)
         {
             SetFileAttributesW(file->temp, FILE_ATTRIBUTE_NORMAL);
             if (MoveFileExW(file->temp, file->local,

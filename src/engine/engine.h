@@ -27,6 +27,11 @@ struct ejob_file
     BG_FILE_PROGRESS progress;       /* lock; BytesTotal is BG_SIZE_UNKNOWN until the source says */
     BOOL temp_deleted;               /* lock: the temporary file was removed or renamed (TRUE while
                                       * there is none) */
+    BOOL finished;                   /* lock: the file is done: all its bytes are in and flushed,
+                                      * the source's ACLs copied; set by the worker in the same
+                                      * lock hold that counts it in FilesTransferred and queues
+                                      * FileTransferred. Bytes all counted but not finished: the
+                                      * next run finishes the file without fetching it again. */
     WCHAR validator[VALIDATOR_SIZE]; /* lock: what identified the source of the bytes in the
                                       * temporary file (an ETag, a date), or empty */
 

@@ -5,8 +5,9 @@
 #include "core/url.h"
 #include "core/ranges.h"
 
-/* Are all the file's bytes in its temporary file? Caller holds job->lock. */
-static BOOL file_done(const struct ejob_file *file)
+/* Are all the file's bytes counted? The file is done only once it is finished as well
+ * (ejob_file.finished). Caller holds job->lock. */
+static BOOL bytes_complete(const struct ejob_file *file)
 {
     return file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
            file->progress.BytesTransferred == file->progress.BytesTotal;
@@ -320,10 +321,40 @@ static HRESULT open_sink(struct transfer_ctx *ctx, UINT64 counted, UINT64 positi
     return S_OK;
 }
 
+/* A file's last step once all its bytes are in: they reach the disk, and the source's owner
+ * and ACLs go onto the temporary file (SetFileACLFlags), which the rename on Complete carries to
+ * the destination. `source` is the local source's path, or NULL. Closes ctx->out. */
+static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const WCHAR *temp)
+{
+    HRESULT hr = S_OK;
+
+    if (!FlushFileBuffers(ctx->out))
+        hr = HRESULT_FROM_WIN32(GetLastError());
+    CloseHandle(ctx->out);
+    ctx->out = INVALID_HANDLE_VALUE;
+    if (FAILED(hr))
+    {
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        return hr;
+    }
+    if (source && ctx->acl_flags &&
+        (FAILED(hr = engine_fault("ACL")) || FAILED(hr = acl_copy(source, temp, ctx->acl_flags))))
+    {
+        /* The bytes stay: the next attempt only repeats this step. */
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        ctx->transient = TRUE;
+    }
+    return hr;
+}
+
+/* Fetches the rest of the file and finishes it (finish_temp). Returns S_OK when the file is
+ * ready to be counted as finished, or when the source ended its answer early (the file's bytes
+ * are then not all in, which the caller checks). */
 static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const WCHAR *temp,
                           UINT64 counted, UINT64 sink_position)
 {
     WCHAR path[URL_MAX_LENGTH + 1];
+    BOOL local = FALSE, complete;
     HRESULT hr;
 
     if (FAILED(hr = ctx->sink ? open_sink(ctx, counted, sink_position)
@@ -334,28 +365,14 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
     case URL_HTTP:
     case URL_HTTPS:
         ctx->http = TRUE;
-        hr = http_fetch(ctx, remote);
-        if (SUCCEEDED(hr))
-            engine_fault("FINISH");
         break;
     case URL_FILE:
     case URL_LOCAL_PATH:
+        local = TRUE;
         if (url_to_path(remote, path, ARRAY_SIZE(path)))
         {
             ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
             hr = E_INVALIDARG;
-            break;
-        }
-        hr = localfile_fetch(ctx, path);
-        if (SUCCEEDED(hr))
-            engine_fault("FINISH");
-        /* SetFileACLFlags: the source's owner and ACLs go onto the temporary file, which the
-         * rename on Complete carries to the destination. */
-        if (SUCCEEDED(hr) && ctx->acl_flags && !ctx->sink &&
-            (FAILED(hr = engine_fault("ACL")) || FAILED(hr = acl_copy(path, temp, ctx->acl_flags))))
-        {
-            ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
-            ctx->transient = TRUE;
         }
         break;
     default:
@@ -363,15 +380,27 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
         hr = BG_E_PROTOCOL_NOT_AVAILABLE;
         break;
     }
-    if (ctx->sink)
-        return hr;
-    if (SUCCEEDED(hr) && !FlushFileBuffers(ctx->out))
+    /* All the bytes arrived in an earlier run, whose finishing failed or was interrupted: only
+     * the finishing is left, and the source is not asked again. */
+    if (SUCCEEDED(hr) && (ctx->total == BG_SIZE_UNKNOWN || ctx->offset != ctx->total))
+        hr = local ? localfile_fetch(ctx, path) : http_fetch(ctx, remote);
+    if (SUCCEEDED(hr))
     {
-        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
-        hr = HRESULT_FROM_WIN32(GetLastError());
+        AcquireSRWLockShared(&ctx->job->lock);
+        complete = bytes_complete(ctx->job->files[ctx->index]);
+        if (!still_current(ctx))
+            hr = E_ABORT;
+        ReleaseSRWLockShared(&ctx->job->lock);
+        if (SUCCEEDED(hr) && complete && FAILED(hr = engine_fault("FINISH")))
+            ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        if (SUCCEEDED(hr) && complete && !ctx->sink)
+            return finish_temp(ctx, local ? path : NULL, temp);
     }
-    CloseHandle(ctx->out);
-    ctx->out = INVALID_HANDLE_VALUE;
+    if (!ctx->sink)
+    {
+        CloseHandle(ctx->out);
+        ctx->out = INVALID_HANDLE_VALUE;
+    }
     return hr;
 }
 
@@ -430,7 +459,8 @@ void transfer_run(struct ejob *job, LONG generation)
     struct requeue requeue = {0};
     /* The remote name as the fetch starts: names are never longer (url_classify). */
     WCHAR remote[URL_MAX_LENGTH + 1];
-    WCHAR *temp;
+    const WCHAR *temp;
+    struct ejob_file *file;
     UINT64 counted, sink_position;
     ULONGLONG started;
     HRESULT hr;
@@ -454,7 +484,7 @@ void transfer_run(struct ejob *job, LONG generation)
 
         for (i = 0; i < job->file_count; i++)
         {
-            if (!file_done(job->files[i]))
+            if (!job->files[i]->finished)
                 break;
         }
         if (i == job->file_count)
@@ -465,21 +495,21 @@ void transfer_run(struct ejob *job, LONG generation)
             notify_state_entered(job);
             break;
         }
+        file = job->files[i];
+        ctx.index = i;
         if (out_of_time(job))
         {
-            ctx.index = i;
             record_failure(job, &ctx, time_limit_failure(&ctx), &requeue);
             break;
         }
         /* A DO file added while the job ran may lack what Resume checks for. */
         hr = S_OK;
-        if (!job->files[i]->remote)
+        if (!file->remote)
             hr = DO_E_DOWNLOAD_NO_URI;
-        else if (!job->files[i]->local && !job->files[i]->sink)
+        else if (!file->local && !file->sink)
             hr = DO_E_FILE_DOWNLOADSINK_UNSPECIFIED;
         if (FAILED(hr))
         {
-            ctx.index = i;
             ctx.context = BG_ERROR_CONTEXT_NONE;
             ctx.transient = FALSE;
             record_failure(job, &ctx, hr, &requeue);
@@ -488,33 +518,34 @@ void transfer_run(struct ejob *job, LONG generation)
         /* The remote name and the options may change under the lock (SetRemoteName, the
          * setters): fetch with copies. */
         ctx.transient = FALSE;
-        if (wcslen(job->files[i]->remote) >= ARRAY_SIZE(remote))
+        if (wcslen(file->remote) >= ARRAY_SIZE(remote))
             hr = E_INVALIDARG;
         else if (FAILED(hr = ejob_options_copy(&ctx.options, &job->options)))
             ctx.transient = TRUE;
         if (FAILED(hr))
         {
-            ctx.index = i;
             ctx.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
             record_failure(job, &ctx, hr, &requeue);
             break;
         }
-        wcscpy(remote, job->files[i]->remote);
-        temp = job->files[i]->temp;
-        /* Dynamic content cannot be resumed: BITS fetches it from the start every time. */
-        counted = ctx.options.dynamic_content ? 0 : job->files[i]->progress.BytesTransferred;
+        wcscpy(remote, file->remote);
+        temp = file->temp;
+        /* Dynamic content cannot be resumed: BITS fetches it from the start every time. Bytes
+         * that are all in are kept, though: such a file only waits to be finished. */
+        counted = ctx.options.dynamic_content && !bytes_complete(file)
+                      ? 0
+                      : file->progress.BytesTransferred;
         ctx.acl_flags = job->file_acl_flags;
-        ctx.total = job->files[i]->progress.BytesTotal;
-        wcscpy(ctx.validator, job->files[i]->validator);
-        ctx.ranges = job->files[i]->ranges;
-        ctx.range_count = job->files[i]->range_count;
-        ctx.remote_size = job->files[i]->remote_size;
+        ctx.total = file->progress.BytesTotal;
+        wcscpy(ctx.validator, file->validator);
+        ctx.ranges = file->ranges;
+        ctx.range_count = file->range_count;
+        ctx.remote_size = file->remote_size;
         /* Borrowed: the file holds its sink as long as the job lives, and so does the worker. */
-        ctx.sink = job->files[i]->sink;
-        sink_position = job->files[i]->sink_position;
+        ctx.sink = file->sink;
+        sink_position = file->sink_position;
         ReleaseSRWLockExclusive(&job->lock);
 
-        ctx.index = i;
         ctx.context = BG_ERROR_CONTEXT_NONE;
         ctx.transient = FALSE;
         ctx.http = FALSE;
@@ -524,14 +555,14 @@ void transfer_run(struct ejob *job, LONG generation)
         ejob_options_clear(&ctx.options);
 
         AcquireSRWLockExclusive(&job->lock);
-        job->files[i]->download_ms += GetTickCount64() - started;
+        file->download_ms += GetTickCount64() - started;
         if (job->generation != generation)
             break;
-        if (SUCCEEDED(hr) && !file_done(job->files[i]))
+        if (SUCCEEDED(hr) && !bytes_complete(file))
         {
             /* The source ended its answer short of the size it announced (a partial range):
              * ask again from there, unless it gave nothing at all. */
-            if (job->files[i]->progress.BytesTransferred != counted)
+            if (file->progress.BytesTransferred != counted)
                 continue;
             ctx.context = BG_ERROR_CONTEXT_REMOTE_FILE;
             ctx.transient = TRUE;
@@ -542,6 +573,9 @@ void transfer_run(struct ejob *job, LONG generation)
             record_failure(job, &ctx, hr, &requeue);
             break;
         }
+        /* The file's completion, in one step: flushed with its ACLs, it is done for Resume,
+         * for this loop and for Complete, counted, and announced together. */
+        file->finished = TRUE;
         job->progress.FilesTransferred++;
         ejob_touch(job);
         notify_file_transferred(job, i);
