@@ -851,6 +851,135 @@ static void acl_copy_failure_is_retried(void **state)
     assert_true(tu_same_file(source, local));
 }
 
+/* ---- control operations return promptly, whatever the worker does ---- */
+
+/* Runs `op` on the job and asserts that it returns `expected` within PROMPT_MS (+ 500 ms). */
+#define assert_prompt(expected, op)                                                                \
+    do                                                                                             \
+    {                                                                                              \
+        ULONGLONG start_ = GetTickCount64();                                                       \
+        HRESULT hr_ = (op);                                                                        \
+        DWORD elapsed_ = (DWORD)(GetTickCount64() - start_);                                       \
+        if (elapsed_ > PROMPT_MS + 500)                                                            \
+            fail_msg("%s took %lu ms with the worker stuck; expected at most %u ms", #op,          \
+                     elapsed_, PROMPT_MS + 500);                                                   \
+        assert_hr(expected, hr_);                                                                  \
+    } while (0)
+
+/* Polls until dir holds exactly `count` entries, none of them a temporary file. */
+static void wait_entries(const WCHAR *dir, int count)
+{
+    ULONGLONG deadline = GetTickCount64() + FAST_TIMEOUT;
+
+    while (tu_count(dir, L"*") != count || tu_count(dir, L"BIT*.tmp"))
+    {
+        if (GetTickCount64() > deadline)
+            fail_msg("%ls holds %d entries (%d temporary) once the worker returned; expected %d "
+                     "and no temporary file",
+                     dir, tu_count(dir, L"*"), tu_count(dir, L"BIT*.tmp"), count);
+        Sleep(20);
+    }
+}
+
+/* A job copying an 8 MiB local file whose worker is held before it writes the first buffer. */
+static IBackgroundCopyJob *start_stuck(const char *name, WCHAR *dir, WCHAR *source, WCHAR *local)
+{
+    WCHAR source_dir[MAX_PATH];
+    char source_name[64];
+    IBackgroundCopyJob *job;
+
+    snprintf(source_name, sizeof(source_name), "%s_source", name);
+    tu_scratch(name, dir, MAX_PATH);
+    tu_scratch(source_name, source_dir, ARRAY_SIZE(source_dir));
+    tu_path(source, MAX_PATH, source_dir, L"source.bin");
+    tu_path(local, MAX_PATH, dir, L"copy.bin");
+    tu_write_file(source, SLOW_SIZE);
+    job = new_job();
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, source, local));
+    block_at("WRITE");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    wait_blocked("its first write");
+    return job;
+}
+
+static void suspend_returns_while_worker_stuck(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+
+    job = start_stuck("transfer_stuck_suspend", dir, source, local);
+    assert_prompt(S_OK, IBackgroundCopyJob_Suspend(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
+    /* Resumed while the stopped worker is still away: the job runs once that worker is back. */
+    assert_prompt(S_OK, IBackgroundCopyJob_Resume(job));
+    release_faults();
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    assert_int_equal(SLOW_SIZE, tu_progress(job).BytesTransferred);
+    assert_int_equal(1, tu_progress(job).FilesTransferred);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    assert_true(tu_same_file(source, local));
+    wait_entries(dir, 1);
+}
+
+static void cancel_returns_while_worker_stuck(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+
+    job = start_stuck("transfer_stuck_cancel", dir, source, local);
+    assert_prompt(S_OK, IBackgroundCopyJob_Cancel(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_CANCELLED, job_state);
+    /* The worker comes back, sees the job cancelled and leaves no temporary file. */
+    release_faults();
+    wait_entries(dir, 0);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_CANCELLED, job_state);
+    assert_hr(BG_E_INVALID_STATE, IBackgroundCopyJob_Cancel(job));
+}
+
+static void complete_returns_while_worker_stuck(void **state)
+{
+    ULONGLONG deadline = GetTickCount64() + SLOW_TIMEOUT;
+    WCHAR dir[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    BG_JOB_PROGRESS p;
+
+    /* hello.txt is done; the worker is stuck writing 8m.bin. Complete keeps the finished file,
+     * drops the other one, and does not wait for the worker. */
+    tu_scratch("transfer_stuck_complete", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"hello.txt", dir, L"hello.txt");
+    add(job, L"slow/8m.bin", dir, L"8m.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    for (;;)
+    {
+        p = tu_progress(job);
+        if (p.FilesTransferred == 1 && p.BytesTransferred > 14)
+            break;
+        if (p.FilesTransferred > 1 || GetTickCount64() > deadline)
+            fail_msg("expected hello.txt done and 8m.bin in flight; %lu files and %llu bytes",
+                     p.FilesTransferred, (unsigned long long)p.BytesTransferred);
+        Sleep(5);
+    }
+    block_at("WRITE");
+    wait_blocked("a write of 8m.bin");
+    assert_prompt(BG_S_PARTIAL_COMPLETE, IBackgroundCopyJob_Complete(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ACKNOWLEDGED, job_state);
+    check_served(dir, L"hello.txt", L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
+    assert_false(tu_exists(local));
+    release_faults();
+    wait_entries(dir, 1);
+    assert_false(tu_exists(local));
+    check_served(dir, L"hello.txt", L"hello.txt");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -873,6 +1002,9 @@ int main(void)
         cmocka_unit_test_teardown(suspend_resume_storm, teardown),
         cmocka_unit_test_teardown(suspend_as_last_byte_arrives, teardown),
         cmocka_unit_test_teardown(acl_copy_failure_is_retried, teardown),
+        cmocka_unit_test_teardown(suspend_returns_while_worker_stuck, teardown),
+        cmocka_unit_test_teardown(cancel_returns_while_worker_stuck, teardown),
+        cmocka_unit_test_teardown(complete_returns_while_worker_stuck, teardown),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

@@ -17,7 +17,16 @@
  * Stopping a worker: control operations change the state and bump job->generation under the
  * job lock; the worker compares its generation with the job's after every buffer and gives up
  * at the first mismatch. The control operation then waits on worker_idle until the worker has
- * closed its files, so that it may delete or rename them.
+ * closed its files, but only for ENGINE_STOP_WAIT_MS: a worker can be stuck where no generation
+ * is looked at (synchronous proxy detection, a ReadFile on a hung share, FlushFileBuffers, a
+ * client's IStream::Write), and Suspend, Cancel and Complete must return all the same. Nothing
+ * is lost by not waiting: a stopped worker changes neither the state nor the counters again,
+ * and it keeps worker_active set until it is gone, so no second worker starts on the job's
+ * files (a queue entry that comes up meanwhile sets job->rerun, and the stopped worker queues
+ * the job again as it leaves). Cancel and Complete delete the temporary files of unfinished
+ * files even while the stuck worker holds one open (it opened it with FILE_SHARE_DELETE); the
+ * worker deletes it again when it returns, in case it created it anew. Complete renames only
+ * finished files, and a worker never writes to a finished file again.
  *
  * A file is finished (ejob_file.finished) when its bytes are all in, flushed to disk and the
  * source's ACLs copied; the worker then counts it in FilesTransferred and queues FileTransferred
@@ -142,12 +151,28 @@ void ejob_touch(struct ejob *job)
     notify_modified(job);
 }
 
-/* Waits until no worker transfers the job. Caller holds job->lock exclusively and has already
- * bumped the generation, so the worker is on its way out. */
-static void wait_worker_idle(struct ejob *job)
+/* Waits until no worker transfers the job, for ENGINE_STOP_WAIT_MS at most; FALSE if the
+ * worker is still there (stuck: see the design notes above). Caller holds job->lock exclusively
+ * and has already bumped the generation, so the worker is on its way out. */
+static BOOL wait_worker_idle(struct ejob *job)
 {
+    ULONGLONG deadline = GetTickCount64() + ENGINE_STOP_WAIT_MS, now;
+
     while (job->worker_active)
-        SleepConditionVariableSRW(&job->worker_idle, &job->lock, INFINITE, 0);
+    {
+        if ((now = GetTickCount64()) >= deadline)
+            return FALSE;
+        SleepConditionVariableSRW(&job->worker_idle, &job->lock, (DWORD)(deadline - now), 0);
+    }
+    return TRUE;
+}
+
+/* Logs that a control operation did not wait for a stuck worker. Caller holds no lock: the log
+ * may go to a file. */
+static void warn_not_waited(const struct ejob *job, const char *operation)
+{
+    WARN("job %s: %s did not wait for the worker, which did not stop within %u ms",
+         debugstr_guid(&job->id), operation, ENGINE_STOP_WAIT_MS);
 }
 
 /* ---- adding files ---- */
@@ -415,6 +440,7 @@ HRESULT ejob_resume(struct ejob *job)
 HRESULT ejob_suspend(struct ejob *job)
 {
     HRESULT hr = S_OK;
+    BOOL waited = TRUE;
 
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
@@ -431,7 +457,8 @@ HRESULT ejob_suspend(struct ejob *job)
         job->state = BG_JOB_STATE_SUSPENDED;
         job->generation++;
         ejob_touch(job);
-        wait_worker_idle(job);
+        /* A worker that does not stop in time finishes on its own: the job is SUSPENDED now. */
+        waited = wait_worker_idle(job);
         break;
     default:
         /* SUSPENDED, ERROR and TRANSFERRED jobs do not transfer already. */
@@ -439,12 +466,17 @@ HRESULT ejob_suspend(struct ejob *job)
     }
     ReleaseSRWLockExclusive(&job->lock);
     ReleaseSRWLockExclusive(&job->op_lock);
+    if (!waited)
+        warn_not_waited(job, "Suspend");
     return hr;
 }
 
-/* Moves the job to a final state and waits for its worker; returns FALSE if already final. */
+/* Moves the job to a final state and waits (a bounded time) for its worker; returns FALSE if
+ * already final. */
 static BOOL finish(struct ejob *job, BG_JOB_STATE final_state)
 {
+    BOOL waited;
+
     AcquireSRWLockExclusive(&job->lock);
     if (ejob_is_final(job))
     {
@@ -454,8 +486,10 @@ static BOOL finish(struct ejob *job, BG_JOB_STATE final_state)
     job->generation++;
     job->state = final_state;
     ejob_touch(job);
-    wait_worker_idle(job);
+    waited = wait_worker_idle(job);
     ReleaseSRWLockExclusive(&job->lock);
+    if (!waited)
+        warn_not_waited(job, "Cancel");
     return TRUE;
 }
 
@@ -470,7 +504,10 @@ HRESULT ejob_cancel(struct ejob *job)
         goto out;
     }
     /* Only the temporary files are ours to delete: the destination was never touched. Files
-     * and their names no longer change once the job is final, so no lock is needed to read. */
+     * and their names no longer change once the job is final, so no lock is needed to read.
+     * A worker that did not stop in time may still hold its temporary file open: it opened it
+     * with FILE_SHARE_DELETE, so the delete succeeds and the name goes when the worker closes
+     * it; the worker deletes it once more as it leaves, in case it created it anew. */
     for (ULONG i = 0; i < job->file_count; i++)
     {
         struct ejob_file *file = job->files[i];
@@ -490,7 +527,7 @@ HRESULT ejob_complete(struct ejob *job)
 {
     HRESULT hr = S_OK, rename_hr = S_OK;
     BG_JOB_STATE previous;
-    BOOL partial = FALSE, undeleted = FALSE;
+    BOOL partial = FALSE, undeleted = FALSE, waited;
     ULONG i;
 
     AcquireSRWLockExclusive(&job->op_lock);
@@ -501,7 +538,9 @@ HRESULT ejob_complete(struct ejob *job)
         ReleaseSRWLockExclusive(&job->op_lock);
         return BG_E_INVALID_STATE;
     }
-    /* Stop the worker first: a file that is being written must not be renamed. */
+    /* Stop the worker first. Only finished files are renamed below, and a worker never writes
+     * to a finished file again, so a worker that does not stop in time cannot write into a
+     * renamed file: its own file is unfinished and is discarded (see the design notes). */
     previous = job->state;
     if (previous != BG_JOB_STATE_TRANSFERRED && previous != BG_JOB_STATE_ERROR &&
         previous != BG_JOB_STATE_SUSPENDED)
@@ -510,11 +549,14 @@ HRESULT ejob_complete(struct ejob *job)
         previous = BG_JOB_STATE_SUSPENDED;
     }
     job->generation++;
-    wait_worker_idle(job);
+    waited = wait_worker_idle(job);
     ReleaseSRWLockExclusive(&job->lock);
+    if (!waited)
+        warn_not_waited(job, "Complete");
 
-    /* No worker runs and op_lock keeps other control operations out: the file list and which
-     * files are finished cannot change now, so the renames below run without the data lock. */
+    /* No current worker runs (a stopped one no longer changes anything) and op_lock keeps
+     * other control operations out: the file list and which files are finished cannot change
+     * now, so the renames below run without the data lock. */
     for (i = 0; i < job->file_count; i++)
     {
         struct ejob_file *file = job->files[i];

@@ -161,7 +161,10 @@ struct ejob
 
     BG_JOB_STATE state;           /* lock */
     LONG generation;              /* lock: bumped by every control operation that stops work */
-    BOOL worker_active;           /* lock: a worker is transferring this job */
+    BOOL worker_active;           /* lock: a worker is transferring this job (maybe one that a
+                                   * control operation stopped and did not wait for) */
+    BOOL rerun;                   /* lock: the job came up in the queue while a stopped worker
+                                   * had not returned: that worker queues it again as it leaves */
     WCHAR *display_name;          /* lock */
     WCHAR *description;           /* lock */
     BG_JOB_PRIORITY priority;     /* lock */
@@ -251,7 +254,14 @@ HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *in
  * or the Win32 error) and returns its HeapAlloc'ed name. Caller holds no lock. */
 HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp);
 /* The control operations of IBackgroundCopyJob, with BITS semantics and BITS codes. They take
- * the job's locks themselves and wait for the job's worker to stop where they must. */
+ * the job's locks themselves. Suspend, Cancel and Complete stop the job's worker and wait for it
+ * at most ENGINE_STOP_WAIT_MS: a worker stuck in a call that cannot be interrupted is left
+ * behind; it never touches the job's state or counters again, and when it returns it deletes the
+ * temporary file it was writing if the job became final meanwhile. So Cancel's S_OK means that
+ * every temporary file is deleted or will be once that worker closes it (it is open with
+ * FILE_SHARE_DELETE), and Complete keeps only the files finished before the call: the file a
+ * stuck worker is on is never one of them, and is discarded (BG_S_PARTIAL_COMPLETE). */
+#define ENGINE_STOP_WAIT_MS 1500
 HRESULT ejob_resume(struct ejob *job);
 HRESULT ejob_suspend(struct ejob *job);
 HRESULT ejob_cancel(struct ejob *job);

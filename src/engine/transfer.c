@@ -143,12 +143,20 @@ HRESULT transfer_restart(struct transfer_ctx *ctx)
         return HRESULT_FROM_WIN32(GetLastError());
     AcquireSRWLockExclusive(&job->lock);
     file = job->files[ctx->index];
-    if (!still_current(ctx))
-        hr = E_ABORT;
-    job->progress.BytesTransferred -= file->progress.BytesTransferred;
-    file->progress.BytesTransferred = 0;
+    /* Where the sink stands is a fact, whoever moved it. */
     file->sink_position = 0;
-    file->validator[0] = 0;
+    if (still_current(ctx))
+    {
+        job->progress.BytesTransferred -= file->progress.BytesTransferred;
+        file->progress.BytesTransferred = 0;
+        file->validator[0] = 0;
+    }
+    else
+    {
+        /* A stopped worker leaves the counters alone; the next run finds the temporary file
+         * shorter than they say (or the sink elsewhere) and starts over itself. */
+        hr = E_ABORT;
+    }
     ReleaseSRWLockExclusive(&job->lock);
     ctx->offset = 0;
     ctx->validator[0] = 0;
@@ -459,16 +467,28 @@ void transfer_run(struct ejob *job, LONG generation)
     struct requeue requeue = {0};
     /* The remote name as the fetch starts: names are never longer (url_classify). */
     WCHAR remote[URL_MAX_LENGTH + 1];
+    /* The temporary file of the file being fetched, until it is finished. */
+    const WCHAR *working = NULL;
     const WCHAR *temp;
     struct ejob_file *file;
     UINT64 counted, sink_position;
     ULONGLONG started;
+    BOOL final;
+    DWORD err;
     HRESULT hr;
 
     AcquireSRWLockExclusive(&job->lock);
-    if (job->generation != generation || job->worker_active ||
+    if (job->generation != generation ||
         (job->state != BG_JOB_STATE_QUEUED && job->state != BG_JOB_STATE_TRANSIENT_ERROR))
     {
+        ReleaseSRWLockExclusive(&job->lock);
+        return;
+    }
+    if (job->worker_active)
+    {
+        /* A worker that a control operation stopped, and did not wait for, has not returned:
+         * two workers never write the same files, so that one queues the job again. */
+        job->rerun = TRUE;
         ReleaseSRWLockExclusive(&job->lock);
         return;
     }
@@ -544,6 +564,7 @@ void transfer_run(struct ejob *job, LONG generation)
         /* Borrowed: the file holds its sink as long as the job lives, and so does the worker. */
         ctx.sink = file->sink;
         sink_position = file->sink_position;
+        working = ctx.sink ? NULL : temp;
         ReleaseSRWLockExclusive(&job->lock);
 
         ctx.context = BG_ERROR_CONTEXT_NONE;
@@ -576,6 +597,7 @@ void transfer_run(struct ejob *job, LONG generation)
         /* The file's completion, in one step: flushed with its ACLs, it is done for Resume,
          * for this loop and for Complete, counted, and announced together. */
         file->finished = TRUE;
+        working = NULL;
         job->progress.FilesTransferred++;
         ejob_touch(job);
         notify_file_transferred(job, i);
@@ -584,8 +606,18 @@ void transfer_run(struct ejob *job, LONG generation)
     job->transfer_since = 0;
     job->worker_active = FALSE;
     WakeAllConditionVariable(&job->worker_idle);
+    /* A queue entry that came up while this worker, stopped, was still away. (A current
+     * worker's own generation needs no second run.) */
+    final = ejob_is_final(job);
+    if (job->rerun && job->generation != generation && !final)
+        want_requeue(&requeue, job, 0);
+    job->rerun = FALSE;
     ReleaseSRWLockExclusive(&job->lock);
 
+    /* Cancel or Complete did not wait for this worker: they deleted its unfinished file, which
+     * it may have created anew since. Final jobs' files no longer change. */
+    if (final && working && !DeleteFileW(working) && (err = GetLastError()) != ERROR_FILE_NOT_FOUND)
+        WARN("cannot delete %s: %lu", debugstr_w(working), err);
     if (requeue.wanted)
         engine_submit(job, requeue.generation, requeue.priority, requeue.delay_ms);
 }
