@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of the transfer engine (src/engine/transfer.c) and of the control operations of
  * src/engine/engine.c, driven through the COM API. */
+#include <stdlib.h>
 #include "testutil.h"
 
 #define MIB (1024 * 1024)
@@ -29,8 +30,77 @@ static int teardown_group(void **state)
     return tu_com_teardown(state);
 }
 
+/* ---- fault injection (engine_fault, src/engine/engine.h) ---- */
+
+/* Fault points a test may have armed; the teardown disarms them all. */
+static const char *const fault_points[] = {"WRITE", "FINISH", "ACL"};
+
+/* A "block" fault: the engine signals `reached` when a thread arrives at the point and holds
+ * it there until `go` is set (or 10 s pass). */
+struct blocker
+{
+    HANDLE reached, go;
+};
+static struct blocker blocker;
+
+static void set_fault(const char *point, const char *value)
+{
+    char variable[64];
+
+    snprintf(variable, sizeof(variable), "OPENDO_FAULT_%s", point);
+    assert_true(SetEnvironmentVariableA(variable, value));
+}
+
+static void clear_fault(const char *point)
+{
+    char variable[64];
+
+    snprintf(variable, sizeof(variable), "OPENDO_FAULT_%s", point);
+    SetEnvironmentVariableA(variable, NULL);
+}
+
+/* Arms a "block" fault at `point`, with events no other test or process uses. */
+static void block_at(const char *point)
+{
+    static LONG serial;
+    char name[64], event[80], value[80];
+
+    snprintf(name, sizeof(name), "opendo-test-%lu-%ld", GetCurrentProcessId(),
+             InterlockedIncrement(&serial));
+    snprintf(event, sizeof(event), "%s.reached", name);
+    blocker.reached = CreateEventA(NULL, TRUE, FALSE, event);
+    snprintf(event, sizeof(event), "%s.go", name);
+    blocker.go = CreateEventA(NULL, TRUE, FALSE, event);
+    assert_non_null(blocker.reached);
+    assert_non_null(blocker.go);
+    snprintf(value, sizeof(value), "block:%s", name);
+    set_fault(point, value);
+}
+
+/* Waits until a thread is held at the blocked point. */
+static void wait_blocked(const char *what)
+{
+    if (WaitForSingleObject(blocker.reached, FAST_TIMEOUT) != WAIT_OBJECT_0)
+        fail_msg("the worker never reached %s", what);
+}
+
+/* Disarms every fault and lets every held thread go on. */
+static void release_faults(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(fault_points); i++)
+        clear_fault(fault_points[i]);
+    if (blocker.go)
+    {
+        SetEvent(blocker.go);
+        CloseHandle(blocker.go);
+        CloseHandle(blocker.reached);
+        blocker.go = blocker.reached = NULL;
+    }
+}
+
 static int teardown(void **state)
 {
+    release_faults();
     while (job_count > 0)
         tu_cancel_release(jobs[--job_count]);
     return 0;
@@ -565,6 +635,351 @@ static void suspend_resume_storm(void **state)
     assert_int_equal(1, tu_access_count(url, 200));
 }
 
+/* ---- a file's completion is one step ---- */
+
+/* A client's callback that counts FileTransferred calls. */
+struct file_counter
+{
+    IBackgroundCopyCallback2 IBackgroundCopyCallback2_iface;
+    LONG refs;
+    LONG files;       /* FileTransferred calls */
+    LONG transferred; /* JobTransferred calls */
+};
+
+static inline struct file_counter *impl_from_callback(IBackgroundCopyCallback2 *iface)
+{
+    return CONTAINING_RECORD(iface, struct file_counter, IBackgroundCopyCallback2_iface);
+}
+
+static HRESULT WINAPI counter_QueryInterface(IBackgroundCopyCallback2 *iface, REFIID riid,
+                                             void **out)
+{
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IBackgroundCopyCallback) ||
+        IsEqualIID(riid, &IID_IBackgroundCopyCallback2))
+    {
+        *out = iface;
+        IBackgroundCopyCallback2_AddRef(iface);
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI counter_AddRef(IBackgroundCopyCallback2 *iface)
+{
+    return InterlockedIncrement(&impl_from_callback(iface)->refs);
+}
+
+static ULONG WINAPI counter_Release(IBackgroundCopyCallback2 *iface)
+{
+    struct file_counter *counter = impl_from_callback(iface);
+    ULONG refs = InterlockedDecrement(&counter->refs);
+
+    if (!refs)
+        free(counter);
+    return refs;
+}
+
+static HRESULT WINAPI counter_JobTransferred(IBackgroundCopyCallback2 *iface,
+                                             IBackgroundCopyJob *job)
+{
+    InterlockedIncrement(&impl_from_callback(iface)->transferred);
+    return S_OK;
+}
+
+static HRESULT WINAPI counter_JobError(IBackgroundCopyCallback2 *iface, IBackgroundCopyJob *job,
+                                       IBackgroundCopyError *error)
+{
+    return S_OK;
+}
+
+static HRESULT WINAPI counter_JobModification(IBackgroundCopyCallback2 *iface,
+                                              IBackgroundCopyJob *job, DWORD reserved)
+{
+    return S_OK;
+}
+
+static HRESULT WINAPI counter_FileTransferred(IBackgroundCopyCallback2 *iface,
+                                              IBackgroundCopyJob *job, IBackgroundCopyFile *file)
+{
+    InterlockedIncrement(&impl_from_callback(iface)->files);
+    return S_OK;
+}
+
+static const IBackgroundCopyCallback2Vtbl counter_vtbl = {
+    counter_QueryInterface,  counter_AddRef,   counter_Release,
+    counter_JobTransferred,  counter_JobError, counter_JobModification,
+    counter_FileTransferred,
+};
+
+/* Registers a new counter on the job for FileTransferred and JobTransferred. The job holds
+ * the counter; the test keeps a reference of its own, which it releases. */
+static struct file_counter *count_files(IBackgroundCopyJob *job)
+{
+    struct file_counter *counter = calloc(1, sizeof(*counter));
+
+    assert_non_null(counter);
+    counter->IBackgroundCopyCallback2_iface.lpVtbl = &counter_vtbl;
+    counter->refs = 1;
+    assert_hr(S_OK, IBackgroundCopyJob_SetNotifyFlags(job, BG_NOTIFY_JOB_TRANSFERRED |
+                                                               BG_NOTIFY_JOB_ERROR |
+                                                               BG_NOTIFY_FILE_TRANSFERRED));
+    assert_hr(S_OK, IBackgroundCopyJob_SetNotifyInterface(
+                        job, (IUnknown *)&counter->IBackgroundCopyCallback2_iface));
+    return counter;
+}
+
+/* Waits until the counter has seen JobTransferred, then asserts `files` FileTransferred calls
+ * (each is delivered before the JobTransferred that follows it). */
+static void check_file_events(struct file_counter *counter, LONG files)
+{
+    ULONGLONG deadline = GetTickCount64() + FAST_TIMEOUT;
+
+    while (!InterlockedCompareExchange(&counter->transferred, 0, 0))
+    {
+        if (GetTickCount64() > deadline)
+            fail_msg("JobTransferred was not delivered");
+        Sleep(10);
+    }
+    if (counter->files != files)
+        fail_msg("FileTransferred was delivered %ld times; expected %ld", counter->files, files);
+}
+
+/* Total bytes fetched for file `index` from any source, restarts included (DO GetStats). */
+static UINT64 bytes_fetched(IBackgroundCopyJob *job, ULONG index)
+{
+    IBackgroundCopyFile *file = tu_job_file(job, index);
+    IDeliveryOptimizationFile *do_file;
+    DOSwarmStats stats;
+
+    assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(file, &IID_IDeliveryOptimizationFile,
+                                                       (void **)&do_file));
+    assert_hr(S_OK, IDeliveryOptimizationFile_GetStats(do_file, &stats));
+    CoTaskMemFree(stats.fileId);
+    CoTaskMemFree(stats.sourceURL);
+    IDeliveryOptimizationFile_Release(do_file);
+    IBackgroundCopyFile_Release(file);
+    return stats.totalBytesDownloaded;
+}
+
+static void suspend_as_last_byte_arrives(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    struct file_counter *counter;
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    BG_JOB_PROGRESS p;
+
+    /* Suspend lands after the file's last byte is counted and before the file is finished
+     * (flushed, counted in FilesTransferred): the next run must finish it, without fetching
+     * it again. */
+    tu_scratch("transfer_finish_window", dir, ARRAY_SIZE(dir));
+    tu_unique_url(url, ARRAY_SIZE(url), L"4m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
+    job = new_job();
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, url, local));
+    counter = count_files(job);
+    block_at("FINISH");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    wait_blocked("the end of the file");
+    p = tu_progress(job);
+    assert_int_equal(4 * MIB, p.BytesTransferred);
+    assert_int_equal(0, p.FilesTransferred);
+    assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
+    release_faults();
+
+    /* Not every file is done: Resume has work and finishes the file. */
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    p = tu_progress(job);
+    assert_int_equal(1, p.FilesTotal);
+    assert_int_equal(1, p.FilesTransferred);
+    assert_int_equal(4 * MIB, p.BytesTransferred);
+    check_file_events(counter, 1);
+    IBackgroundCopyCallback2_Release(&counter->IBackgroundCopyCallback2_iface);
+    /* Fetched once, never asked for again. */
+    assert_int_equal(1, tu_access_count(url, 200));
+    assert_int_equal(0, tu_access_count(url, 206));
+    assert_int_equal(4 * MIB, bytes_fetched(job, 0));
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    check_served(dir, L"4m.bin", L"4m.bin");
+    assert_int_equal(1, tu_count(dir, L"*"));
+}
+
+static void acl_copy_failure_is_retried(void **state)
+{
+    WCHAR dir[MAX_PATH], source_dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob3 *job3;
+    IBackgroundCopyJob *job;
+    BG_JOB_PROGRESS p;
+
+    /* The ACL copy fails after the last byte: a transient error, and the retry copies the ACL
+     * and counts the file, without fetching its bytes again. */
+    tu_scratch("transfer_acl_retry", dir, ARRAY_SIZE(dir));
+    tu_scratch("transfer_acl_retry_source", source_dir, ARRAY_SIZE(source_dir));
+    tu_path(source, ARRAY_SIZE(source), source_dir, L"source.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
+    tu_write_file(source, 300000);
+    job = new_job();
+    assert_hr(S_OK,
+              IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob3, (void **)&job3));
+    assert_hr(S_OK, IBackgroundCopyJob3_SetFileACLFlags(job3, BG_COPY_FILE_DACL));
+    IBackgroundCopyJob3_Release(job3);
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, source, local));
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
+    set_fault("ACL", "fail:80070005");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_LOCAL_FILE, E_ACCESSDENIED);
+    p = tu_progress(job);
+    assert_int_equal(300000, p.BytesTransferred);
+    assert_int_equal(0, p.FilesTransferred);
+
+    /* The scheduler retries after the minimum retry delay, and the retry copies the ACL. */
+    block_at("ACL");
+    if (WaitForSingleObject(blocker.reached, 5000 + FAST_TIMEOUT) != WAIT_OBJECT_0)
+        fail_msg("the retry did not copy the ACL");
+    release_faults();
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    p = tu_progress(job);
+    assert_int_equal(1, p.FilesTransferred);
+    assert_int_equal(300000, p.BytesTransferred);
+    assert_int_equal(300000, bytes_fetched(job, 0));
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    assert_true(tu_same_file(source, local));
+}
+
+/* ---- control operations return promptly, whatever the worker does ---- */
+
+/* Runs `op` on the job and asserts that it returns `expected` within PROMPT_MS (+ 500 ms). */
+#define assert_prompt(expected, op)                                                                \
+    do                                                                                             \
+    {                                                                                              \
+        ULONGLONG start_ = GetTickCount64();                                                       \
+        HRESULT hr_ = (op);                                                                        \
+        DWORD elapsed_ = (DWORD)(GetTickCount64() - start_);                                       \
+        if (elapsed_ > PROMPT_MS + 500)                                                            \
+            fail_msg("%s took %lu ms with the worker stuck; expected at most %u ms", #op,          \
+                     elapsed_, PROMPT_MS + 500);                                                   \
+        assert_hr(expected, hr_);                                                                  \
+    } while (0)
+
+/* Polls until dir holds exactly `count` entries, none of them a temporary file. */
+static void wait_entries(const WCHAR *dir, int count)
+{
+    ULONGLONG deadline = GetTickCount64() + FAST_TIMEOUT;
+
+    while (tu_count(dir, L"*") != count || tu_count(dir, L"BIT*.tmp"))
+    {
+        if (GetTickCount64() > deadline)
+            fail_msg("%ls holds %d entries (%d temporary) once the worker returned; expected %d "
+                     "and no temporary file",
+                     dir, tu_count(dir, L"*"), tu_count(dir, L"BIT*.tmp"), count);
+        Sleep(20);
+    }
+}
+
+/* A job copying an 8 MiB local file whose worker is held before it writes the first buffer. */
+static IBackgroundCopyJob *start_stuck(const char *name, WCHAR *dir, WCHAR *source, WCHAR *local)
+{
+    WCHAR source_dir[MAX_PATH];
+    char source_name[64];
+    IBackgroundCopyJob *job;
+
+    snprintf(source_name, sizeof(source_name), "%s_source", name);
+    tu_scratch(name, dir, MAX_PATH);
+    tu_scratch(source_name, source_dir, ARRAY_SIZE(source_dir));
+    tu_path(source, MAX_PATH, source_dir, L"source.bin");
+    tu_path(local, MAX_PATH, dir, L"copy.bin");
+    tu_write_file(source, SLOW_SIZE);
+    job = new_job();
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, source, local));
+    block_at("WRITE");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    wait_blocked("its first write");
+    return job;
+}
+
+static void suspend_returns_while_worker_stuck(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+
+    job = start_stuck("transfer_stuck_suspend", dir, source, local);
+    assert_prompt(S_OK, IBackgroundCopyJob_Suspend(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
+    /* Resumed while the stopped worker is still away: the job runs once that worker is back. */
+    assert_prompt(S_OK, IBackgroundCopyJob_Resume(job));
+    release_faults();
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    assert_int_equal(SLOW_SIZE, tu_progress(job).BytesTransferred);
+    assert_int_equal(1, tu_progress(job).FilesTransferred);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    assert_true(tu_same_file(source, local));
+    wait_entries(dir, 1);
+}
+
+static void cancel_returns_while_worker_stuck(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+
+    job = start_stuck("transfer_stuck_cancel", dir, source, local);
+    assert_prompt(S_OK, IBackgroundCopyJob_Cancel(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_CANCELLED, job_state);
+    /* The worker comes back, sees the job cancelled and leaves no temporary file. */
+    release_faults();
+    wait_entries(dir, 0);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_CANCELLED, job_state);
+    assert_hr(BG_E_INVALID_STATE, IBackgroundCopyJob_Cancel(job));
+}
+
+static void complete_returns_while_worker_stuck(void **state)
+{
+    ULONGLONG deadline = GetTickCount64() + SLOW_TIMEOUT;
+    WCHAR dir[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    BG_JOB_PROGRESS p;
+
+    /* hello.txt is done; the worker is stuck writing 8m.bin. Complete keeps the finished file,
+     * drops the other one, and does not wait for the worker. */
+    tu_scratch("transfer_stuck_complete", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"hello.txt", dir, L"hello.txt");
+    add(job, L"slow/8m.bin", dir, L"8m.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    for (;;)
+    {
+        p = tu_progress(job);
+        if (p.FilesTransferred == 1 && p.BytesTransferred > 14)
+            break;
+        if (p.FilesTransferred > 1 || GetTickCount64() > deadline)
+            fail_msg("expected hello.txt done and 8m.bin in flight; %lu files and %llu bytes",
+                     p.FilesTransferred, (unsigned long long)p.BytesTransferred);
+        Sleep(5);
+    }
+    block_at("WRITE");
+    wait_blocked("a write of 8m.bin");
+    assert_prompt(BG_S_PARTIAL_COMPLETE, IBackgroundCopyJob_Complete(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ACKNOWLEDGED, job_state);
+    check_served(dir, L"hello.txt", L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
+    assert_false(tu_exists(local));
+    release_faults();
+    wait_entries(dir, 1);
+    assert_false(tu_exists(local));
+    check_served(dir, L"hello.txt", L"hello.txt");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +1000,11 @@ int main(void)
         cmocka_unit_test_teardown(cancel_reports_undeletable_temporary_file, teardown),
         cmocka_unit_test_teardown(add_file_while_transferring, teardown),
         cmocka_unit_test_teardown(suspend_resume_storm, teardown),
+        cmocka_unit_test_teardown(suspend_as_last_byte_arrives, teardown),
+        cmocka_unit_test_teardown(acl_copy_failure_is_retried, teardown),
+        cmocka_unit_test_teardown(suspend_returns_while_worker_stuck, teardown),
+        cmocka_unit_test_teardown(cancel_returns_while_worker_stuck, teardown),
+        cmocka_unit_test_teardown(complete_returns_while_worker_stuck, teardown),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

@@ -348,7 +348,7 @@ HRESULT efile_invalidate(struct ejob *job, ULONG index)
     file = job->files[index];
     if (ejob_is_final(job))
         hr = BG_E_INVALID_STATE;
-    else if (!file_done(file))
+    else if (!file->finished)
         hr = E_PENDING;
     else
     {
@@ -361,6 +361,7 @@ HRESULT efile_invalidate(struct ejob *job, ULONG index)
         job->progress.FilesTransferred--;
         file->progress.BytesTransferred = 0;
         file->progress.Completed = FALSE;
+        file->finished = FALSE;
         file->validator[0] = 0;
         file->validation_state = FALSE;
         job->state = BG_JOB_STATE_ERROR;

@@ -18,7 +18,21 @@
  * Stopping a worker: control operations change the state and bump job->generation under the
  * job lock; the worker compares its generation with the job's after every buffer and gives up
  * at the first mismatch. The control operation then waits on worker_idle until the worker has
- * closed its files, so that it may delete or rename them.
+ * closed its files, but only for ENGINE_STOP_WAIT_MS: a worker can be stuck where no generation
+ * is looked at (synchronous proxy detection, a ReadFile on a hung share, FlushFileBuffers, a
+ * client's IStream::Write), and Suspend, Cancel and Complete must return all the same. Nothing
+ * is lost by not waiting: a stopped worker changes neither the state nor the counters again,
+ * and it keeps worker_active set until it is gone, so no second worker starts on the job's
+ * files (a queue entry that comes up meanwhile sets job->rerun, and the stopped worker queues
+ * the job again as it leaves). Cancel and Complete delete the temporary files of unfinished
+ * files even while the stuck worker holds one open (it opened it with FILE_SHARE_DELETE); the
+ * worker deletes it again when it returns, in case it created it anew. Complete renames only
+ * finished files, and a worker never writes to a finished file again.
+ *
+ * A file is finished (ejob_file.finished) when its bytes are all in, flushed to disk and the
+ * source's ACLs copied; the worker then counts it in FilesTransferred and queues FileTransferred
+ * in the same lock hold. A file whose bytes all arrived but whose finishing failed or was
+ * interrupted is finished by the next run without asking its source again.
  *
  * The scheduler is a list of (job, generation, priority, ready time) entries and a small pool
  * of worker threads that start on demand and leave after a few idle seconds. A stale entry
@@ -27,9 +41,15 @@
  * BITS_JOB_PROPERTY_HIGH_PERFORMANCE have a larger connection budget: up to MAX_HP_WORKERS more
  * workers that serve only such jobs, so that they do not wait behind the ordinary ones.
  *
+ * Nothing slow happens under job->lock: queue entries are allocated and worker threads started
+ * by engine_submit, which callers reach after they dropped the job's locks; file I/O happens
+ * under op_lock only (control operations) or under no lock (workers).
+ *
  * Lock order: see engine.h.
  */
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "engine/engine.h"
 #include "core/url.h"
@@ -134,12 +154,28 @@ void ejob_touch(struct ejob *job)
     notify_modified(job);
 }
 
-/* Waits until no worker transfers the job. Caller holds job->lock exclusively and has already
- * bumped the generation, so the worker is on its way out. */
-static void wait_worker_idle(struct ejob *job)
+/* Waits until no worker transfers the job, for ENGINE_STOP_WAIT_MS at most; FALSE if the
+ * worker is still there (stuck: see the design notes above). Caller holds job->lock exclusively
+ * and has already bumped the generation, so the worker is on its way out. */
+static BOOL wait_worker_idle(struct ejob *job)
 {
+    ULONGLONG deadline = GetTickCount64() + ENGINE_STOP_WAIT_MS, now;
+
     while (job->worker_active)
-        SleepConditionVariableSRW(&job->worker_idle, &job->lock, INFINITE, 0);
+    {
+        if ((now = GetTickCount64()) >= deadline)
+            return FALSE;
+        SleepConditionVariableSRW(&job->worker_idle, &job->lock, (DWORD)(deadline - now), 0);
+    }
+    return TRUE;
+}
+
+/* Logs that a control operation did not wait for a stuck worker. Caller holds no lock: the log
+ * may go to a file. */
+static void warn_not_waited(const struct ejob *job, const char *operation)
+{
+    WARN("job %s: %s did not wait for the worker, which did not stop within %u ms",
+         debugstr_guid(&job->id), operation, ENGINE_STOP_WAIT_MS);
 }
 
 /* ---- adding files ---- */
@@ -229,8 +265,8 @@ static HRESULT init_file_extras(struct ejob_file *file, const struct efile_spec 
 static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *infos,
                          const struct efile_spec *spec, ULONG *index)
 {
-    struct ejob_file **files, **grown;
-    ULONG i, unknown = 0;
+    struct ejob_file **files, **grown, **old_files = NULL;
+    ULONG i, capacity, unknown = 0;
     UINT64 known = 0;
     HRESULT hr = S_OK;
 
@@ -293,20 +329,26 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
             known += files[i]->progress.BytesTotal;
     }
 
-    AcquireSRWLockExclusive(&job->lock);
-    if (job->file_count + count > job->file_capacity)
+    /* Only this function changes the file count and the array, under op_lock, which we hold:
+     * both can be read without the data lock, and a bigger array allocated outside it. */
+    capacity = job->file_capacity;
+    grown = NULL;
+    if (job->file_count + count > capacity)
     {
-        ULONG capacity = max(16, max(job->file_capacity * 2, job->file_count + count));
+        capacity = max(16, max(capacity * 2, job->file_count + count));
         if (!(grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown))))
         {
-            ReleaseSRWLockExclusive(&job->lock);
             hr = E_OUTOFMEMORY;
             goto out;
         }
+    }
+    AcquireSRWLockExclusive(&job->lock);
+    if (grown)
+    {
         if (job->file_count)
             memcpy(grown, job->files, job->file_count * sizeof(*grown));
         /* Readers only look at files[] under the lock, so swapping it here is safe. */
-        heap_free(job->files);
+        old_files = job->files;
         job->files = grown;
         job->file_capacity = capacity;
     }
@@ -323,6 +365,7 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
     job->progress.BytesTotal = job->unknown_sizes ? BG_SIZE_UNKNOWN : job->known_bytes;
     ejob_touch(job);
     ReleaseSRWLockExclusive(&job->lock);
+    heap_free(old_files);
 
 out:
     ReleaseSRWLockExclusive(&job->op_lock);
@@ -344,12 +387,6 @@ HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *in
 
 /* ---- control operations ---- */
 
-static BOOL file_done(const struct ejob_file *file)
-{
-    return file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
-           file->progress.BytesTransferred == file->progress.BytesTotal;
-}
-
 /* BITS: every call to Resume starts the count of the maximum download time again. Caller holds
  * job->lock exclusively. */
 static void restart_download_time(struct ejob *job)
@@ -362,12 +399,15 @@ static void restart_download_time(struct ejob *job)
 HRESULT ejob_resume(struct ejob *job)
 {
     HRESULT hr = S_OK;
-    BOOL pending = FALSE;
+    BOOL pending = FALSE, queue = FALSE;
+    BG_JOB_PRIORITY priority;
+    LONG generation;
 
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
+    /* A file whose bytes are all in but which is not finished yet is work too. */
     for (ULONG i = 0; i < job->file_count && !pending; i++)
-        pending = !file_done(job->files[i]);
+        pending = !job->files[i]->finished;
     switch (job->state)
     {
     case BG_JOB_STATE_ACKNOWLEDGED:
@@ -393,17 +433,24 @@ HRESULT ejob_resume(struct ejob *job)
         job->resumed = TRUE;
         restart_download_time(job);
         ejob_touch(job);
-        engine_submit(job, job->generation, job->priority, 0);
+        queue = TRUE;
+        generation = job->generation;
+        priority = job->priority;
         break;
     }
     ReleaseSRWLockExclusive(&job->lock);
     ReleaseSRWLockExclusive(&job->op_lock);
+    /* Outside the locks: the entry is allocated and a worker may start. If another control
+     * operation came in between, the entry's generation is stale and it is dropped. */
+    if (queue)
+        engine_submit(job, generation, priority, 0);
     return hr;
 }
 
 HRESULT ejob_suspend(struct ejob *job)
 {
     HRESULT hr = S_OK;
+    BOOL waited = TRUE;
 
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
@@ -420,7 +467,8 @@ HRESULT ejob_suspend(struct ejob *job)
         job->state = BG_JOB_STATE_SUSPENDED;
         job->generation++;
         ejob_touch(job);
-        wait_worker_idle(job);
+        /* A worker that does not stop in time finishes on its own: the job is SUSPENDED now. */
+        waited = wait_worker_idle(job);
         break;
     default:
         /* SUSPENDED, ERROR and TRANSFERRED jobs do not transfer already. */
@@ -428,12 +476,17 @@ HRESULT ejob_suspend(struct ejob *job)
     }
     ReleaseSRWLockExclusive(&job->lock);
     ReleaseSRWLockExclusive(&job->op_lock);
+    if (!waited)
+        warn_not_waited(job, "Suspend");
     return hr;
 }
 
-/* Moves the job to a final state and waits for its worker; returns FALSE if already final. */
+/* Moves the job to a final state and waits (a bounded time) for its worker; returns FALSE if
+ * already final. */
 static BOOL finish(struct ejob *job, BG_JOB_STATE final_state)
 {
+    BOOL waited;
+
     AcquireSRWLockExclusive(&job->lock);
     if (ejob_is_final(job))
     {
@@ -443,8 +496,10 @@ static BOOL finish(struct ejob *job, BG_JOB_STATE final_state)
     job->generation++;
     job->state = final_state;
     ejob_touch(job);
-    wait_worker_idle(job);
+    waited = wait_worker_idle(job);
     ReleaseSRWLockExclusive(&job->lock);
+    if (!waited)
+        warn_not_waited(job, "Cancel");
     return TRUE;
 }
 
@@ -459,7 +514,10 @@ HRESULT ejob_cancel(struct ejob *job)
         goto out;
     }
     /* Only the temporary files are ours to delete: the destination was never touched. Files
-     * and their names no longer change once the job is final, so no lock is needed to read. */
+     * and their names no longer change once the job is final, so no lock is needed to read.
+     * A worker that did not stop in time may still hold its temporary file open: it opened it
+     * with FILE_SHARE_DELETE, so the delete succeeds and the name goes when the worker closes
+     * it; the worker deletes it once more as it leaves, in case it created it anew. */
     for (ULONG i = 0; i < job->file_count; i++)
     {
         struct ejob_file *file = job->files[i];
@@ -480,7 +538,7 @@ HRESULT ejob_complete(struct ejob *job)
 {
     HRESULT hr = S_OK, rename_hr = S_OK;
     BG_JOB_STATE previous;
-    BOOL partial = FALSE, undeleted = FALSE;
+    BOOL partial = FALSE, undeleted = FALSE, waited;
     ULONG i;
 
     AcquireSRWLockExclusive(&job->op_lock);
@@ -491,7 +549,9 @@ HRESULT ejob_complete(struct ejob *job)
         ReleaseSRWLockExclusive(&job->op_lock);
         return BG_E_INVALID_STATE;
     }
-    /* Stop the worker first: a file that is being written must not be renamed. */
+    /* Stop the worker first. Only finished files are renamed below, and a worker never writes
+     * to a finished file again, so a worker that does not stop in time cannot write into a
+     * renamed file: its own file is unfinished and is discarded (see the design notes). */
     previous = job->state;
     if (previous != BG_JOB_STATE_TRANSFERRED && previous != BG_JOB_STATE_ERROR &&
         previous != BG_JOB_STATE_SUSPENDED)
@@ -500,11 +560,14 @@ HRESULT ejob_complete(struct ejob *job)
         previous = BG_JOB_STATE_SUSPENDED;
     }
     job->generation++;
-    wait_worker_idle(job);
+    waited = wait_worker_idle(job);
     ReleaseSRWLockExclusive(&job->lock);
+    if (!waited)
+        warn_not_waited(job, "Complete");
 
-    /* No worker runs and op_lock keeps other control operations out: the file list and the
-     * file progress cannot change now, so the renames below run without the data lock. */
+    /* No current worker runs (a stopped one no longer changes anything) and op_lock keeps
+     * other control operations out: the file list and which files are finished cannot change
+     * now, so the renames below run without the data lock. */
     for (i = 0; i < job->file_count; i++)
     {
         struct ejob_file *file = job->files[i];
@@ -512,7 +575,7 @@ HRESULT ejob_complete(struct ejob *job)
         {
             /* A stream sink has nothing to rename: its bytes are the client's already. */
             AcquireSRWLockExclusive(&job->lock);
-            if (file->sink_cookie && file_done(file))
+            if (file->sink_cookie && file->finished)
                 file->progress.Completed = TRUE;
             else
                 partial = TRUE;
@@ -521,7 +584,7 @@ HRESULT ejob_complete(struct ejob *job)
         }
         if (file->temp_deleted)
             continue;
-        if (file_done(file))
+        if (file->finished)
         {
             SetFileAttributesW(file->temp, FILE_ATTRIBUTE_NORMAL);
             if (MoveFileExW(file->temp, file->local,
@@ -658,14 +721,50 @@ HRESULT ejob_options_copy(struct ejob_options *dst, const struct ejob_options *s
     return S_OK;
 }
 
+/* ---- fault injection ---- */
+
+/* Longest time a "block" fault holds a thread, so that a failing test cannot hang forever. */
+#define FAULT_BLOCK_MS 10000
+
+HRESULT engine_fault(const char *point)
+{
+    char variable[64], value[MAX_PATH], event[MAX_PATH + 16];
+    HANDLE reached, go;
+    DWORD len;
+
+    snprintf(variable, sizeof(variable), "OPENDO_FAULT_%s", point);
+    len = GetEnvironmentVariableA(variable, value, sizeof(value));
+    if (!len || len >= sizeof(value))
+        return S_OK;
+    if (!strncmp(value, "fail:", 5))
+        return (HRESULT)strtoul(value + 5, NULL, 16);
+    if (strncmp(value, "block:", 6))
+        return S_OK;
+    snprintf(event, sizeof(event), "%s.reached", value + 6);
+    if ((reached = OpenEventA(EVENT_MODIFY_STATE, FALSE, event)))
+    {
+        SetEvent(reached);
+        CloseHandle(reached);
+    }
+    snprintf(event, sizeof(event), "%s.go", value + 6);
+    if ((go = OpenEventA(SYNCHRONIZE, FALSE, event)))
+    {
+        WaitForSingleObject(go, FAULT_BLOCK_MS);
+        CloseHandle(go);
+    }
+    TRACE("fault point %s: %s", point, value);
+    return S_OK;
+}
+
 /* ---- scheduler ---- */
 
 static DWORD WINAPI worker_main(void *arg);
 static DWORD WINAPI hp_worker_main(void *arg);
 
 /* Starts an ordinary worker, or one of the extra workers that take only HIGH_PERFORMANCE
- * jobs. Caller holds queue_lock. */
-static void start_worker_locked(BOOL hp)
+ * jobs, whose place the caller has counted in worker_count or hp_worker_count already; gives
+ * the place back if the thread cannot start. Caller holds no lock: starting a thread is slow. */
+static void start_worker(BOOL hp)
 {
     LPTHREAD_START_ROUTINE start = hp ? hp_worker_main : worker_main;
     HMODULE module;
@@ -676,24 +775,30 @@ static void start_worker_locked(BOOL hp)
                             &module))
     {
         ERR("cannot pin the module: %lu", GetLastError());
-        return;
+        goto err_unreserve;
     }
     if (!(thread = CreateThread(NULL, 0, start, module, 0, NULL)))
     {
         ERR("cannot start a worker: %lu", GetLastError());
         FreeLibrary(module);
-        return;
+        goto err_unreserve;
     }
     CloseHandle(thread);
+    return;
+
+err_unreserve:
+    AcquireSRWLockExclusive(&queue_lock);
     if (hp)
-        hp_worker_count++;
+        hp_worker_count--;
     else
-        worker_count++;
+        worker_count--;
+    ReleaseSRWLockExclusive(&queue_lock);
 }
 
 void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms)
 {
     struct queue_entry *entry, **link;
+    BOOL start = FALSE, start_hp = FALSE, hp;
 
     if (!(entry = heap_alloc_zero(sizeof(*entry))))
     {
@@ -705,9 +810,9 @@ void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, 
     entry->generation = generation;
     entry->priority = priority;
     entry->ready_at = GetTickCount64() + delay_ms;
-    /* Read without the lock (the callers hold it anyway): the property cannot change once the
-     * job has files, and only jobs with files are queued. */
-    entry->high_performance = job->options.high_performance;
+    AcquireSRWLockShared(&job->lock);
+    hp = entry->high_performance = job->options.high_performance;
+    ReleaseSRWLockShared(&job->lock);
 
     AcquireSRWLockExclusive(&queue_lock);
     entry->sequence = queue_sequence++;
@@ -716,16 +821,26 @@ void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, 
         ;
     entry->next = *link;
     *link = entry;
-    /* A high-performance job has workers of its own, besides the ordinary ones. */
-    if (entry->high_performance && idle_hp_workers > 0)
+    /* A high-performance job has workers of its own, besides the ordinary ones. A new worker's
+     * place is counted now and its thread started once the queue lock is dropped. */
+    if (hp && idle_hp_workers > 0)
         WakeConditionVariable(&hp_queue_cond);
-    else if (entry->high_performance && hp_worker_count < MAX_HP_WORKERS)
-        start_worker_locked(TRUE);
+    else if (hp && hp_worker_count < MAX_HP_WORKERS)
+    {
+        hp_worker_count++;
+        start = start_hp = TRUE;
+    }
     else if (idle_workers > 0)
         WakeConditionVariable(&queue_cond);
     else if (worker_count < MAX_WORKERS)
-        start_worker_locked(FALSE);
+    {
+        worker_count++;
+        start = TRUE;
+    }
     ReleaseSRWLockExclusive(&queue_lock);
+    /* The entry may be taken and freed by now: only the locals are used. */
+    if (start)
+        start_worker(start_hp);
 }
 
 /* Takes the first entry that is ready (a HIGH_PERFORMANCE one for an extra worker), or tells

@@ -28,6 +28,11 @@ struct ejob_file
     BG_FILE_PROGRESS progress;       /* lock; BytesTotal is BG_SIZE_UNKNOWN until the source says */
     BOOL temp_deleted;               /* lock: the temporary file was removed or renamed (TRUE while
                                       * there is none) */
+    BOOL finished;                   /* lock: the file is done: all its bytes are in and flushed,
+                                      * the source's ACLs copied; set by the worker in the same
+                                      * lock hold that counts it in FilesTransferred and queues
+                                      * FileTransferred. Bytes all counted but not finished: the
+                                      * next run finishes the file without fetching it again. */
     WCHAR validator[VALIDATOR_SIZE]; /* lock: what identified the source of the bytes in the
                                       * temporary file (an ETag, a date), or empty */
 
@@ -176,7 +181,10 @@ struct ejob
 
     BG_JOB_STATE state;           /* lock */
     LONG generation;              /* lock: bumped by every control operation that stops work */
-    BOOL worker_active;           /* lock: a worker is transferring this job */
+    BOOL worker_active;           /* lock: a worker is transferring this job (maybe one that a
+                                   * control operation stopped and did not wait for) */
+    BOOL rerun;                   /* lock: the job came up in the queue while a stopped worker
+                                   * had not returned: that worker queues it again as it leaves */
     WCHAR *display_name;          /* lock */
     WCHAR *description;           /* lock */
     BG_JOB_PRIORITY priority;     /* lock */
@@ -296,7 +304,14 @@ HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *in
  * (nothing is created then), E_ACCESSDENIED, or the Win32 error. Caller holds no lock. */
 HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp);
 /* The control operations of IBackgroundCopyJob, with BITS semantics and BITS codes. They take
- * the job's locks themselves and wait for the job's worker to stop where they must. */
+ * the job's locks themselves. Suspend, Cancel and Complete stop the job's worker and wait for it
+ * at most ENGINE_STOP_WAIT_MS: a worker stuck in a call that cannot be interrupted is left
+ * behind; it never touches the job's state or counters again, and when it returns it deletes the
+ * temporary file it was writing if the job became final meanwhile. So Cancel's S_OK means that
+ * every temporary file is deleted or will be once that worker closes it (it is open with
+ * FILE_SHARE_DELETE), and Complete keeps only the files finished before the call: the file a
+ * stuck worker is on is never one of them, and is discarded (BG_S_PARTIAL_COMPLETE). */
+#define ENGINE_STOP_WAIT_MS 1500
 HRESULT ejob_resume(struct ejob *job);
 HRESULT ejob_suspend(struct ejob *job);
 HRESULT ejob_cancel(struct ejob *job);
@@ -355,11 +370,26 @@ HRESULT ejob_options_copy(struct ejob_options *dst, const struct ejob_options *s
 /* Frees one credential, zeroing its password first. */
 void ejob_credential_clear(struct ejob_credential *credential);
 
+/* ---- fault injection (engine/engine.c) ---- */
+
+/*
+ * The tests reach error paths and races through named points in the engine. Point "X" reads
+ * the environment variable OPENDO_FAULT_X each time it is passed (unset: nothing happens):
+ *   "fail:<hex HRESULT>"  the point returns that HRESULT, which the caller treats as the
+ *                         failure of the step it guards;
+ *   "block:<name>"        the point signals the event "<name>.reached" and waits (at most
+ *                         10 s) for the event "<name>.go", both created by the test.
+ * Points: WRITE (transfer_write, before a buffer is stored), FINISH (all of a file's bytes
+ * are in, before its data is flushed), ACL (the copy of the source's security information).
+ * Caller holds no lock.
+ */
+HRESULT engine_fault(const char *point);
+
 /* ---- scheduler (engine/engine.c) ---- */
 
 /* Queues the job for a worker after delay_ms; the queue holds its own reference. The entry is
- * dropped unless the job's generation still equals `generation` when it comes up.
- * Caller may hold job->lock. */
+ * dropped unless the job's generation still equals `generation` when it comes up. Allocates and
+ * may start a thread: caller holds none of the job's locks (it takes job->lock briefly). */
 void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms);
 
 /* ---- transfer (engine/transfer.c) ---- */

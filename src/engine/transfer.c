@@ -5,8 +5,9 @@
 #include "core/url.h"
 #include "core/ranges.h"
 
-/* Are all the file's bytes in its temporary file? Caller holds job->lock. */
-static BOOL file_done(const struct ejob_file *file)
+/* Are all the file's bytes counted? The file is done only once it is finished as well
+ * (ejob_file.finished). Caller holds job->lock. */
+static BOOL bytes_complete(const struct ejob_file *file)
 {
     return file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
            file->progress.BytesTransferred == file->progress.BytesTotal;
@@ -153,12 +154,20 @@ HRESULT transfer_restart(struct transfer_ctx *ctx)
         return HRESULT_FROM_WIN32(GetLastError());
     AcquireSRWLockExclusive(&job->lock);
     file = job->files[ctx->index];
-    if (!still_current(ctx))
-        hr = E_ABORT;
-    job->progress.BytesTransferred -= file->progress.BytesTransferred;
-    file->progress.BytesTransferred = 0;
+    /* Where the sink stands is a fact, whoever moved it. */
     file->sink_position = 0;
-    file->validator[0] = 0;
+    if (still_current(ctx))
+    {
+        job->progress.BytesTransferred -= file->progress.BytesTransferred;
+        file->progress.BytesTransferred = 0;
+        file->validator[0] = 0;
+    }
+    else
+    {
+        /* A stopped worker leaves the counters alone; the next run finds the temporary file
+         * shorter than they say (or the sink elsewhere) and starts over itself. */
+        hr = E_ABORT;
+    }
     ReleaseSRWLockExclusive(&job->lock);
     ctx->offset = 0;
     ctx->validator[0] = 0;
@@ -238,6 +247,7 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     HRESULT hr = S_OK;
     DWORD written;
 
+    engine_fault("WRITE");
     if (ctx->sink)
     {
         /* The client's stream, called outside every lock; it must take all the bytes. */
@@ -330,41 +340,82 @@ static HRESULT open_sink(struct transfer_ctx *ctx, UINT64 counted, UINT64 positi
     return S_OK;
 }
 
-/* Copies the source into the temporary file or the stream sink, both ready at ctx->offset. */
+/* A file's last step once all its bytes are in: they reach the disk, and the source's owner
+ * and ACLs go onto the temporary file (SetFileACLFlags), which the rename on Complete carries to
+ * the destination. `source` is the local source's path, or NULL. Closes ctx->out. */
+static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const WCHAR *temp)
+{
+    HRESULT hr = S_OK;
+
+    if (!FlushFileBuffers(ctx->out))
+        hr = HRESULT_FROM_WIN32(GetLastError());
+    CloseHandle(ctx->out);
+    ctx->out = INVALID_HANDLE_VALUE;
+    if (FAILED(hr))
+    {
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        return hr;
+    }
+    if (source && ctx->acl_flags &&
+        (FAILED(hr = engine_fault("ACL")) || FAILED(hr = acl_copy(source, temp, ctx->acl_flags))))
+    {
+        /* The bytes stay: the next attempt only repeats this step. */
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        ctx->transient = TRUE;
+    }
+    return hr;
+}
+
+/* Fetches the rest of the file into the temporary file or the stream sink, both ready at
+ * ctx->offset, and finishes a temporary file (finish_temp). Returns S_OK when the file is ready
+ * to be counted as finished, or when the source ended its answer early (the file's bytes are
+ * then not all in, which the caller checks). Closes ctx->out. */
 static HRESULT fetch_source(struct transfer_ctx *ctx, const WCHAR *remote, const WCHAR *temp)
 {
     WCHAR path[URL_MAX_LENGTH + 1];
-    HRESULT hr;
+    BOOL local = FALSE, complete;
+    HRESULT hr = S_OK;
 
     switch (url_classify(remote))
     {
     case URL_HTTP:
     case URL_HTTPS:
         ctx->http = TRUE;
-        hr = http_fetch(ctx, remote);
         break;
     case URL_FILE:
     case URL_LOCAL_PATH:
+        local = TRUE;
         if (url_to_path(remote, path, ARRAY_SIZE(path)))
         {
             ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
             hr = E_INVALIDARG;
-            break;
-        }
-        hr = localfile_fetch(ctx, path);
-        /* SetFileACLFlags: the source's owner and ACLs go onto the temporary file, which the
-         * rename on Complete carries to the destination. */
-        if (SUCCEEDED(hr) && ctx->acl_flags && !ctx->sink &&
-            FAILED(hr = acl_copy(path, temp, ctx->acl_flags)))
-        {
-            ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
-            ctx->transient = TRUE;
         }
         break;
     default:
         ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
         hr = BG_E_PROTOCOL_NOT_AVAILABLE;
         break;
+    }
+    /* All the bytes arrived in an earlier run, whose finishing failed or was interrupted: only
+     * the finishing is left, and the source is not asked again. */
+    if (SUCCEEDED(hr) && (ctx->total == BG_SIZE_UNKNOWN || ctx->offset != ctx->total))
+        hr = local ? localfile_fetch(ctx, path) : http_fetch(ctx, remote);
+    if (SUCCEEDED(hr))
+    {
+        AcquireSRWLockShared(&ctx->job->lock);
+        complete = bytes_complete(ctx->job->files[ctx->index]);
+        if (!still_current(ctx))
+            hr = E_ABORT;
+        ReleaseSRWLockShared(&ctx->job->lock);
+        if (SUCCEEDED(hr) && complete && FAILED(hr = engine_fault("FINISH")))
+            ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        if (SUCCEEDED(hr) && complete && !ctx->sink)
+            return finish_temp(ctx, local ? path : NULL, temp);
+    }
+    if (!ctx->sink)
+    {
+        CloseHandle(ctx->out);
+        ctx->out = INVALID_HANDLE_VALUE;
     }
     return hr;
 }
@@ -416,22 +467,34 @@ static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const W
         return fetch_to_sink(ctx, remote, counted, sink_position);
     if (FAILED(hr = open_temp(ctx, temp, counted)))
         return hr;
-    hr = fetch_source(ctx, remote, temp);
-    if (SUCCEEDED(hr) && !FlushFileBuffers(ctx->out))
-    {
-        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
-        hr = HRESULT_FROM_WIN32(GetLastError());
-    }
-    CloseHandle(ctx->out);
-    ctx->out = INVALID_HANDLE_VALUE;
-    return hr;
+    return fetch_source(ctx, remote, temp);
 }
 
-/* Records a failure and picks ERROR or TRANSIENT_ERROR. A transient failure is retried after
- * the minimum retry delay, or later if the source asked so (Retry-After), as long as the retry
- * still falls inside the no-progress window: that window runs from the last progress, so a stall
- * that used all of it ends in ERROR here. Caller holds job->lock exclusively. */
-static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRESULT hr)
+/* What a worker does with the job once it has dropped the lock: queue it again. */
+struct requeue
+{
+    BOOL wanted;
+    LONG generation;
+    BG_JOB_PRIORITY priority;
+    ULONGLONG delay_ms;
+};
+
+/* Asks for the job to be queued again after delay_ms. Caller holds job->lock. */
+static void want_requeue(struct requeue *requeue, const struct ejob *job, ULONGLONG delay_ms)
+{
+    requeue->wanted = TRUE;
+    requeue->generation = job->generation;
+    requeue->priority = job->priority;
+    requeue->delay_ms = delay_ms;
+}
+
+/* Records a failure and picks ERROR or TRANSIENT_ERROR. A transient failure is retried (through
+ * `requeue`) after the minimum retry delay, or later if the source asked so (Retry-After), as
+ * long as the retry still falls inside the no-progress window: that window runs from the last
+ * progress, so a stall that used all of it ends in ERROR here. Caller holds job->lock
+ * exclusively. */
+static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRESULT hr,
+                           struct requeue *requeue)
 {
     ULONGLONG now = GetTickCount64();
     ULONGLONG timeout_ms = (ULONGLONG)job->no_progress_timeout * 1000;
@@ -451,7 +514,7 @@ static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRE
         if (now + delay_ms < job->no_progress_since + timeout_ms)
         {
             job->state = BG_JOB_STATE_TRANSIENT_ERROR;
-            engine_submit(job, job->generation, job->priority, delay_ms);
+            want_requeue(requeue, job, delay_ms);
             return;
         }
     }
@@ -462,15 +525,31 @@ static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRE
 void transfer_run(struct ejob *job, LONG generation)
 {
     struct transfer_ctx ctx = {.job = job, .generation = generation};
-    WCHAR *remote = NULL, *temp;
+    struct requeue requeue = {0};
+    /* The remote name as the fetch starts: names are never longer (url_classify). */
+    WCHAR remote[URL_MAX_LENGTH + 1];
+    /* The temporary file of the file being fetched, until it is finished. */
+    const WCHAR *working = NULL;
+    const WCHAR *temp;
+    struct ejob_file *file;
     UINT64 counted, sink_position;
     ULONGLONG started;
+    BOOL final;
+    DWORD err;
     HRESULT hr;
 
     AcquireSRWLockExclusive(&job->lock);
-    if (job->generation != generation || job->worker_active ||
+    if (job->generation != generation ||
         (job->state != BG_JOB_STATE_QUEUED && job->state != BG_JOB_STATE_TRANSIENT_ERROR))
     {
+        ReleaseSRWLockExclusive(&job->lock);
+        return;
+    }
+    if (job->worker_active)
+    {
+        /* A worker that a control operation stopped, and did not wait for, has not returned:
+         * two workers never write the same files, so that one queues the job again. */
+        job->rerun = TRUE;
         ReleaseSRWLockExclusive(&job->lock);
         return;
     }
@@ -490,7 +569,7 @@ void transfer_run(struct ejob *job, LONG generation)
 
         for (i = 0; i < job->file_count; i++)
         {
-            if (!file_done(job->files[i]))
+            if (!job->files[i]->finished)
                 break;
         }
         if (i == job->file_count)
@@ -501,53 +580,58 @@ void transfer_run(struct ejob *job, LONG generation)
             notify_state_entered(job);
             break;
         }
+        file = job->files[i];
+        ctx.index = i;
         if (out_of_time(job))
         {
-            ctx.index = i;
-            record_failure(job, &ctx, time_limit_failure(&ctx));
+            record_failure(job, &ctx, time_limit_failure(&ctx), &requeue);
             break;
         }
         /* A DO file added while the job ran may lack what Resume checks for. */
         hr = S_OK;
-        if (!job->files[i]->remote)
+        if (!file->remote)
             hr = DO_E_DOWNLOAD_NO_URI;
-        else if (!job->files[i]->local && !job->files[i]->sink_cookie)
+        else if (!file->local && !file->sink_cookie)
             hr = DO_E_FILE_DOWNLOADSINK_UNSPECIFIED;
         if (FAILED(hr))
         {
-            ctx.index = i;
             ctx.context = BG_ERROR_CONTEXT_NONE;
             ctx.transient = FALSE;
-            record_failure(job, &ctx, hr);
+            record_failure(job, &ctx, hr, &requeue);
             break;
         }
         /* The remote name and the options may change under the lock (SetRemoteName, the
          * setters): fetch with copies. */
-        free_str(remote);
-        if (!(remote = heap_strdup(job->files[i]->remote)) ||
-            FAILED(ejob_options_copy(&ctx.options, &job->options)))
-        {
-            ctx.index = i;
-            ctx.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+        ctx.transient = FALSE;
+        if (wcslen(file->remote) >= ARRAY_SIZE(remote))
+            hr = E_INVALIDARG;
+        else if (FAILED(hr = ejob_options_copy(&ctx.options, &job->options)))
             ctx.transient = TRUE;
-            record_failure(job, &ctx, E_OUTOFMEMORY);
+        if (FAILED(hr))
+        {
+            ctx.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+            record_failure(job, &ctx, hr, &requeue);
             break;
         }
-        temp = job->files[i]->temp;
-        /* Dynamic content cannot be resumed: BITS fetches it from the start every time. */
-        counted = ctx.options.dynamic_content ? 0 : job->files[i]->progress.BytesTransferred;
+        wcscpy(remote, file->remote);
+        temp = file->temp;
+        /* Dynamic content cannot be resumed: BITS fetches it from the start every time. Bytes
+         * that are all in are kept, though: such a file only waits to be finished. */
+        counted = ctx.options.dynamic_content && !bytes_complete(file)
+                      ? 0
+                      : file->progress.BytesTransferred;
         ctx.acl_flags = job->file_acl_flags;
-        ctx.total = job->files[i]->progress.BytesTotal;
-        wcscpy(ctx.validator, job->files[i]->validator);
-        ctx.ranges = job->files[i]->ranges;
-        ctx.range_count = job->files[i]->range_count;
-        ctx.remote_size = job->files[i]->remote_size;
+        ctx.total = file->progress.BytesTotal;
+        wcscpy(ctx.validator, file->validator);
+        ctx.ranges = file->ranges;
+        ctx.range_count = file->range_count;
+        ctx.remote_size = file->remote_size;
         /* Registered as long as the job lives, and so does the worker. */
-        ctx.sink_cookie = job->files[i]->sink_cookie;
-        sink_position = job->files[i]->sink_position;
+        ctx.sink_cookie = file->sink_cookie;
+        sink_position = file->sink_position;
+        working = ctx.sink_cookie ? NULL : temp;
         ReleaseSRWLockExclusive(&job->lock);
 
-        ctx.index = i;
         ctx.context = BG_ERROR_CONTEXT_NONE;
         ctx.transient = FALSE;
         ctx.retry_after_ms = 0;
@@ -558,14 +642,14 @@ void transfer_run(struct ejob *job, LONG generation)
         ejob_options_clear(&ctx.options);
 
         AcquireSRWLockExclusive(&job->lock);
-        job->files[i]->download_ms += GetTickCount64() - started;
+        file->download_ms += GetTickCount64() - started;
         if (job->generation != generation)
             break;
-        if (SUCCEEDED(hr) && !file_done(job->files[i]))
+        if (SUCCEEDED(hr) && !bytes_complete(file))
         {
             /* The source ended its answer short of the size it announced (a partial range):
              * ask again from there, unless it gave nothing at all. */
-            if (job->files[i]->progress.BytesTransferred != counted)
+            if (file->progress.BytesTransferred != counted)
                 continue;
             ctx.context = BG_ERROR_CONTEXT_REMOTE_FILE;
             ctx.transient = TRUE;
@@ -573,9 +657,13 @@ void transfer_run(struct ejob *job, LONG generation)
         }
         if (FAILED(hr))
         {
-            record_failure(job, &ctx, hr);
+            record_failure(job, &ctx, hr, &requeue);
             break;
         }
+        /* The file's completion, in one step: flushed with its ACLs, it is done for Resume,
+         * for this loop and for Complete, counted, and announced together. */
+        file->finished = TRUE;
+        working = NULL;
         job->progress.FilesTransferred++;
         /* A finished file is progress, even one without bytes. */
         job->no_progress_since = GetTickCount64();
@@ -586,6 +674,18 @@ void transfer_run(struct ejob *job, LONG generation)
     job->transfer_since = 0;
     job->worker_active = FALSE;
     WakeAllConditionVariable(&job->worker_idle);
+    /* A queue entry that came up while this worker, stopped, was still away. (A current
+     * worker's own generation needs no second run.) */
+    final = ejob_is_final(job);
+    if (job->rerun && job->generation != generation && !final)
+        want_requeue(&requeue, job, 0);
+    job->rerun = FALSE;
     ReleaseSRWLockExclusive(&job->lock);
-    free_str(remote);
+
+    /* Cancel or Complete did not wait for this worker: they deleted its unfinished file, which
+     * it may have created anew since. Final jobs' files no longer change. */
+    if (final && working && !DeleteFileW(working) && (err = GetLastError()) != ERROR_FILE_NOT_FOUND)
+        WARN("cannot delete %s: %lu", debugstr_w(working), err);
+    if (requeue.wanted)
+        engine_submit(job, requeue.generation, requeue.priority, requeue.delay_ms);
 }
