@@ -70,3 +70,74 @@ HRESULT cotask_strdup(const WCHAR *s, WCHAR **out)
     memcpy(*out, s ? s : L"", size);
     return S_OK;
 }
+
+/* Bytes a copy of the string needs; 0 for a NULL that stays NULL. */
+static SIZE_T copy_size(const struct locked_string *string)
+{
+    const WCHAR *s = *string->field;
+
+    if (!s && string->keep_null)
+        return 0;
+    return (wcslen(s ? s : L"") + 1) * sizeof(WCHAR);
+}
+
+HRESULT cotask_strdup_locked(SRWLOCK *lock, const struct locked_string *strings, ULONG count,
+                             void (*also)(void *context), void *context)
+{
+    SIZE_T sizes[8] = {0}, need[8];
+    BOOL fits;
+    ULONG i;
+
+    if (count > ARRAY_SIZE(sizes))
+        return E_INVALIDARG;
+    for (i = 0; i < count; i++)
+        *strings[i].out = NULL;
+    for (;;)
+    {
+        AcquireSRWLockShared(lock);
+        fits = TRUE;
+        for (i = 0; i < count; i++)
+        {
+            need[i] = copy_size(&strings[i]);
+            fits = fits && (!need[i] || (*strings[i].out && need[i] <= sizes[i]));
+        }
+        if (fits)
+        {
+            for (i = 0; i < count; i++)
+            {
+                if (need[i])
+                    memcpy(*strings[i].out, *strings[i].field ? *strings[i].field : L"", need[i]);
+            }
+            if (also)
+                also(context);
+            ReleaseSRWLockShared(lock);
+            /* What a NULL field does not need is given back outside the lock. */
+            for (i = 0; i < count; i++)
+            {
+                if (!need[i])
+                {
+                    CoTaskMemFree(*strings[i].out);
+                    *strings[i].out = NULL;
+                }
+            }
+            return S_OK;
+        }
+        ReleaseSRWLockShared(lock);
+        for (i = 0; i < count; i++)
+        {
+            if (need[i] <= sizes[i])
+                continue;
+            sizes[i] = need[i];
+            CoTaskMemFree(*strings[i].out);
+            if (!(*strings[i].out = CoTaskMemAlloc(sizes[i])))
+            {
+                for (i = 0; i < count; i++)
+                {
+                    CoTaskMemFree(*strings[i].out);
+                    *strings[i].out = NULL;
+                }
+                return E_OUTOFMEMORY;
+            }
+        }
+    }
+}

@@ -65,4 +65,21 @@ void heap_free(void *p);
 /* CoTaskMemAlloc'ed copy of s (NULL is copied as ""), for strings returned to clients. */
 HRESULT cotask_strdup(const WCHAR *s, WCHAR **out);
 
+/* One string to copy with cotask_strdup_locked: the field holding it, and where the copy goes. */
+struct locked_string
+{
+    WCHAR *const *field; /* guarded by the lock; must stay at this address */
+    WCHAR **out;
+    BOOL keep_null; /* a NULL field gives NULL, not "" */
+};
+/* Copies strings that `lock` guards into CoTaskMemAlloc'ed ones (NULL is copied as "" unless
+ * keep_null), all as
+ * they stood at one moment, without allocating while the lock is held: their lengths are read
+ * under the shared lock, the memory is allocated without it, and the copies are made under it
+ * again (starting over if a string grew meanwhile); `also` (may be NULL) runs in that same lock
+ * hold, to read other fields with the strings. On failure every *out is NULL. Caller holds no
+ * lock. */
+HRESULT cotask_strdup_locked(SRWLOCK *lock, const struct locked_string *strings, ULONG count,
+                             void (*also)(void *context), void *context);
+
 #endif /* OPENDO_BASE_H */

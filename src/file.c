@@ -53,14 +53,13 @@ static ULONG WINAPI file_Release(IBackgroundCopyFile5 *iface)
 
 static HRESULT get_name(struct file *file, size_t offset, LPWSTR *out)
 {
-    HRESULT hr;
+    struct locked_string name = {0};
 
     if (!out)
         return E_INVALIDARG;
-    AcquireSRWLockShared(&file->ejob->lock);
-    hr = cotask_strdup(*(WCHAR **)((char *)locked_file(file) + offset), out);
-    ReleaseSRWLockShared(&file->ejob->lock);
-    return hr;
+    name.field = (WCHAR **)((char *)file_record(file) + offset);
+    name.out = out;
+    return cotask_strdup_locked(&file->ejob->lock, &name, 1, NULL, NULL);
 }
 
 static HRESULT WINAPI file_GetRemoteName(IBackgroundCopyFile5 *iface, LPWSTR *name)
@@ -216,7 +215,7 @@ static HRESULT WINAPI file_GetProperty(IBackgroundCopyFile5 *iface, BITS_FILE_PR
                                        BITS_FILE_PROPERTY_VALUE *value)
 {
     struct file *file = impl_from_IBackgroundCopyFile5(iface);
-    HRESULT hr;
+    struct locked_string headers = {0};
 
     TRACE("%p %d %p", iface, id, value);
     if (!value)
@@ -224,10 +223,9 @@ static HRESULT WINAPI file_GetProperty(IBackgroundCopyFile5 *iface, BITS_FILE_PR
     if (id != BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS)
         return file_result(file, BG_E_UNKNOWN_PROPERTY_ID);
     /* The status line and headers of the latest HTTP response, "" before there was one. */
-    AcquireSRWLockShared(&file->ejob->lock);
-    hr = cotask_strdup(locked_file(file)->response_headers, &value->String);
-    ReleaseSRWLockShared(&file->ejob->lock);
-    return hr;
+    headers.field = &file_record(file)->response_headers;
+    headers.out = &value->String;
+    return cotask_strdup_locked(&file->ejob->lock, &headers, 1, NULL, NULL);
 }
 
 static const IBackgroundCopyFile5Vtbl file_vtbl = {

@@ -40,6 +40,18 @@ static inline struct ejob_file *locked_file(struct file *file)
     return file->ejob->files[file->index];
 }
 
+/* The file's record, for a caller that holds no lock: the record itself never moves while the
+ * job lives, but the array that lists it may be replaced under the lock. */
+static inline struct ejob_file *file_record(struct file *file)
+{
+    struct ejob_file *record;
+
+    AcquireSRWLockShared(&file->ejob->lock);
+    record = locked_file(file);
+    ReleaseSRWLockShared(&file->ejob->lock);
+    return record;
+}
+
 /* An engine (BITS) code in the object's dialect. */
 static inline HRESULT file_result(struct file *file, HRESULT hr)
 {

@@ -37,6 +37,7 @@ static HRESULT WINAPI do_file_GetStats(IDeliveryOptimizationFile *iface, DOSwarm
     struct file *file = impl_from_IDeliveryOptimizationFile(iface);
     const struct ejob_file *record;
     WCHAR *file_id = NULL, *url = NULL;
+    struct locked_string strings[2] = {0};
     BG_JOB_STATE state;
     HRESULT hr;
 
@@ -44,19 +45,21 @@ static HRESULT WINAPI do_file_GetStats(IDeliveryOptimizationFile *iface, DOSwarm
     if (!stats)
         return E_INVALIDARG;
     memset(stats, 0, sizeof(*stats));
-    AcquireSRWLockShared(&file->ejob->lock);
-    record = locked_file(file);
+    record = file_record(file);
     /* Files added through the BITS interfaces have no DO fileId: "". */
-    if (SUCCEEDED(hr = cotask_strdup(record->file_id, &file_id)))
-        hr = cotask_strdup(record->remote, &url);
+    strings[0].field = &record->file_id;
+    strings[0].out = &file_id;
+    strings[1].field = &record->remote;
+    strings[1].out = &url;
+    hr = cotask_strdup_locked(&file->ejob->lock, strings, ARRAY_SIZE(strings), NULL, NULL);
+    AcquireSRWLockShared(&file->ejob->lock);
     stats->fileSize = known_size(record);
     stats->totalBytesDownloaded = record->bytes_downloaded;
     stats->bytesFromHttp = record->bytes_from_http;
     stats->httpConnectionCount = record->http_connections;
     stats->downloadDuration = (UINT)min(record->download_ms, 0xffffffff);
     state = file->ejob->state;
-    if (record->progress.BytesTotal != BG_SIZE_UNKNOWN &&
-        record->progress.BytesTransferred == record->progress.BytesTotal)
+    if (record->finished)
         stats->status = SwarmStatus_Complete;
     else if (state == BG_JOB_STATE_QUEUED || state == BG_JOB_STATE_CONNECTING ||
              state == BG_JOB_STATE_TRANSFERRING)

@@ -235,14 +235,11 @@ static HRESULT WINAPI job_GetOwner(IBackgroundCopyJob5 *iface, LPWSTR *owner)
 }
 HRESULT job_get_string(struct job *job, WCHAR *const *field, LPWSTR *out)
 {
-    HRESULT hr;
+    struct locked_string string = {field, out};
 
     if (!out)
         return E_INVALIDARG;
-    AcquireSRWLockShared(&job->ejob->lock);
-    hr = cotask_strdup(*field, out);
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return hr;
+    return cotask_strdup_locked(&job->ejob->lock, &string, 1, NULL, NULL);
 }
 
 HRESULT job_set_string(struct job *job, WCHAR **field, const WCHAR *value, size_t max_length)
@@ -462,32 +459,37 @@ static HRESULT WINAPI job_SetProxySettings(IBackgroundCopyJob5 *iface, BG_JOB_PR
     return result(job, hr);
 }
 
-/* A CoTaskMemAlloc'ed copy of an optional string: NULL stays NULL. */
-static HRESULT cotask_optional(const WCHAR *s, WCHAR **out)
+struct proxy_usage_read
 {
-    *out = NULL;
-    return s ? cotask_strdup(s, out) : S_OK;
+    const struct ejob *ejob;
+    BG_JOB_PROXY_USAGE usage;
+};
+
+/* Reads the proxy usage in the lock hold that copies the lists. */
+static void read_proxy_usage(void *context)
+{
+    struct proxy_usage_read *read = context;
+
+    read->usage = read->ejob->options.proxy_usage;
 }
 
 static HRESULT WINAPI job_GetProxySettings(IBackgroundCopyJob5 *iface, BG_JOB_PROXY_USAGE *usage,
                                            LPWSTR *list, LPWSTR *bypass)
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
+    struct locked_string strings[] = {
+        {&job->ejob->options.proxy_list, list, TRUE},
+        {&job->ejob->options.proxy_bypass, bypass, TRUE},
+    };
+    struct proxy_usage_read read = {job->ejob};
     HRESULT hr;
 
     TRACE("%p %p %p %p", iface, usage, list, bypass);
     if (!usage || !list || !bypass)
         return E_INVALIDARG;
-    *bypass = NULL;
-    AcquireSRWLockShared(&job->ejob->lock);
-    *usage = job->ejob->options.proxy_usage;
-    if (SUCCEEDED(hr = cotask_optional(job->ejob->options.proxy_list, list)) &&
-        FAILED(hr = cotask_optional(job->ejob->options.proxy_bypass, bypass)))
-    {
-        CoTaskMemFree(*list);
-        *list = NULL;
-    }
-    ReleaseSRWLockShared(&job->ejob->lock);
+    if (SUCCEEDED(hr = cotask_strdup_locked(&job->ejob->lock, strings, ARRAY_SIZE(strings),
+                                            read_proxy_usage, &read)))
+        *usage = read.usage;
     return hr;
 }
 

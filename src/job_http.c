@@ -194,40 +194,56 @@ static HRESULT WINAPI http_options_RemoveClientCertificate(IBackgroundCopyJobHtt
     return result(job, hr);
 }
 
+struct cert_read
+{
+    const struct ejob_client_cert *cert;
+    BOOL present;
+    BG_CERT_STORE_LOCATION location;
+    BYTE hash[EJOB_CERT_HASH_SIZE];
+};
+
+/* Reads the certificate's other fields in the lock hold that copies its names. */
+static void read_cert(void *context)
+{
+    struct cert_read *read = context;
+
+    read->present = read->cert->present;
+    read->location = read->cert->location;
+    memcpy(read->hash, read->cert->hash, sizeof(read->hash));
+}
+
 static HRESULT WINAPI http_options_GetClientCertificate(IBackgroundCopyJobHttpOptions *iface,
                                                         BG_CERT_STORE_LOCATION *location,
                                                         LPWSTR *store, BYTE **hash, LPWSTR *subject)
 {
     struct job *job = impl_from_IBackgroundCopyJobHttpOptions(iface);
-    const struct ejob_client_cert *cert = &job->ejob->options.client_cert;
-    HRESULT hr = S_OK;
+    struct cert_read read = {&job->ejob->options.client_cert};
+    struct locked_string strings[] = {
+        {&read.cert->store, store},
+        {&read.cert->subject, subject},
+    };
+    HRESULT hr;
 
     TRACE("%p %p %p %p %p", iface, location, store, hash, subject);
     if (!location || !store || !hash || !subject)
         return E_NULL_REF;
-    *store = *subject = NULL;
     *hash = NULL;
-    AcquireSRWLockShared(&job->ejob->lock);
-    if (!cert->present)
+    if (FAILED(hr = cotask_strdup_locked(&job->ejob->lock, strings, ARRAY_SIZE(strings), read_cert,
+                                         &read)))
+        return hr;
+    if (!read.present)
         hr = E_NO_CERTIFICATE;
-    else if (SUCCEEDED(hr = cotask_strdup(cert->store, store)) &&
-             SUCCEEDED(hr = cotask_strdup(cert->subject, subject)))
+    else if ((*hash = CoTaskMemAlloc(sizeof(read.hash))))
     {
-        if ((*hash = CoTaskMemAlloc(sizeof(cert->hash))))
-        {
-            memcpy(*hash, cert->hash, sizeof(cert->hash));
-            *location = cert->location;
-        }
-        else
-            hr = E_OUTOFMEMORY;
+        memcpy(*hash, read.hash, sizeof(read.hash));
+        *location = read.location;
+        return S_OK;
     }
-    ReleaseSRWLockShared(&job->ejob->lock);
-    if (FAILED(hr))
-    {
-        CoTaskMemFree(*store);
-        CoTaskMemFree(*subject);
-        *store = *subject = NULL;
-    }
+    else
+        hr = E_OUTOFMEMORY;
+    CoTaskMemFree(*store);
+    CoTaskMemFree(*subject);
+    *store = *subject = NULL;
     return hr;
 }
 
@@ -265,19 +281,16 @@ static HRESULT WINAPI http_options_GetCustomHeaders(IBackgroundCopyJobHttpOption
                                                     LPWSTR *headers)
 {
     struct job *job = impl_from_IBackgroundCopyJobHttpOptions(iface);
+    struct locked_string string = {&job->ejob->options.custom_headers, headers, TRUE};
     HRESULT hr;
 
     TRACE("%p %p", iface, headers);
     if (!headers)
         return E_NULL_REF;
     *headers = NULL;
-    AcquireSRWLockShared(&job->ejob->lock);
-    if (!job->ejob->options.custom_headers)
-        hr = S_FALSE;
-    else
-        hr = cotask_strdup(job->ejob->options.custom_headers, headers);
-    ReleaseSRWLockShared(&job->ejob->lock);
-    return hr;
+    if (FAILED(hr = cotask_strdup_locked(&job->ejob->lock, &string, 1, NULL, NULL)))
+        return hr;
+    return *headers ? S_OK : S_FALSE;
 }
 
 static HRESULT WINAPI http_options_SetSecurityFlags(IBackgroundCopyJobHttpOptions *iface,

@@ -683,42 +683,52 @@ void ejob_options_clear(struct ejob_options *options)
 }
 
 /* Copies an optional string: FALSE only when memory ran out. */
-static BOOL copy_optional(WCHAR **dst, const WCHAR *src)
+/* The string fields of an options struct, in one order. Returns how many. */
+static ULONG option_strings(struct ejob_options *options, WCHAR ***fields)
 {
-    return !src || (*dst = heap_strdup(src));
-}
+    ULONG n = 0;
 
-HRESULT ejob_options_copy(struct ejob_options *dst, const struct ejob_options *src)
-{
-    BOOL ok;
-
-    *dst = *src;
-    dst->proxy_list = dst->proxy_bypass = dst->custom_headers = NULL;
-    dst->client_cert.store = dst->client_cert.subject = NULL;
+    fields[n++] = &options->proxy_list;
+    fields[n++] = &options->proxy_bypass;
+    fields[n++] = &options->custom_headers;
+    fields[n++] = &options->client_cert.store;
+    fields[n++] = &options->client_cert.subject;
     for (int t = 0; t < EJOB_AUTH_TARGETS; t++)
     {
         for (int s = 0; s < EJOB_AUTH_SCHEMES; s++)
-            dst->credentials[t][s].user = dst->credentials[t][s].password = NULL;
-    }
-    ok = copy_optional(&dst->proxy_list, src->proxy_list) &&
-         copy_optional(&dst->proxy_bypass, src->proxy_bypass) &&
-         copy_optional(&dst->custom_headers, src->custom_headers) &&
-         copy_optional(&dst->client_cert.store, src->client_cert.store) &&
-         copy_optional(&dst->client_cert.subject, src->client_cert.subject);
-    for (int t = 0; t < EJOB_AUTH_TARGETS && ok; t++)
-    {
-        for (int s = 0; s < EJOB_AUTH_SCHEMES && ok; s++)
         {
-            ok = copy_optional(&dst->credentials[t][s].user, src->credentials[t][s].user) &&
-                 copy_optional(&dst->credentials[t][s].password, src->credentials[t][s].password);
+            fields[n++] = &options->credentials[t][s].user;
+            fields[n++] = &options->credentials[t][s].password;
         }
     }
-    if (!ok)
+    return n;
+}
+
+#define OPTION_STRINGS (5 + 2 * EJOB_AUTH_TARGETS * EJOB_AUTH_SCHEMES)
+
+SIZE_T ejob_options_copy(struct ejob_options *dst, const struct ejob_options *src, WCHAR *block,
+                         SIZE_T capacity)
+{
+    WCHAR **from[OPTION_STRINGS], **to[OPTION_STRINGS];
+    SIZE_T need = 0, used = 0;
+    ULONG n;
+
+    n = option_strings((struct ejob_options *)src, from);
+    for (ULONG i = 0; i < n; i++)
+        need += *from[i] ? wcslen(*from[i]) + 1 : 0;
+    if (need > capacity)
+        return need;
+    *dst = *src;
+    option_strings(dst, to);
+    for (ULONG i = 0; i < n; i++)
     {
-        ejob_options_clear(dst);
-        return E_OUTOFMEMORY;
+        if (!*from[i])
+            continue;
+        *to[i] = block + used;
+        wcscpy(*to[i], *from[i]);
+        used += wcslen(*from[i]) + 1;
     }
-    return S_OK;
+    return 0;
 }
 
 /* ---- fault injection ---- */

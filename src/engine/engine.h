@@ -364,9 +364,13 @@ HRESULT efile_invalidate(struct ejob *job, ULONG index);
 void ejob_options_init(struct ejob_options *options);
 /* Frees what `options` holds, zeroing the passwords first, and leaves it initialised. */
 void ejob_options_clear(struct ejob_options *options);
-/* A deep copy of `src` into `dst` (which holds nothing): a worker's snapshot. Caller holds the
- * lock that guards `src` (shared is enough). E_OUTOFMEMORY leaves `dst` initialised. */
-HRESULT ejob_options_copy(struct ejob_options *dst, const struct ejob_options *src);
+/* A worker's snapshot of `src` into `dst`, whose strings go into `block` (capacity characters,
+ * owned by the caller), so that nothing is allocated under the lock: returns 0 once copied, or,
+ * copying nothing, the characters `block` must hold. `dst` must not be cleared with
+ * ejob_options_clear: the caller zeroes the block (it holds passwords). Caller holds the lock
+ * that guards `src` (shared is enough). */
+SIZE_T ejob_options_copy(struct ejob_options *dst, const struct ejob_options *src, WCHAR *block,
+                         SIZE_T capacity);
 /* Frees one credential, zeroing its password first. */
 void ejob_credential_clear(struct ejob_credential *credential);
 

@@ -350,18 +350,12 @@ HRESULT notify_set_cmdline(struct ejob *job, const WCHAR *program, const WCHAR *
 
 HRESULT notify_get_cmdline(struct ejob *job, WCHAR **program, WCHAR **parameters)
 {
-    HRESULT hr;
+    const struct locked_string strings[] = {
+        {&job->notify.program, program},
+        {&job->notify.parameters, parameters},
+    };
 
-    *program = *parameters = NULL;
-    AcquireSRWLockShared(&job->lock);
-    if (SUCCEEDED(hr = cotask_strdup(job->notify.program, program)) &&
-        FAILED(hr = cotask_strdup(job->notify.parameters, parameters)))
-    {
-        CoTaskMemFree(*program);
-        *program = NULL;
-    }
-    ReleaseSRWLockShared(&job->lock);
-    return hr;
+    return cotask_strdup_locked(&job->lock, strings, ARRAY_SIZE(strings), NULL, NULL);
 }
 
 HRESULT notify_run_program(const WCHAR *program, const WCHAR *parameters)

@@ -522,6 +522,15 @@ static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRE
     notify_state_entered(job);
 }
 
+/* Zeroes and frees a block of option strings (it holds passwords). NULL is ignored. */
+static void wipe(WCHAR *block, SIZE_T chars)
+{
+    if (!block)
+        return;
+    SecureZeroMemory(block, chars * sizeof(WCHAR));
+    heap_free(block);
+}
+
 void transfer_run(struct ejob *job, LONG generation)
 {
     struct transfer_ctx ctx = {.job = job, .generation = generation};
@@ -532,6 +541,9 @@ void transfer_run(struct ejob *job, LONG generation)
     const WCHAR *working = NULL;
     const WCHAR *temp;
     struct ejob_file *file;
+    /* The block that holds the strings of ctx.options (ejob_options_copy). */
+    WCHAR *options_block = NULL, *grown;
+    SIZE_T options_capacity = 0, need;
     UINT64 counted, sink_position;
     ULONGLONG started;
     BOOL final;
@@ -604,14 +616,34 @@ void transfer_run(struct ejob *job, LONG generation)
          * setters): fetch with copies. */
         ctx.transient = FALSE;
         if (wcslen(file->remote) >= ARRAY_SIZE(remote))
-            hr = E_INVALIDARG;
-        else if (FAILED(hr = ejob_options_copy(&ctx.options, &job->options)))
-            ctx.transient = TRUE;
-        if (FAILED(hr))
         {
             ctx.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
-            record_failure(job, &ctx, hr, &requeue);
+            record_failure(job, &ctx, E_INVALIDARG, &requeue);
             break;
+        }
+        if ((need =
+                 ejob_options_copy(&ctx.options, &job->options, options_block, options_capacity)))
+        {
+            /* The block is grown without the lock; then everything is looked at again. */
+            ReleaseSRWLockExclusive(&job->lock);
+            grown = HeapAlloc(GetProcessHeap(), 0, need * sizeof(WCHAR));
+            if (grown)
+            {
+                wipe(options_block, options_capacity);
+                options_block = grown;
+                options_capacity = need;
+            }
+            AcquireSRWLockExclusive(&job->lock);
+            if (job->generation != generation)
+                break;
+            if (!grown)
+            {
+                ctx.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+                ctx.transient = TRUE;
+                record_failure(job, &ctx, E_OUTOFMEMORY, &requeue);
+                break;
+            }
+            continue;
         }
         wcscpy(remote, file->remote);
         temp = file->temp;
@@ -639,7 +671,6 @@ void transfer_run(struct ejob *job, LONG generation)
         started = GetTickCount64();
         hr = fetch_file(&ctx, remote, temp, counted, sink_position);
         TRACE("job %s file %lu: %08lx", debugstr_guid(&job->id), i, hr);
-        ejob_options_clear(&ctx.options);
 
         AcquireSRWLockExclusive(&job->lock);
         file->download_ms += GetTickCount64() - started;
@@ -686,6 +717,7 @@ void transfer_run(struct ejob *job, LONG generation)
      * it may have created anew since. Final jobs' files no longer change. */
     if (final && working && !DeleteFileW(working) && (err = GetLastError()) != ERROR_FILE_NOT_FOUND)
         WARN("cannot delete %s: %lu", debugstr_w(working), err);
+    wipe(options_block, options_capacity);
     if (requeue.wanted)
         engine_submit(job, requeue.generation, requeue.priority, requeue.delay_ms);
 }
