@@ -119,6 +119,20 @@ int tu_count(const WCHAR *dir, const WCHAR *pattern)
     return count;
 }
 
+void tu_wait_count(const WCHAR *dir, const WCHAR *pattern, int expected, DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    int seen;
+
+    while ((seen = tu_count(dir, pattern)) != expected)
+    {
+        if (GetTickCount64() >= deadline)
+            fail_msg("%ls holds %d entries matching %ls after %lu ms, expected %d", dir, seen,
+                     pattern, timeout_ms, expected);
+        Sleep(20);
+    }
+}
+
 void tu_url(WCHAR *out, size_t size, const WCHAR *path)
 {
     WCHAR root[MAX_PATH], portfile[MAX_PATH];

@@ -42,6 +42,8 @@ void tu_scratch(const char *name, WCHAR *dir, size_t size);
 void tu_remove_tree(const WCHAR *dir);
 /* Number of entries in dir matching the pattern (hidden files included). */
 int tu_count(const WCHAR *dir, const WCHAR *pattern);
+/* Waits until `dir` holds `expected` entries matching `pattern`; fails naming the count seen. */
+void tu_wait_count(const WCHAR *dir, const WCHAR *pattern, int expected, DWORD timeout_ms);
 /* Joins dir and name with a backslash. */
 void tu_path(WCHAR *out, size_t size, const WCHAR *dir, const WCHAR *name);
 

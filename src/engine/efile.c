@@ -120,12 +120,23 @@ HRESULT efile_set_remote(struct ejob *job, ULONG index, const WCHAR *url)
     return hr;
 }
 
+/* Characters (with the 0) of `remote` with old_prefix replaced by one of new_len characters:
+ * 0 if it does not start with old_prefix. */
+static size_t replaced_size(const WCHAR *remote, const WCHAR *old_prefix, size_t old_len,
+                            size_t new_len)
+{
+    if (!remote || wcsncmp(remote, old_prefix, old_len))
+        return 0;
+    return new_len + wcslen(remote + old_len) + 1;
+}
+
 HRESULT ejob_replace_remote_prefix(struct ejob *job, const WCHAR *old_prefix,
                                    const WCHAR *new_prefix)
 {
-    size_t old_len, new_len;
+    size_t old_len, new_len, *have = NULL, *want = NULL, need;
     WCHAR **names = NULL;
-    ULONG i, count, matched = 0;
+    ULONG i, count = 0, capacity = 0, matched;
+    BOOL ready;
     HRESULT hr = S_OK;
 
     if (!old_prefix || !new_prefix || !*old_prefix || !*new_prefix)
@@ -134,50 +145,101 @@ HRESULT ejob_replace_remote_prefix(struct ejob *job, const WCHAR *old_prefix,
     new_len = wcslen(new_prefix);
 
     /* The new names are built under the lock, so that they replace exactly the names they
-     * were made from; they are short allocations. */
-    AcquireSRWLockExclusive(&job->lock);
-    if (ejob_is_final(job))
+     * were made from, in buffers allocated without it: their sizes are measured under the lock,
+     * the buffers made outside, and the names built once every buffer is large enough. */
+    for (;;)
     {
-        hr = BG_E_INVALID_STATE;
-        goto out;
+        AcquireSRWLockExclusive(&job->lock);
+        if (ejob_is_final(job))
+        {
+            hr = BG_E_INVALID_STATE;
+            goto out_unlock;
+        }
+        count = job->file_count;
+        ready = count <= capacity;
+        for (i = 0; i < count && ready; i++)
+        {
+            need = replaced_size(job->files[i]->remote, old_prefix, old_len, new_len);
+            if (need > URL_MAX_LENGTH + 1)
+            {
+                hr = E_INVALIDARG;
+                goto out_unlock;
+            }
+            want[i] = need;
+            ready = need <= have[i];
+        }
+        if (ready)
+            break;
+        if (count <= capacity)
+        {
+            /* Measure the rest too, so that one more round suffices. */
+            for (; i < count; i++)
+                want[i] = replaced_size(job->files[i]->remote, old_prefix, old_len, new_len);
+        }
+        ReleaseSRWLockExclusive(&job->lock);
+
+        if (count > capacity)
+        {
+            WCHAR **grown_names = heap_alloc_zero(count * sizeof(*names));
+            size_t *grown_have = heap_alloc_zero(count * sizeof(*have));
+            size_t *grown_want = heap_alloc_zero(count * sizeof(*want));
+            if (!grown_names || !grown_have || !grown_want)
+            {
+                heap_free(grown_names);
+                heap_free(grown_have);
+                heap_free(grown_want);
+                hr = E_OUTOFMEMORY;
+                goto out;
+            }
+            if (capacity)
+            {
+                memcpy(grown_names, names, capacity * sizeof(*names));
+                memcpy(grown_have, have, capacity * sizeof(*have));
+            }
+            heap_free(names);
+            heap_free(have);
+            heap_free(want);
+            names = grown_names;
+            have = grown_have;
+            want = grown_want;
+            capacity = count;
+            continue;
+        }
+        for (i = 0; i < count; i++)
+        {
+            if (want[i] <= have[i])
+                continue;
+            free_str(names[i]);
+            have[i] = 0;
+            if (!(names[i] = HeapAlloc(GetProcessHeap(), 0, want[i] * sizeof(WCHAR))))
+            {
+                hr = E_OUTOFMEMORY;
+                goto out;
+            }
+            have[i] = want[i];
+        }
     }
-    count = job->file_count;
-    if (count && !(names = heap_alloc_zero(count * sizeof(*names))))
-    {
-        hr = E_OUTOFMEMORY;
-        goto out;
-    }
+
+    /* Every buffer is large enough: build the names, check them all, then swap them in. */
+    matched = 0;
     for (i = 0; i < count; i++)
     {
         const WCHAR *remote = job->files[i]->remote;
-        size_t rest;
 
-        if (!remote || wcsncmp(remote, old_prefix, old_len))
+        if (!want[i])
             continue;
-        rest = wcslen(remote + old_len);
-        if (new_len + rest > URL_MAX_LENGTH)
-        {
-            hr = E_INVALIDARG;
-            goto out;
-        }
-        if (!(names[i] = HeapAlloc(GetProcessHeap(), 0, (new_len + rest + 1) * sizeof(WCHAR))))
-        {
-            hr = E_OUTOFMEMORY;
-            goto out;
-        }
         memcpy(names[i], new_prefix, new_len * sizeof(WCHAR));
-        memcpy(names[i] + new_len, remote + old_len, (rest + 1) * sizeof(WCHAR));
+        memcpy(names[i] + new_len, remote + old_len, (want[i] - new_len) * sizeof(WCHAR));
         if (!valid_remote(names[i]))
         {
             hr = E_INVALIDARG;
-            goto out;
+            goto out_unlock;
         }
         matched++;
     }
-    /* All names are good: swap them in (the old ones are freed below). */
     for (i = 0; i < count; i++)
     {
-        if (!names[i])
+        if (!want[i])
             continue;
         WCHAR *old = job->files[i]->remote;
         job->files[i]->remote = names[i];
@@ -187,14 +249,14 @@ HRESULT ejob_replace_remote_prefix(struct ejob *job, const WCHAR *old_prefix,
         ejob_touch(job);
     else
         hr = S_FALSE;
-out:
+out_unlock:
     ReleaseSRWLockExclusive(&job->lock);
-    if (names)
-    {
-        for (i = 0; i < count; i++)
-            free_str(names[i]);
-        heap_free(names);
-    }
+out:
+    for (i = 0; i < capacity; i++)
+        free_str(names[i]);
+    heap_free(names);
+    heap_free(have);
+    heap_free(want);
     return hr;
 }
 

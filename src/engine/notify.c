@@ -392,10 +392,8 @@ struct pass
 {
     struct notify_sink *sink; /* a reference, or NULL */
     struct notify_delivery delivery;
-    ULONG *files;   /* owned: delivery.files */
-    WCHAR *program; /* copies, for TRANSFERRED/ERROR */
-    WCHAR *parameters;
-    ULONG retry; /* events to try again later */
+    ULONG *files; /* owned: delivery.files */
+    ULONG retry;  /* events to try again later */
 };
 
 /* Copies what is due under the lock. Returns the sink to let go of (final or silenced job). */
@@ -448,8 +446,6 @@ static struct notify_sink *take(struct ejob *job, struct pass *pass, ULONGLONG n
     {
         due |= notify->pending & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR);
         d->clsid = job->options.notification_clsid;
-        pass->program = heap_strdup(notify->program);
-        pass->parameters = heap_strdup(notify->parameters);
         d->context = job->error.context;
         d->code = job->error.code;
         d->file_index = job->error.file_index;
@@ -482,6 +478,11 @@ static void deliver(struct ejob *job, struct pass *pass)
     struct notify_delivery *d = &pass->delivery;
     const struct engine_events *table = events;
     const ULONG state_events = d->events & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR);
+    WCHAR *program, *parameters;
+    const struct locked_string strings[] = {
+        {&job->notify.program, &program, TRUE},
+        {&job->notify.parameters, &parameters, TRUE},
+    };
 
     if (table &&
         (pass->sink || d->file_count || (state_events && !IsEqualGUID(&d->clsid, &GUID_NULL))))
@@ -490,14 +491,20 @@ static void deliver(struct ejob *job, struct pass *pass)
         return;
     /* BITS runs the command line when no callback took the event (none, or one that failed),
      * and then does not call the callback again for this event. */
-    if (pass->program)
+    if (FAILED(cotask_strdup_locked(&job->lock, strings, ARRAY_SIZE(strings), NULL, NULL)))
     {
-        if (FAILED(notify_run_program(pass->program, pass->parameters)))
-            pass->retry = state_events & ~d->delivered;
+        pass->retry = state_events & ~d->delivered;
         return;
     }
-    if (!d->dropped)
+    if (program)
+    {
+        if (FAILED(notify_run_program(program, parameters)))
+            pass->retry = state_events & ~d->delivered;
+    }
+    else if (!d->dropped)
         pass->retry = d->failed & state_events;
+    CoTaskMemFree(program);
+    CoTaskMemFree(parameters);
 }
 
 /* Records the outcome and queues what is left. Returns the sink to let go of, or NULL. */
@@ -559,8 +566,6 @@ static void process(struct ejob *job)
           pass.delivery.events, pass.delivery.file_count, released);
     notify_sink_release(released);
     notify_sink_release(pass.sink);
-    free_str(pass.program);
-    free_str(pass.parameters);
     heap_free(pass.files);
 }
 
