@@ -614,6 +614,135 @@ static void engine_suspend_and_resume(void **state)
         fail_msg("%ls differs from slow/8m.bin after Suspend and Resume", local);
 }
 
+static void engine_complete_keeps_the_job_when_a_rename_fails(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH], temp[MAX_PATH];
+    struct ejob *job;
+    HRESULT hr;
+
+    tu_scratch("engine_rename", dir, ARRAY_SIZE(dir));
+    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
+    tu_write_file(source, 5000);
+    job = et_job_with_file(source, local);
+    temp_name(job, 0, temp, ARRAY_SIZE(temp));
+    assert_hr(S_OK, ejob_resume(job));
+    et_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+
+    /* A folder appeared at the local name since AddFile: the rename cannot replace it. As in
+     * BITS, the job stays as it was, so that Complete can be tried again (or Cancel). */
+    assert_true(CreateDirectoryW(local, NULL));
+    hr = ejob_complete(job);
+    if (SUCCEEDED(hr))
+        fail_msg("Complete answered 0x%08lx with a folder at the local name", (unsigned long)hr);
+    assert_int_equal(BG_JOB_STATE_TRANSFERRED, et_state(job));
+    assert_true(in_table(job));
+    assert_true(tu_exists(temp));
+    assert_false(et_file_progress(job, 0).Completed);
+
+    assert_true(RemoveDirectoryW(local));
+    assert_hr(S_OK, ejob_complete(job));
+    assert_int_equal(BG_JOB_STATE_ACKNOWLEDGED, et_state(job));
+    assert_true(tu_same_file(source, local));
+    assert_false(tu_exists(temp));
+    assert_false(in_table(job));
+}
+
+/* Opens path with no sharing at all: the local transport's open fails with
+ * ERROR_SHARING_VIOLATION, a transient failure, until the handle is closed. */
+static HANDLE lock_file(const WCHAR *path)
+{
+    HANDLE file = CreateFileW(path, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
+
+    if (file == INVALID_HANDLE_VALUE)
+        fail_msg("cannot open %ls: %lu", path, GetLastError());
+    return file;
+}
+
+static void engine_transient_error_is_retried(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
+    struct ejob *job;
+    HANDLE locked;
+
+    tu_scratch("engine_transient", dir, ARRAY_SIZE(dir));
+    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
+    tu_write_file(source, 5000);
+    locked = lock_file(source);
+    job = et_job_with_file(source, local);
+    AcquireSRWLockExclusive(&job->lock);
+    job->min_retry_delay = 1;
+    ReleaseSRWLockExclusive(&job->lock);
+    assert_hr(S_OK, ejob_resume(job));
+    et_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, TIMEOUT);
+    AcquireSRWLockShared(&job->lock);
+    assert_true(job->error.present);
+    assert_hr(HRESULT_FROM_WIN32(ERROR_SHARING_VIOLATION), job->error.code);
+    assert_int_equal(BG_ERROR_CONTEXT_REMOTE_FILE, job->error.context);
+    ReleaseSRWLockShared(&job->lock);
+
+    /* The scheduler tries again after the minimum retry delay, and the source is free now. */
+    CloseHandle(locked);
+    et_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+    check_progress(job, 5000, 1);
+    AcquireSRWLockShared(&job->lock);
+    assert_false(job->error.present);
+    assert_true(job->error_count >= 1);
+    ReleaseSRWLockShared(&job->lock);
+
+    /* Suspend takes a job out of TRANSIENT_ERROR, and its pending retry with it. */
+    assert_hr(S_OK, ejob_complete(job));
+    assert_true(tu_same_file(source, local));
+    locked = lock_file(source);
+    job = et_job_with_file(source, local);
+    AcquireSRWLockExclusive(&job->lock);
+    job->min_retry_delay = 1;
+    ReleaseSRWLockExclusive(&job->lock);
+    assert_hr(S_OK, ejob_resume(job));
+    et_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, TIMEOUT);
+    assert_hr(S_OK, ejob_suspend(job));
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, et_state(job));
+    CloseHandle(locked);
+    et_wait_idle(job, TIMEOUT);
+    assert_int_equal(0, et_progress(job).BytesTransferred);
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, et_state(job));
+}
+
+static void engine_no_progress_timeout_ends_in_error(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
+    static const ULONG expected[] = {LOG_ERROR};
+    struct test_sink *sink;
+    struct ejob *job;
+    HANDLE locked;
+
+    tu_scratch("engine_no_progress", dir, ARRAY_SIZE(dir));
+    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
+    tu_write_file(source, 5000);
+    locked = lock_file(source);
+    job = et_job_with_file(source, local);
+    AcquireSRWLockExclusive(&job->lock);
+    job->min_retry_delay = 1;
+    job->no_progress_timeout = 3;
+    ReleaseSRWLockExclusive(&job->lock);
+    sink = register_sink(job);
+    assert_hr(S_OK, ejob_resume(job));
+
+    /* Retried while the next try falls within the timeout, then ERROR, and JobError once. */
+    et_wait_state(job, BG_JOB_STATE_ERROR, TIMEOUT);
+    CloseHandle(locked);
+    AcquireSRWLockShared(&job->lock);
+    assert_hr(HRESULT_FROM_WIN32(ERROR_SHARING_VIOLATION), job->error.code);
+    assert_true(job->error_count >= 2);
+    ReleaseSRWLockShared(&job->lock);
+    wait_log(sink, 1, TIMEOUT);
+    assert_hr(HRESULT_FROM_WIN32(ERROR_SHARING_VIOLATION), sink->code);
+    assert_hr(S_OK, ejob_cancel(job));
+    check_log(sink, expected, ARRAY_SIZE(expected));
+}
+
 static void engine_add_files_is_all_or_nothing(void **state)
 {
     WCHAR dir[MAX_PATH], local[MAX_PATH], missing[MAX_PATH];
@@ -836,6 +965,9 @@ int main(void)
         cmocka_unit_test_teardown(engine_table_under_concurrency, et_cleanup),
         cmocka_unit_test_teardown(engine_new_sink_gets_the_state_event, et_cleanup),
         cmocka_unit_test_teardown(engine_suspend_and_resume, et_cleanup),
+        cmocka_unit_test_teardown(engine_complete_keeps_the_job_when_a_rename_fails, et_cleanup),
+        cmocka_unit_test_teardown(engine_transient_error_is_retried, et_cleanup),
+        cmocka_unit_test_teardown(engine_no_progress_timeout_ends_in_error, et_cleanup),
         cmocka_unit_test_teardown(engine_add_files_is_all_or_nothing, et_cleanup),
         cmocka_unit_test_teardown(engine_make_temp_file_rules, et_cleanup),
         cmocka_unit_test_teardown(engine_ranges_from_local_file, et_cleanup),
