@@ -279,6 +279,7 @@ static void engine_efile_stream_sink(void **state)
     WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
     ULONGLONG deadline;
     IStream *stream, *other;
+    ULONG held;
     LARGE_INTEGER zero = {0};
     STATSTG stat;
     BYTE expected[6000], actual[6000];
@@ -299,9 +300,11 @@ static void engine_efile_stream_sink(void **state)
     assert_hr(S_OK, engine_create_job(L"stream", BG_JOB_TYPE_DOWNLOAD, 0, &job));
     index = add_do_file(job, source, NULL);
     assert_hr(S_OK, efile_set_sink(job, index, stream));
-    assert_int_equal(2, refcount((IUnknown *)stream));
+    /* The Global Interface Table holds the stream: how many references is COM's business. */
+    held = refcount((IUnknown *)stream);
+    assert_true(held > 1);
     assert_hr(S_OK, efile_set_sink(job, index, stream));
-    assert_int_equal(2, refcount((IUnknown *)stream));
+    assert_int_equal(held, refcount((IUnknown *)stream));
     assert_hr(DO_E_FILE_DOWNLOADSINK_ALREADY_SET, efile_set_sink(job, index, other));
     assert_int_equal(1, refcount((IUnknown *)other));
     assert_hr(DO_E_FILE_DOWNLOADSINK_ALREADY_SET, efile_set_local(job, index, local));
@@ -461,5 +464,6 @@ int main(void)
         cmocka_unit_test_teardown(engine_efile_invalidate, et_cleanup),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* Stream sinks are kept in the Global Interface Table: the thread must be in an apartment. */
+    return cmocka_run_group_tests(tests, tu_com_setup, tu_com_teardown);
 }

@@ -916,6 +916,8 @@ static void engine_job_defaults_and_owner(void **state)
 static void engine_options_copy_is_deep(void **state)
 {
     struct ejob_options src, dst;
+    WCHAR small[4], *block;
+    SIZE_T need;
 
     ejob_options_init(&src);
     src.proxy_usage = BG_JOB_PROXY_USAGE_OVERRIDE;
@@ -927,7 +929,17 @@ static void engine_options_copy_is_deep(void **state)
     src.client_cert.store = heap_strdup(L"MY");
     src.max_download_size = 42;
 
-    assert_hr(S_OK, ejob_options_copy(&dst, &src));
+    /* A block too small is left alone, and the answer says what it must hold: every string
+     * with its 0. */
+    memset(small, 0x55, sizeof(small));
+    need = ejob_options_copy(&dst, &src, small, ARRAY_SIZE(small));
+    assert_int_equal(wcslen(L"proxy:8080") + wcslen(L"X-Test: 1\r\n") + wcslen(L"user") +
+                         wcslen(L"secret") + wcslen(L"MY") + 5,
+                     need);
+    assert_int_equal(0x5555, small[0]);
+    block = calloc(need, sizeof(WCHAR));
+    assert_non_null(block);
+    assert_int_equal(0, ejob_options_copy(&dst, &src, block, need));
     assert_int_equal(BG_JOB_PROXY_USAGE_OVERRIDE, dst.proxy_usage);
     assert_int_equal(42, dst.max_download_size);
     assert_true(dst.proxy_list != src.proxy_list && !wcscmp(dst.proxy_list, L"proxy:8080"));
@@ -940,6 +952,11 @@ static void engine_options_copy_is_deep(void **state)
     assert_null(dst.proxy_bypass);
     assert_null(dst.credentials[1][4].user);
 
+    /* The copy's strings live in the block. */
+    assert_true(dst.proxy_list >= block && dst.proxy_list < block + need);
+    assert_true(dst.credentials[0][0].password >= block &&
+                dst.credentials[0][0].password < block + need);
+
     /* Clearing the source leaves the copy whole, and leaves the source at the defaults. */
     ejob_options_clear(&src);
     assert_null(src.proxy_list);
@@ -948,8 +965,7 @@ static void engine_options_copy_is_deep(void **state)
     assert_int_equal(0, src.max_download_size);
     assert_true(!wcscmp(dst.proxy_list, L"proxy:8080"));
     assert_true(!wcscmp(dst.credentials[0][0].password, L"secret"));
-    ejob_options_clear(&dst);
-    assert_null(dst.custom_headers);
+    free(block);
 }
 
 int main(void)
