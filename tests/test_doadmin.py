@@ -103,10 +103,13 @@ def test_transfer(wine, exe, root, port):
         fail("no 'done:' line", run)
 
 
-class StallingServer:
-    """Answers every GET with the first 64 KiB of a 1 MiB body, then sends nothing more while
-    keeping the connection open: a transfer that only Ctrl-C (or the no-progress timeout,
-    a minute in doadmin) can end, whatever the machine's speed."""
+class TricklingServer:
+    """Answers every GET with a 64 MiB body that it sends 4 KiB at a time every 50 ms: a
+    transfer that goes on far longer than the test, whatever the machine's speed, so that only
+    Ctrl-C ends it. (It keeps sending: after a cancel, a server that has fallen silent holds
+    doadmin's exit until the engine's 60 s silence timeout, an engine matter.)"""
+
+    SIZE = 64 << 20
 
     def __init__(self):
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -130,14 +133,17 @@ class StallingServer:
                 if not data:
                     return
                 request += data
-            head = b"HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n" \
-                   b"Content-Type: application/octet-stream\r\n\r\n"
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
+                         b"Content-Type: application/octet-stream\r\n\r\n" % self.SIZE)
             if request.startswith(b"HEAD "):
-                conn.sendall(head)
-                self.stop.wait()
                 return
-            conn.sendall(head + b"x" * 65536)
-            self.stop.wait()
+            try:
+                for _ in range(self.SIZE // 4096):
+                    if self.stop.wait(0.05):
+                        return
+                    conn.sendall(b"x" * 4096)
+            except OSError:
+                return  # the client went away
 
     def close(self):
         self.stop.set()
@@ -147,8 +153,8 @@ class StallingServer:
 def test_ctrl_c_cancels(wine, exe, root, port):
     """Ctrl-C during a transfer cancels the job: exit code 1, nothing left on disk."""
     scratch = scratch_dir(root, "doadmin_ctrl_c")
-    dest = os.path.join(scratch, "stalled.bin")
-    server = StallingServer()
+    dest = os.path.join(scratch, "trickled.bin")
+    server = TricklingServer()
     try:
         ctrl_c_during_transfer(wine, exe, scratch, dest, server.port)
     finally:
@@ -157,7 +163,7 @@ def test_ctrl_c_cancels(wine, exe, root, port):
 
 def ctrl_c_during_transfer(wine, exe, scratch, dest, port):
     run = Doadmin(wine, exe, scratch, "/transfer", "doadmin ctrl-c",
-                  f"http://127.0.0.1:{port}/stalled.bin", winpath(dest))
+                  f"http://127.0.0.1:{port}/trickled.bin", winpath(dest))
     deadline = time.monotonic() + DEADLINE_S
     while not (run.percent() or 0) > 0:
         if run.proc.poll() is not None:
@@ -195,9 +201,10 @@ def main():
     failed = 0
     for test in (test_transfer, test_ctrl_c_cancels, test_bad_usage):
         print(f"[ RUN      ] {test.__name__}", flush=True)
+        start = time.monotonic()
         try:
             test(wine, exe, root, port)
-            print(f"[       OK ] {test.__name__}", flush=True)
+            print(f"[       OK ] {test.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
         except AssertionError as e:
             print(f"{e}\n[  FAILED  ] {test.__name__}", flush=True)
             failed += 1
