@@ -13,6 +13,8 @@ size_mib=${OPENDO_DEMO_MIB:-256}
 "$top/scripts/bootstrap.sh"
 "$top/scripts/build.sh" opendo doadmin >/dev/null
 "$top/scripts/wineprefix.sh" "$build/wineprefix"
+# Wine under a UTF-8 locale even on a machine that sets none.
+. "$top/scripts/utf8locale.sh"
 export WINEPREFIX=$build/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 

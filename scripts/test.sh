@@ -12,6 +12,8 @@ export OPENDO_BUILD_DIR=$build
 "$top/scripts/build.sh"
 "$top/scripts/wineprefix.sh" "$build/wineprefix"
 
+# Wine, and so every test, under a UTF-8 locale even on a machine that sets none.
+. "$top/scripts/utf8locale.sh"
 export WINEPREFIX=$build/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 # A persistent wineserver for the whole run: otherwise the first test to start one keeps
 # ctest's output pipe open until the server exits, and its time looks inflated.

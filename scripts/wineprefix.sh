@@ -4,6 +4,7 @@
 set -euo pipefail
 
 prefix=${1:?usage: wineprefix.sh <prefix dir>}
+. "$(dirname "$0")/utf8locale.sh"
 export WINEPREFIX=$prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 if [ ! -f "$prefix/system.reg" ] || [ ! -d "$prefix/drive_c/windows/system32" ]; then
     echo "wineprefix: creating $prefix"

@@ -6,7 +6,12 @@
 
 #define POLL_MS 100
 
-static IBackgroundCopyJob *active_job;
+/* Ctrl-C and Ctrl-Break arrive on a thread of their own, while the main thread may be
+ * completing or releasing the job, so the handler never touches the job: it only sets this
+ * manual-reset event, and the main loop, which owns the job, cancels it. The event lives as
+ * long as the process (it is never closed) because a handler thread can still be running
+ * after the handler is removed. */
+static HANDLE cancel_requested;
 
 static void usage(void)
 {
@@ -104,11 +109,12 @@ static void draw(const BG_JOB_PROGRESS *p, BG_JOB_STATE state, double rate, BOOL
     fflush(stdout);
 }
 
+/* Installed only while a transfer runs; outside it Ctrl-C ends the program as usual. */
 static BOOL WINAPI on_ctrl_c(DWORD type)
 {
-    if (active_job && (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT))
+    if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT)
     {
-        IBackgroundCopyJob_Cancel(active_job);
+        SetEvent(cancel_requested);
         return TRUE;
     }
     return FALSE;
@@ -128,6 +134,7 @@ static int transfer(const WCHAR *name, const WCHAR *remote, const WCHAR *local_a
     GUID id;
     HRESULT hr, code;
     BG_ERROR_CONTEXT context;
+    BOOL handler = FALSE;
     int status = 1;
 
     if (!GetFullPathNameW(local_arg, ARRAYSIZE(local), local, NULL))
@@ -155,8 +162,7 @@ static int transfer(const WCHAR *name, const WCHAR *remote, const WCHAR *local_a
     IBackgroundCopyJob_SetMinimumRetryDelay(job, 5);
     IBackgroundCopyJob_SetNoProgressTimeout(job, 60);
     IBackgroundCopyJob_SetPriority(job, BG_JOB_PRIORITY_FOREGROUND);
-    active_job = job;
-    SetConsoleCtrlHandler(on_ctrl_c, TRUE);
+    handler = SetConsoleCtrlHandler(on_ctrl_c, TRUE);
     if (FAILED(hr = IBackgroundCopyJob_Resume(job)))
     {
         describe(hr, message, ARRAYSIZE(message));
@@ -183,8 +189,15 @@ static int transfer(const WCHAR *name, const WCHAR *remote, const WCHAR *local_a
             state == BG_JOB_STATE_CANCELLED)
             break;
         draw(&progress, state, rate, FALSE);
-        Sleep(POLL_MS);
+        /* The poll interval doubles as the wait for Ctrl-C; the next turn sees CANCELLED. */
+        if (WaitForSingleObject(cancel_requested, POLL_MS) == WAIT_OBJECT_0)
+            IBackgroundCopyJob_Cancel(job);
     }
+    /* A Ctrl-C that came after the last look at the state still wins over Complete. */
+    if (state == BG_JOB_STATE_TRANSFERRED &&
+        WaitForSingleObject(cancel_requested, 0) == WAIT_OBJECT_0 &&
+        SUCCEEDED(IBackgroundCopyJob_Cancel(job)))
+        state = BG_JOB_STATE_CANCELLED;
     rate = progress.BytesTransferred * 1000.0 / max(1, GetTickCount64() - start);
     draw(&progress, state, rate, TRUE);
     if (state == BG_JOB_STATE_TRANSFERRED)
@@ -216,7 +229,8 @@ static int transfer(const WCHAR *name, const WCHAR *remote, const WCHAR *local_a
         fwprintf(stderr, L"doadmin: transfer cancelled\n");
     }
 out:
-    active_job = NULL;
+    if (handler)
+        SetConsoleCtrlHandler(on_ctrl_c, FALSE);
     if (job)
     {
         if (status)
@@ -233,6 +247,11 @@ int wmain(int argc, WCHAR **argv)
 
     if (argc == 5 && !_wcsicmp(argv[1], L"/transfer"))
     {
+        if (!(cancel_requested = CreateEventW(NULL, TRUE, FALSE, NULL)))
+        {
+            fwprintf(stderr, L"doadmin: cannot create an event (error %lu)\n", GetLastError());
+            return 1;
+        }
         CoInitializeEx(NULL, COINIT_MULTITHREADED);
         status = transfer(argv[2], argv[3], argv[4]);
         CoUninitialize();
