@@ -99,8 +99,13 @@ static void draw(const BG_JOB_PROGRESS *p, BG_JOB_STATE state, double rate, BOOL
     bar[30] = 0;
     if (rate > 0 && p->BytesTotal != BG_SIZE_UNKNOWN && p->BytesTotal > p->BytesTransferred)
     {
-        unsigned int seconds = (unsigned int)((p->BytesTotal - p->BytesTransferred) / rate);
-        swprintf(eta, ARRAYSIZE(eta), L"ETA %u:%02u", seconds / 60, seconds % 60);
+        double seconds = (p->BytesTotal - p->BytesTransferred) / rate;
+        /* A rate near zero would give an ETA of years: beyond 100 hours none is shown. */
+        if (seconds < 100.0 * 3600)
+        {
+            unsigned int whole = (unsigned int)seconds;
+            swprintf(eta, ARRAYSIZE(eta), L"ETA %u:%02u", whole / 60, whole % 60);
+        }
     }
     wprintf(L"\r[%ls] %5.1f%%  %ls / %ls  %.1f MB/s  %-12ls %-13ls", bar, fraction * 100, done,
             total, rate / 1e6, eta, state <= BG_JOB_STATE_CANCELLED ? states[state] : L"?");
