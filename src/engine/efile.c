@@ -415,10 +415,10 @@ HRESULT efile_invalidate(struct ejob *job, ULONG index)
     else
     {
         /* BITS: the job goes to ERROR with BG_E_VALIDATION_FAILED and the file back to zero
-         * bytes; Resume fetches it again. Stop a worker busy with another file first. */
+         * bytes; Resume fetches it again. A worker busy with another file is stopped without
+         * waiting: once the generation moved it changes neither the job nor its counters, it
+         * never touches a finished file, and no new worker starts before it has left. */
         job->generation++;
-        while (job->worker_active)
-            SleepConditionVariableSRW(&job->worker_idle, &job->lock, INFINITE, 0);
         job->progress.BytesTransferred -= file->progress.BytesTransferred;
         job->progress.FilesTransferred--;
         file->progress.BytesTransferred = 0;
