@@ -983,6 +983,55 @@ static void complete_returns_while_worker_stuck(void **state)
     check_served(dir, L"hello.txt", L"hello.txt");
 }
 
+/* SetValidationState(FALSE) on a finished file while the worker is stuck on another file. */
+static void invalidate_returns_while_worker_stuck(void **state)
+{
+    ULONGLONG deadline = GetTickCount64() + SLOW_TIMEOUT;
+    IBackgroundCopyFile3 *file3;
+    IBackgroundCopyFile *file;
+    WCHAR dir[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    BG_JOB_PROGRESS p;
+
+    tu_scratch("transfer_stuck_invalidate", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"hello.txt", dir, L"hello.txt");
+    add(job, L"slow/8m.bin", dir, L"8m.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    for (;;)
+    {
+        p = tu_progress(job);
+        if (p.FilesTransferred == 1 && p.BytesTransferred > 14)
+            break;
+        if (p.FilesTransferred > 1 || GetTickCount64() > deadline)
+            fail_msg("expected hello.txt done and 8m.bin in flight; %lu files and %llu bytes",
+                     p.FilesTransferred, (unsigned long long)p.BytesTransferred);
+        Sleep(5);
+    }
+    block_at("WRITE");
+    wait_blocked("a write of 8m.bin");
+    file = tu_job_file(job, 0);
+    assert_hr(S_OK,
+              IBackgroundCopyFile_QueryInterface(file, &IID_IBackgroundCopyFile3, (void **)&file3));
+    assert_prompt(S_OK, IBackgroundCopyFile3_SetValidationState(file3, FALSE));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ERROR, job_state);
+    assert_int_equal(0, tu_progress(job).FilesTransferred);
+    /* Resumed while the stopped worker is still away: the job runs once that worker is back,
+     * fetches both files again and counts each once. */
+    assert_prompt(S_OK, IBackgroundCopyJob_Resume(job));
+    release_faults();
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
+    assert_int_equal(2, tu_progress(job).FilesTransferred);
+    assert_int_equal(tu_progress(job).BytesTotal, tu_progress(job).BytesTransferred);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    check_served(dir, L"hello.txt", L"hello.txt");
+    check_served(dir, L"8m.bin", L"slow/8m.bin");
+    IBackgroundCopyFile3_Release(file3);
+    IBackgroundCopyFile_Release(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1008,6 +1057,7 @@ int main(void)
         cmocka_unit_test_teardown(suspend_returns_while_worker_stuck, teardown),
         cmocka_unit_test_teardown(cancel_returns_while_worker_stuck, teardown),
         cmocka_unit_test_teardown(complete_returns_while_worker_stuck, teardown),
+        cmocka_unit_test_teardown(invalidate_returns_while_worker_stuck, teardown),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
