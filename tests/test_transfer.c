@@ -944,17 +944,13 @@ static void cancel_returns_while_worker_stuck(void **state)
     assert_hr(BG_E_INVALID_STATE, IBackgroundCopyJob_Cancel(job));
 }
 
-static void complete_returns_while_worker_stuck(void **state)
+/* A job of two files in `dir`: hello.txt done, the worker stuck writing slow/8m.bin. */
+static IBackgroundCopyJob *start_stuck_on_second(const WCHAR *dir)
 {
     ULONGLONG deadline = GetTickCount64() + SLOW_TIMEOUT;
-    WCHAR dir[MAX_PATH], local[MAX_PATH];
     IBackgroundCopyJob *job;
-    BG_JOB_STATE job_state;
     BG_JOB_PROGRESS p;
 
-    /* hello.txt is done; the worker is stuck writing 8m.bin. Complete keeps the finished file,
-     * drops the other one, and does not wait for the worker. */
-    tu_scratch("transfer_stuck_complete", dir, ARRAY_SIZE(dir));
     job = new_job();
     add(job, L"hello.txt", dir, L"hello.txt");
     add(job, L"slow/8m.bin", dir, L"8m.bin");
@@ -971,6 +967,19 @@ static void complete_returns_while_worker_stuck(void **state)
     }
     block_at("WRITE");
     wait_blocked("a write of 8m.bin");
+    return job;
+}
+
+static void complete_returns_while_worker_stuck(void **state)
+{
+    WCHAR dir[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+
+    /* hello.txt is done; the worker is stuck writing 8m.bin. Complete keeps the finished file,
+     * drops the other one, and does not wait for the worker. */
+    tu_scratch("transfer_stuck_complete", dir, ARRAY_SIZE(dir));
+    job = start_stuck_on_second(dir);
     assert_prompt(BG_S_PARTIAL_COMPLETE, IBackgroundCopyJob_Complete(job));
     assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
     assert_int_equal(BG_JOB_STATE_ACKNOWLEDGED, job_state);
@@ -986,31 +995,14 @@ static void complete_returns_while_worker_stuck(void **state)
 /* SetValidationState(FALSE) on a finished file while the worker is stuck on another file. */
 static void invalidate_returns_while_worker_stuck(void **state)
 {
-    ULONGLONG deadline = GetTickCount64() + SLOW_TIMEOUT;
     IBackgroundCopyFile3 *file3;
     IBackgroundCopyFile *file;
     WCHAR dir[MAX_PATH];
     IBackgroundCopyJob *job;
     BG_JOB_STATE job_state;
-    BG_JOB_PROGRESS p;
 
     tu_scratch("transfer_stuck_invalidate", dir, ARRAY_SIZE(dir));
-    job = new_job();
-    add(job, L"hello.txt", dir, L"hello.txt");
-    add(job, L"slow/8m.bin", dir, L"8m.bin");
-    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
-    for (;;)
-    {
-        p = tu_progress(job);
-        if (p.FilesTransferred == 1 && p.BytesTransferred > 14)
-            break;
-        if (p.FilesTransferred > 1 || GetTickCount64() > deadline)
-            fail_msg("expected hello.txt done and 8m.bin in flight; %lu files and %llu bytes",
-                     p.FilesTransferred, (unsigned long long)p.BytesTransferred);
-        Sleep(5);
-    }
-    block_at("WRITE");
-    wait_blocked("a write of 8m.bin");
+    job = start_stuck_on_second(dir);
     file = tu_job_file(job, 0);
     assert_hr(S_OK,
               IBackgroundCopyFile_QueryInterface(file, &IID_IBackgroundCopyFile3, (void **)&file3));
