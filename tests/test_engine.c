@@ -659,6 +659,20 @@ static HANDLE lock_file(const WCHAR *path)
     return file;
 }
 
+/* A job copying `source` (whose handle the test holds without sharing, in *locked) to `local`,
+ * retried after one second. */
+static struct ejob *job_with_locked_source(const WCHAR *source, const WCHAR *local, HANDLE *locked)
+{
+    struct ejob *job;
+
+    *locked = lock_file(source);
+    job = et_job_with_file(source, local);
+    AcquireSRWLockExclusive(&job->lock);
+    job->min_retry_delay = 1;
+    ReleaseSRWLockExclusive(&job->lock);
+    return job;
+}
+
 static void engine_transient_error_is_retried(void **state)
 {
     WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
@@ -669,11 +683,7 @@ static void engine_transient_error_is_retried(void **state)
     tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
     tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
     tu_write_file(source, 5000);
-    locked = lock_file(source);
-    job = et_job_with_file(source, local);
-    AcquireSRWLockExclusive(&job->lock);
-    job->min_retry_delay = 1;
-    ReleaseSRWLockExclusive(&job->lock);
+    job = job_with_locked_source(source, local, &locked);
     assert_hr(S_OK, ejob_resume(job));
     et_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, TIMEOUT);
     AcquireSRWLockShared(&job->lock);
@@ -694,11 +704,7 @@ static void engine_transient_error_is_retried(void **state)
     /* Suspend takes a job out of TRANSIENT_ERROR, and its pending retry with it. */
     assert_hr(S_OK, ejob_complete(job));
     assert_true(tu_same_file(source, local));
-    locked = lock_file(source);
-    job = et_job_with_file(source, local);
-    AcquireSRWLockExclusive(&job->lock);
-    job->min_retry_delay = 1;
-    ReleaseSRWLockExclusive(&job->lock);
+    job = job_with_locked_source(source, local, &locked);
     assert_hr(S_OK, ejob_resume(job));
     et_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, TIMEOUT);
     assert_hr(S_OK, ejob_suspend(job));
@@ -721,10 +727,8 @@ static void engine_no_progress_timeout_ends_in_error(void **state)
     tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
     tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
     tu_write_file(source, 5000);
-    locked = lock_file(source);
-    job = et_job_with_file(source, local);
+    job = job_with_locked_source(source, local, &locked);
     AcquireSRWLockExclusive(&job->lock);
-    job->min_retry_delay = 1;
     job->no_progress_timeout = 3;
     ReleaseSRWLockExclusive(&job->lock);
     sink = register_sink(job);
