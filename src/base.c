@@ -141,3 +141,29 @@ HRESULT cotask_strdup_locked(SRWLOCK *lock, const struct locked_string *strings,
         }
     }
 }
+
+HRESULT git_get(IGlobalInterfaceTable **git)
+{
+    return CoCreateInstance(&CLSID_StdGlobalInterfaceTable, NULL, CLSCTX_INPROC_SERVER,
+                            &IID_IGlobalInterfaceTable, (void **)git);
+}
+
+void git_revoke(DWORD cookie)
+{
+    IGlobalInterfaceTable *git;
+    HRESULT init, hr;
+
+    if (!cookie)
+        return;
+    /* In an apartment already, CoInitializeEx fails (or counts once more) and COM is there. */
+    init = CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    if (SUCCEEDED(hr = git_get(&git)))
+    {
+        hr = IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, cookie);
+        IGlobalInterfaceTable_Release(git);
+    }
+    if (FAILED(hr))
+        WARN("cannot revoke %#lx from the Global Interface Table: %08lx", cookie, hr);
+    if (SUCCEEDED(init))
+        CoUninitialize();
+}

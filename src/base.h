@@ -82,4 +82,13 @@ struct locked_string
 HRESULT cotask_strdup_locked(SRWLOCK *lock, const struct locked_string *strings, ULONG count,
                              void (*also)(void *context), void *context);
 
+/* ---- the Global Interface Table (base.c) ---- */
+
+/* The process's Global Interface Table. Fails with CO_E_NOTINITIALIZED on a thread that is in
+ * no apartment. The caller releases it. */
+HRESULT git_get(IGlobalInterfaceTable **git);
+/* Revokes a registration from any thread: one that is in no apartment (a worker, a client's
+ * plain thread) joins the multithreaded one for the call. 0 is ignored. */
+void git_revoke(DWORD cookie);
+
 #endif /* OPENDO_BASE_H */

@@ -61,12 +61,6 @@ static BOOL disconnected(HRESULT hr)
            hr == RPC_E_SERVER_DIED_DNE || hr == HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE);
 }
 
-static HRESULT get_git(IGlobalInterfaceTable **git)
-{
-    return CoCreateInstance(&CLSID_StdGlobalInterfaceTable, NULL, CLSCTX_INPROC_SERVER,
-                            &IID_IGlobalInterfaceTable, (void **)git);
-}
-
 /* ---- the calls themselves (in the client's apartment) ---- */
 
 /* Records how the client answered JobTransferred or JobError. */
@@ -214,38 +208,13 @@ static inline struct subscription *impl_from_notify_sink(struct notify_sink *sin
     return CONTAINING_RECORD(sink, struct subscription, sink);
 }
 
-static void revoke(DWORD cookie_a, DWORD cookie_b)
-{
-    IGlobalInterfaceTable *git;
-    HRESULT init = E_FAIL;
-
-    if (!cookie_a && !cookie_b)
-        return;
-    /* The last reference may go on a thread that never entered an apartment. */
-    if (FAILED(get_git(&git)))
-    {
-        init = CoInitializeEx(NULL, COINIT_MULTITHREADED);
-        if (FAILED(get_git(&git)))
-        {
-            ERR("no Global Interface Table: registrations %#lx, %#lx stay", cookie_a, cookie_b);
-            goto out;
-        }
-    }
-    if (cookie_a)
-        IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, cookie_a);
-    if (cookie_b)
-        IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, cookie_b);
-    IGlobalInterfaceTable_Release(git);
-out:
-    if (SUCCEEDED(init))
-        CoUninitialize();
-}
-
 static void subscription_destroy(struct notify_sink *sink)
 {
     struct subscription *subscription = impl_from_notify_sink(sink);
 
-    revoke(subscription->agent_cookie, subscription->callback_cookie);
+    /* The last reference may go on a thread that never entered an apartment. */
+    git_revoke(subscription->agent_cookie);
+    git_revoke(subscription->callback_cookie);
     if (subscription->agent)
         IDispatch_Release(&subscription->agent->IDispatch_iface);
     heap_free(subscription);
@@ -277,7 +246,7 @@ static HRESULT subscription_create(IBackgroundCopyCallback *callback, enum diale
     module_lock();
     subscription->agent = agent;
 
-    if (SUCCEEDED(hr = get_git(&git)))
+    if (SUCCEEDED(hr = git_get(&git)))
     {
         if (SUCCEEDED(hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(
                           git, (IUnknown *)callback, &IID_IBackgroundCopyCallback,
@@ -326,7 +295,7 @@ HRESULT callback_registered(struct ejob *ejob, IUnknown **out)
     *out = NULL;
     if (!(sink = notify_get_sink(ejob)))
         return S_OK;
-    if (SUCCEEDED(hr = get_git(&git)))
+    if (SUCCEEDED(hr = git_get(&git)))
     {
         hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(
             git, impl_from_notify_sink(sink)->callback_cookie, &IID_IBackgroundCopyCallback,
@@ -350,7 +319,7 @@ static BOOL post_to_agent(struct subscription *subscription, struct ejob *ejob,
     IDispatch *agent = NULL;
     HRESULT hr;
 
-    if (SUCCEEDED(hr = get_git(&git)))
+    if (SUCCEEDED(hr = git_get(&git)))
     {
         hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(git, subscription->agent_cookie,
                                                           &IID_IDispatch, (void **)&agent);

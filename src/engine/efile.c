@@ -19,42 +19,9 @@
 #include "engine/engine.h"
 #include "core/url.h"
 
-/* Are all the file's bytes in its sink? Caller holds job->lock. */
-static BOOL file_done(const struct ejob_file *file)
-{
-    return file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
-           file->progress.BytesTransferred == file->progress.BytesTotal;
-}
-
 static BOOL valid_remote(const WCHAR *url)
 {
     return url && wcslen(url) <= URL_MAX_LENGTH && url_classify(url) != URL_INVALID;
-}
-
-static HRESULT get_git(IGlobalInterfaceTable **git)
-{
-    return CoCreateInstance(&CLSID_StdGlobalInterfaceTable, NULL, CLSCTX_INPROC_SERVER,
-                            &IID_IGlobalInterfaceTable, (void **)git);
-}
-
-/* Revokes a stream's registration. The last reference to a job may go on a thread that never
- * entered an apartment (a worker, a client's plain thread): it joins the multithreaded one for
- * the call. In a single-threaded apartment CoInitializeEx fails and COM is there already. */
-static void revoke_sink(DWORD cookie)
-{
-    IGlobalInterfaceTable *git;
-    HRESULT init, hr;
-
-    init = CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    if (SUCCEEDED(hr = get_git(&git)))
-    {
-        hr = IGlobalInterfaceTable_RevokeInterfaceFromGlobal(git, cookie);
-        IGlobalInterfaceTable_Release(git);
-    }
-    if (FAILED(hr))
-        WARN("cannot revoke the stream sink %#lx: %08lx", cookie, hr);
-    if (SUCCEEDED(init))
-        CoUninitialize();
 }
 
 void efile_free(struct ejob_file *file)
@@ -69,8 +36,8 @@ void efile_free(struct ejob_file *file)
     free_str(file->decryption_info);
     free_str(file->integrity_info);
     free_str(file->response_headers);
-    if (file->sink_cookie)
-        revoke_sink(file->sink_cookie);
+    /* The last reference to a job may go on any thread. */
+    git_revoke(file->sink_cookie);
     heap_free(file);
 }
 
@@ -79,7 +46,8 @@ HRESULT efile_check_ready(struct ejob *job)
     for (ULONG i = 0; i < job->file_count; i++)
     {
         const struct ejob_file *file = job->files[i];
-        if (file_done(file))
+        /* As Resume counts work: what is not finished yet. */
+        if (file->finished)
             continue;
         if (!file->remote)
             return DO_E_DOWNLOAD_NO_URI;
@@ -330,7 +298,7 @@ HRESULT efile_set_sink(struct ejob *job, ULONG index, IStream *stream)
 
     /* Registered here, on the caller's thread, so that the table knows the stream's apartment.
      * This may call the stream (QueryInterface for marshaling): it happens before any lock. */
-    if (FAILED(hr = get_git(&git)))
+    if (FAILED(hr = git_get(&git)))
         return hr;
     if (FAILED(hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(git, (IUnknown *)stream,
                                                                     &IID_IStream, &cookie)))
@@ -391,7 +359,7 @@ HRESULT efile_get_sink(struct ejob *job, ULONG index, IStream **out)
     /* Set once and revoked only with the record, which the caller's file object keeps. */
     if (!cookie)
         return S_FALSE;
-    if (FAILED(hr = get_git(&git)))
+    if (FAILED(hr = git_get(&git)))
         return hr;
     hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(git, cookie, &IID_IStream, (void **)out);
     IGlobalInterfaceTable_Release(git);

@@ -682,7 +682,6 @@ void ejob_options_clear(struct ejob_options *options)
     ejob_options_init(options);
 }
 
-/* Copies an optional string: FALSE only when memory ran out. */
 /* The string fields of an options struct, in one order. Returns how many. */
 static ULONG option_strings(struct ejob_options *options, WCHAR ***fields)
 {

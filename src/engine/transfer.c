@@ -435,8 +435,7 @@ static HRESULT fetch_to_sink(struct transfer_ctx *ctx, const WCHAR *remote, UINT
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
         return hr;
     }
-    if (SUCCEEDED(hr = CoCreateInstance(&CLSID_StdGlobalInterfaceTable, NULL, CLSCTX_INPROC_SERVER,
-                                        &IID_IGlobalInterfaceTable, (void **)&git)))
+    if (SUCCEEDED(hr = git_get(&git)))
     {
         hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(git, ctx->sink_cookie, &IID_IStream,
                                                           (void **)&ctx->sink);
