@@ -375,6 +375,10 @@ HRESULT WINAPI job_SetProperty(IBackgroundCopyJob5 *iface, BITS_JOB_PROPERTY_ID 
     else
         hr = set_property_locked(job->ejob, id, &value);
     ReleaseSRWLockExclusive(&job->ejob->lock);
+    /* A notification class is a registration for the job's events. */
+    if (SUCCEEDED(hr) && id == BITS_JOB_PROPERTY_NOTIFICATION_CLSID &&
+        !IsEqualGUID(&value.ClsID, &GUID_NULL))
+        notify_start();
     return result(job, hr);
 }
 

@@ -479,6 +479,11 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size);
 #define NOTIFY_EVENT_ERROR 0x2        /* JobError / the command line */
 #define NOTIFY_EVENT_MODIFICATION 0x4 /* JobModification */
 
+/* Starts the notifier thread unless it runs. Every way of registering for a job's events
+ * (notify_set_sink, notify_set_cmdline, NOTIFICATION_CLSID) calls it, with no lock held: the
+ * hooks below, which run under the job's lock, only queue. The thread stays for as long as the
+ * process. */
+void notify_start(void);
 /* The job changed (progress, a file, a property, its state): queues a JobModification,
  * coalesced to one per minimum notification interval. Also queues the job when it became
  * final, so that the notifier lets go of its callback. Caller holds job->lock exclusively. */

@@ -9,7 +9,8 @@
  * notify_state_entered, notify_file_transferred) runs under the job's lock: it marks the event
  * in job->notify and puts the job into the notifier's queue. Nothing else happens there.
  *
- * One notifier thread, started on demand and gone after a few idle seconds, takes a job from
+ * One notifier thread, started by the first registration for events (notify_start: never from
+ * a hook, which runs under a job lock) and kept for the life of the process, takes a job from
  * the queue when it is due, copies what it needs under the job's lock (flags, the registered
  * sink, the command line, the error), drops the lock and hands the events to the layer above
  * (engine_events.deliver: the COM layer calls FileTransferred for each finished file, then
@@ -33,7 +34,6 @@
 #include <string.h>
 #include "engine/engine.h"
 
-#define NOTIFY_IDLE_MS 5000
 #define NOTIFY_RETRY_MS 5000
 #define NOTIFY_MAX_ATTEMPTS 60
 #define MAX_PROGRAM MAX_PATH
@@ -49,12 +49,21 @@ static DWORD WINAPI notifier_main(void *arg);
 
 /* ---- the queue ---- */
 
-static void start_notifier(void)
+void notify_start(void)
 {
     HMODULE module;
     HANDLE thread;
 
-    /* The thread keeps the DLL loaded until it leaves with FreeLibraryAndExitThread. */
+    AcquireSRWLockExclusive(&queue_lock);
+    if (notifier_running)
+    {
+        ReleaseSRWLockExclusive(&queue_lock);
+        return;
+    }
+    notifier_running = TRUE;
+    ReleaseSRWLockExclusive(&queue_lock);
+
+    /* The thread keeps the DLL loaded for as long as the process lives. */
     if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)notifier_main,
                            &module))
     {
@@ -66,30 +75,16 @@ static void start_notifier(void)
         FreeLibrary(module);
     }
     ERR("cannot start the notifier: %lu", GetLastError());
-    /* The next event tries again. */
+    /* The next registration tries again; events wait in the queue meanwhile. */
     AcquireSRWLockExclusive(&queue_lock);
     notifier_running = FALSE;
     ReleaseSRWLockExclusive(&queue_lock);
-}
-
-/* Wakes the notifier, or tells the caller to start it. Caller holds queue_lock. */
-static BOOL wake_locked(void)
-{
-    if (notifier_running)
-    {
-        WakeConditionVariable(&queue_cond);
-        return FALSE;
-    }
-    notifier_running = TRUE;
-    return TRUE;
 }
 
 /* Puts the job into the queue, due at `due` (a GetTickCount64 value), or moves its entry
  * earlier. The queue holds a reference. Caller holds job->lock. */
 static void schedule(struct ejob *job, ULONGLONG due)
 {
-    BOOL start = FALSE;
-
     AcquireSRWLockExclusive(&queue_lock);
     if (!job->notify.queued)
     {
@@ -98,16 +93,14 @@ static void schedule(struct ejob *job, ULONGLONG due)
         job->notify.ready_at = due;
         job->notify.queue_next = queue_head;
         queue_head = job;
-        start = wake_locked();
+        WakeConditionVariable(&queue_cond);
     }
     else if (due < job->notify.ready_at)
     {
         job->notify.ready_at = due;
-        start = wake_locked();
+        WakeConditionVariable(&queue_cond);
     }
     ReleaseSRWLockExclusive(&queue_lock);
-    if (start)
-        start_notifier();
 }
 
 /* Takes the first job that is due, or tells how long until one is. Caller holds queue_lock. */
@@ -128,7 +121,7 @@ static struct ejob *pick_locked(DWORD *wait_ms)
         }
         soonest = min(soonest, job->notify.ready_at);
     }
-    *wait_ms = soonest == ~0ull ? NOTIFY_IDLE_MS : (DWORD)min(soonest - now, NOTIFY_IDLE_MS);
+    *wait_ms = soonest == ~0ull ? INFINITE : (DWORD)min(soonest - now, INFINITE - 1);
     return NULL;
 }
 
@@ -285,6 +278,8 @@ HRESULT notify_set_sink(struct ejob *job, struct notify_sink *sink)
     }
     ReleaseSRWLockExclusive(&job->lock);
     notify_sink_release(old);
+    if (SUCCEEDED(hr) && sink)
+        notify_start();
     return hr;
 }
 
@@ -345,6 +340,8 @@ HRESULT notify_set_cmdline(struct ejob *job, const WCHAR *program, const WCHAR *
     ReleaseSRWLockExclusive(&job->lock);
     free_str(new_program);
     free_str(new_parameters);
+    if (SUCCEEDED(hr) && program)
+        notify_start();
     return hr;
 }
 
@@ -571,22 +568,20 @@ static void process(struct ejob *job)
 
 static DWORD WINAPI notifier_main(void *arg)
 {
-    HMODULE module = arg;
     struct ejob *job;
     DWORD wait_ms;
-    HRESULT init;
 
     /* The layer above calls clients from this thread: it lives in the multithreaded apartment,
-     * which reaches a single-threaded apartment's objects through proxies. */
-    init = CoInitializeEx(NULL, COINIT_MULTITHREADED);
-
+     * which reaches a single-threaded apartment's objects through proxies. It never leaves:
+     * the hooks that queue events run under job locks, where no thread may be started, so the
+     * thread is started once, by the first registration (notify_start), and stays. */
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
     AcquireSRWLockExclusive(&queue_lock);
     for (;;)
     {
         if (!(job = pick_locked(&wait_ms)))
         {
-            if (!SleepConditionVariableSRW(&queue_cond, &queue_lock, wait_ms, 0) && !queue_head)
-                break;
+            SleepConditionVariableSRW(&queue_cond, &queue_lock, wait_ms, 0);
             continue;
         }
         ReleaseSRWLockExclusive(&queue_lock);
@@ -597,11 +592,5 @@ static DWORD WINAPI notifier_main(void *arg)
 
         AcquireSRWLockExclusive(&queue_lock);
     }
-    notifier_running = FALSE;
-    ReleaseSRWLockExclusive(&queue_lock);
-
-    if (SUCCEEDED(init))
-        CoUninitialize();
-    FreeLibraryAndExitThread(module, 0);
     return 0;
 }
