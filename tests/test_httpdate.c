@@ -135,6 +135,15 @@ static void retry_after_date(void **state)
     check_retry(L"Fri, 31 Dec 9999 23:59:59 GMT", EXAMPLE, 86400, 86400);
 }
 
+static void retry_after_date_any_now(void **state)
+{
+    /* `now` may be any 64-bit count: the distance to the date need not fit in one, and still
+     * gives the cap (or no wait), never a wrapped number. fuzz/fuzz_httpdate.c found it. */
+    check_retry(L"Sun, 06 Nov 1994 08:49:37 GMT", INT64_MIN, 86400, 86400);
+    check_retry(L"Fri, 31 Dec 9999 23:59:59 GMT", INT64_MIN + 1, 4294967295u, 4294967295u);
+    check_retry(L"Mon, 01 Jan 0001 00:00:00 GMT", INT64_MAX, 86400, 0);
+}
+
 static void retry_after_bad(void **state)
 {
     uint32_t delay = 0;
@@ -156,7 +165,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(imf_fixdate),      cmocka_unit_test(obsolete_forms),
         cmocka_unit_test(bad_dates),        cmocka_unit_test(retry_after_seconds),
-        cmocka_unit_test(retry_after_date), cmocka_unit_test(retry_after_bad),
+        cmocka_unit_test(retry_after_date), cmocka_unit_test(retry_after_date_any_now),
+        cmocka_unit_test(retry_after_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

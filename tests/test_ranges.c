@@ -115,6 +115,19 @@ static void check_sizes(void **state)
     assert_false(ranges_fit(open, 2, 150));
 }
 
+static void fit_unchecked_ranges(void **state)
+{
+    /* ranges_fit may see ranges that never went through ranges_check (a stored job's): an end
+     * past 2^64 - 1 lies outside any file, and must not wrap round into it. fuzz/fuzz_ranges.c
+     * found it. */
+    const struct byte_range wrapping[] = {R(UINT64_MAX - 255, 512)};
+    const struct byte_range huge[] = {R(10, UINT64_MAX - 1)};
+
+    assert_false(ranges_fit(wrapping, 1, 1000));
+    assert_false(ranges_fit(huge, 1, 1000));
+    assert_false(ranges_fit(huge, 1, UINT64_MAX - 2));
+}
+
 static void check_locate(void **state)
 {
     const struct byte_range fixed[] = {R(100, 100), R(900, 100), R(400, 50)};
@@ -275,9 +288,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(check_valid),       cmocka_unit_test(check_invalid),
         cmocka_unit_test(check_overlapping), cmocka_unit_test(check_many),
-        cmocka_unit_test(check_sizes),       cmocka_unit_test(check_locate),
-        cmocka_unit_test(check_plan),        cmocka_unit_test(check_walk),
-        cmocka_unit_test(check_walk_errors),
+        cmocka_unit_test(check_sizes),       cmocka_unit_test(fit_unchecked_ranges),
+        cmocka_unit_test(check_locate),      cmocka_unit_test(check_plan),
+        cmocka_unit_test(check_walk),        cmocka_unit_test(check_walk_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

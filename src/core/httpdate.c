@@ -198,8 +198,15 @@ int retry_after_parse(const wchar_t *text, int64_t now, uint32_t max_seconds, ui
     if (http_date_parse(text, &date))
         return -1;
     if (date <= now)
+    {
         *delay = 0;
+    }
     else
-        *delay = date - now > (int64_t)max_seconds ? max_seconds : (uint32_t)(date - now);
+    {
+        /* now may be any 64-bit count, so date - now need not fit in an int64_t; as unsigned
+         * numbers it is exact, since date > now. */
+        uint64_t wait = (uint64_t)date - (uint64_t)now;
+        *delay = wait > max_seconds ? max_seconds : (uint32_t)wait;
+    }
     return 0;
 }

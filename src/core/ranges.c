@@ -108,8 +108,9 @@ int ranges_fit(const struct byte_range *ranges, size_t count, uint64_t file_size
             if (ranges[i].offset >= file_size)
                 return 0;
         }
-        else if (ranges[i].offset + ranges[i].length > file_size)
+        else if (ranges[i].length > file_size || ranges[i].offset > file_size - ranges[i].length)
         {
+            /* Written so that it cannot wrap: the ranges need not have been checked. */
             return 0;
         }
     }
