@@ -58,6 +58,8 @@ static ULONG WINAPI job_Release(IBackgroundCopyJob5 *iface)
         ftm_release(&job->ftm);
         ejob_release(job->ejob);
         heap_free(job);
+        /* As for the manager: the client may be about to exit. */
+        store_flush();
         module_unlock();
     }
     return refs;

@@ -4,6 +4,7 @@
 #include "private.h"
 
 #define MAX_DISPLAY_NAME 256
+#define DO_RETENTION_DAYS 30
 
 struct manager
 {
@@ -52,6 +53,9 @@ static ULONG WINAPI manager_Release(IBackgroundCopyManager *iface)
     {
         ftm_release(&manager->ftm);
         heap_free(manager);
+        /* A client that lets go of its manager may be about to exit: what it changed is on
+         * disk before this returns. */
+        store_flush();
         module_unlock();
     }
     return refs;
@@ -84,6 +88,14 @@ static HRESULT WINAPI manager_CreateJob(IBackgroundCopyManager *iface, LPCWSTR n
                                           : 0,
                                       &ejob)))
         return hr;
+    if (manager->dialect == DIALECT_DO)
+    {
+        /* DO drops jobs after 30 days without change (BITS: 90, the engine's default). */
+        AcquireSRWLockExclusive(&ejob->lock);
+        ejob->retention_days = DO_RETENTION_DAYS;
+        store_mark_dirty(ejob);
+        ReleaseSRWLockExclusive(&ejob->lock);
+    }
     if (FAILED(hr = job_create(ejob, manager->dialect, &job)))
     {
         /* Nobody saw the job: it goes as it came. */
@@ -187,6 +199,8 @@ HRESULT manager_create(enum dialect dialect, REFIID riid, void **out)
     module_lock();
     /* Before the first job exists: its events go through the COM layer. */
     callback_init();
+    /* The jobs waiting in the store are found, and go on, when a client makes a manager. */
+    engine_init();
     hr = IBackgroundCopyManager_QueryInterface(&manager->IBackgroundCopyManager_iface, riid, out);
     IBackgroundCopyManager_Release(&manager->IBackgroundCopyManager_iface);
     return hr;

@@ -12,6 +12,24 @@ static const char *state_name(BG_JOB_STATE state)
     return (unsigned int)state < ARRAY_SIZE(state_names) ? state_names[state] : "?";
 }
 
+/* Each test program starts with an empty job store of its own (OPENDO_STATE_DIR, set by
+ * tests/CMakeLists.txt under OPENDO_TEST_STATE_ROOT): jobs that an earlier run left must not be
+ * adopted. The helper processes a test starts share the test's store and leave it alone. */
+static void __attribute__((constructor)) fresh_store(void)
+{
+    WCHAR dir[MAX_PATH], root[MAX_PATH];
+    size_t root_len;
+
+    if (GetEnvironmentVariableW(L"OPENDO_TEST_CHILD", NULL, 0) ||
+        !GetEnvironmentVariableW(L"OPENDO_STATE_DIR", dir, ARRAY_SIZE(dir)) ||
+        !GetEnvironmentVariableW(L"OPENDO_TEST_STATE_ROOT", root, ARRAY_SIZE(root)))
+        return;
+    root_len = wcslen(root);
+    if (_wcsnicmp(dir, root, root_len) || dir[root_len] != '\\')
+        return;
+    tu_remove_tree(dir);
+}
+
 HMODULE tu_dll(void)
 {
     static HMODULE dll;
@@ -449,6 +467,51 @@ void tu_unique_url(WCHAR *out, size_t size, const WCHAR *path)
     swprintf(tagged, ARRAY_SIZE(tagged), L"%ls?t=%lx.%lx.%lx.%lx", path, GetCurrentProcessId(),
              now.dwHighDateTime, now.dwLowDateTime, InterlockedIncrement(&counter));
     tu_url(out, size, tagged);
+}
+
+/* The test nginx's access log, 0-terminated (malloc'ed). */
+static char *read_access_log(void)
+{
+    WCHAR root[MAX_PATH], log[MAX_PATH];
+    LARGE_INTEGER size;
+    DWORD read = 0;
+    HANDLE file;
+    char *text;
+
+    test_root(root, ARRAY_SIZE(root));
+    tu_path(log, ARRAY_SIZE(log), root, L"nginx\\access.log");
+    file = CreateFileW(log, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                       NULL, OPEN_EXISTING, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE)
+        fail_msg("cannot open the access log %ls: %lu", log, GetLastError());
+    if (!GetFileSizeEx(file, &size) || !(text = malloc(size.QuadPart + 1)))
+        fail_msg("cannot read the access log %ls", log);
+    ReadFile(file, text, (DWORD)size.QuadPart, &read, NULL);
+    CloseHandle(file);
+    text[read] = 0;
+    return text;
+}
+
+UINT64 tu_access_bytes(const WCHAR *url)
+{
+    char needle[1024], *text, *p;
+    const WCHAR *path;
+    UINT64 total = 0;
+    int status;
+    unsigned long long bytes;
+
+    if (wcsncmp(url, L"http://", 7) || !(path = wcschr(url + 7, L'/')))
+        fail_msg("not a URL of the test web server: %ls", url);
+    /* Combined log format: "GET <path> HTTP/1.1" <status> <body bytes> ... */
+    snprintf(needle, sizeof(needle), "\"GET %ls HTTP/1.1\" ", path);
+    text = read_access_log();
+    for (p = text; (p = strstr(p, needle)); p += strlen(needle))
+    {
+        if (sscanf(p + strlen(needle), "%d %llu", &status, &bytes) == 2)
+            total += bytes;
+    }
+    free(text);
+    return total;
 }
 
 int tu_access_count(const WCHAR *url, int status)

@@ -107,5 +107,7 @@ void tu_unique_url(WCHAR *out, size_t size, const WCHAR *path);
 /* Number of GET requests for url (from tu_url or tu_unique_url) in the test nginx's access log
  * that were answered with `status`. nginx writes a line when a request ends. */
 int tu_access_count(const WCHAR *url, int status);
+/* Body bytes the test nginx sent for url, over every request for it (its access log). */
+UINT64 tu_access_bytes(const WCHAR *url);
 
 #endif

@@ -390,6 +390,7 @@ HRESULT efile_invalidate(struct ejob *job, ULONG index)
         job->progress.BytesTransferred -= file->progress.BytesTransferred;
         job->progress.FilesTransferred--;
         file->progress.BytesTransferred = 0;
+        file->durable = 0;
         file->progress.Completed = FALSE;
         file->finished = FALSE;
         file->validator[0] = 0;

@@ -145,6 +145,8 @@ void ejob_release(struct ejob *job)
     ejob_options_clear(&job->options);
     free_str(job->detected_proxy.origin);
     free_str(job->detected_proxy.proxy);
+    if (job->store_lock)
+        CloseHandle(job->store_lock);
     heap_free(job);
 }
 
@@ -152,6 +154,7 @@ void ejob_touch(struct ejob *job)
 {
     GetSystemTimeAsFileTime(&job->times.ModificationTime);
     notify_modified(job);
+    store_mark_dirty(job);
 }
 
 /* Waits until no worker transfers the job, for ENGINE_STOP_WAIT_MS at most; FALSE if the

@@ -28,6 +28,8 @@ struct ejob_file
     BG_FILE_PROGRESS progress;       /* lock; BytesTotal is BG_SIZE_UNKNOWN until the source says */
     BOOL temp_deleted;               /* lock: the temporary file was removed or renamed (TRUE while
                                       * there is none) */
+    UINT64 durable;                  /* lock: bytes known to be on disk (flushed), what the job's
+                                      * record holds and a restarted process continues from */
     BOOL finished;                   /* lock: the file is done: all its bytes are in and flushed,
                                       * the source's ACLs copied; set by the worker in the same
                                       * lock hold that counts it in FilesTransferred and queues
@@ -222,6 +224,14 @@ struct ejob
 
     /* lock: what AUTODETECT found (http.c); freed with the job. */
     struct proxy_cache detected_proxy;
+
+    /* The job store (store.c). */
+    HANDLE store_lock;       /* lock: the job's lock file, held while this process owns the
+                              * job; NULL when it is not stored (final, or no store) */
+    BOOL store_dirty;        /* lock: the job is in the store's dirty list */
+    struct ejob *store_next; /* store's lock: the dirty list */
+    ULONG retention_days;    /* lock: days without change before the job is dropped; 0: BITS'
+                              * 90 */
 };
 
 /* ---- owners (engine/owner.c) ---- */
@@ -259,9 +269,34 @@ struct ejob *engine_find_job(const GUID *id);
 /* A snapshot of the live jobs, in creation order: *jobs (HeapAlloc'ed, NULL when *count is 0)
  * holds a reference to each; the caller releases them and frees the array. */
 HRESULT engine_enum_jobs(struct ejob ***jobs, ULONG *count);
-/* Takes a job that became final out of the table (nothing if it is not there). Caller holds no
- * job lock. */
+/* Takes a job that became final out of the table (nothing if it is not there) and out of the
+ * store. Caller holds no job lock (op_lock may be held). */
 void engine_forget_job(struct ejob *job);
+/* Opens the job store (once): loads the jobs it holds whose owner is gone and starts the
+ * thread that writes changes and adopts the jobs of processes that end. The COM layer calls it
+ * when it makes a manager; engine_create_job, engine_find_job and engine_enum_jobs too. Caller
+ * holds no lock. */
+void engine_init(void);
+/* Puts a job loaded from the store into the table (store.c), taking a reference. */
+HRESULT engine_adopt_job(struct ejob *job);
+/* engine_find_job without opening the store: for the store itself. */
+struct ejob *engine_find_loaded_job(const GUID *id);
+
+/* ---- the job store (engine/store.c) ---- */
+
+/* Opens the store once (see engine_init). */
+void store_init(void);
+/* A new job: takes its lock file and writes its record. Caller holds no lock. */
+HRESULT store_add_job(struct ejob *job);
+/* The job changed: its record is written within a second. Caller holds job->lock
+ * exclusively; takes only the store's innermost lock. */
+void store_mark_dirty(struct ejob *job);
+/* Writes every change not written yet, before it returns: a client that lets go of its last
+ * object may be about to exit. Caller holds no lock. */
+void store_flush(void);
+/* The job became final: its record goes and its lock file is let go, before this returns.
+ * Caller holds no job lock (op_lock may be held). */
+void store_remove_job(struct ejob *job);
 
 /* ---- job model (engine/engine.c) ---- */
 
@@ -425,6 +460,8 @@ struct transfer_ctx
     IStream *sink;               /* that stream for the worker's apartment while fetch_file
                                   * runs (its reference), else NULL */
     BOOL http;                   /* the source is http(s): its bytes count as bytesFromHttp */
+    ULONGLONG flushed_at;        /* when the temporary file was last flushed (a checkpoint) */
+    UINT64 unflushed;            /* bytes written to it since */
     struct ejob_options options; /* the job's options when the fetch started (a copy the
                                   * worker owns) */
 };

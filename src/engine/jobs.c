@@ -56,8 +56,13 @@ HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_
         return hr;
     if (no_progress_timeout)
         job->no_progress_timeout = no_progress_timeout;
+    engine_init();
+    /* On disk before anyone can see it: another process finds it in the store. */
+    if (FAILED(hr = store_add_job(job)))
+        WARN("job %s is not stored: %08lx", debugstr_guid(&job->id), hr);
     if (FAILED(hr = table_add(job)))
     {
+        store_remove_job(job);
         ejob_release(job);
         return hr;
     }
@@ -65,7 +70,23 @@ HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_
     return S_OK;
 }
 
+void engine_init(void)
+{
+    store_init();
+}
+
+HRESULT engine_adopt_job(struct ejob *job)
+{
+    return table_add(job);
+}
+
 struct ejob *engine_find_job(const GUID *id)
+{
+    engine_init();
+    return engine_find_loaded_job(id);
+}
+
+struct ejob *engine_find_loaded_job(const GUID *id)
 {
     struct ejob *found = NULL;
 
@@ -90,6 +111,7 @@ HRESULT engine_enum_jobs(struct ejob ***jobs, ULONG *count)
 
     *jobs = NULL;
     *count = 0;
+    engine_init();
     /* Sized outside the lock; a table that grew meanwhile is measured again. */
     for (;;)
     {
@@ -137,6 +159,7 @@ void engine_forget_job(struct ejob *job)
         }
     }
     ReleaseSRWLockExclusive(&table_lock);
+    store_remove_job(job);
     if (found)
     {
         ejob_release(job);

@@ -160,6 +160,7 @@ HRESULT transfer_restart(struct transfer_ctx *ctx)
     {
         job->progress.BytesTransferred -= file->progress.BytesTransferred;
         file->progress.BytesTransferred = 0;
+        file->durable = 0;
         file->validator[0] = 0;
     }
     else
@@ -240,11 +241,44 @@ HRESULT transfer_set_validator(struct transfer_ctx *ctx, const WCHAR *validator)
     return hr;
 }
 
+/* A checkpoint: transferred bytes count in the job's record only once they are on disk, so the
+ * file is flushed at least this often while it is written. */
+#define CHECKPOINT_MS 1000
+#define CHECKPOINT_BYTES (64 * 1024 * 1024)
+
+/* Flushes the temporary file when a checkpoint is due, then lets the record hold `counted`
+ * bytes. Caller holds no lock. */
+static void checkpoint(struct transfer_ctx *ctx, UINT64 counted)
+{
+    ULONGLONG now = GetTickCount64();
+    struct ejob_file *file;
+
+    if (ctx->out == INVALID_HANDLE_VALUE ||
+        (ctx->unflushed < CHECKPOINT_BYTES && now - ctx->flushed_at < CHECKPOINT_MS))
+        return;
+    ctx->unflushed = 0;
+    ctx->flushed_at = now;
+    if (!FlushFileBuffers(ctx->out))
+    {
+        WARN("cannot flush %lu: %lu", ctx->index, GetLastError());
+        return;
+    }
+    AcquireSRWLockExclusive(&ctx->job->lock);
+    file = ctx->job->files[ctx->index];
+    if (still_current(ctx) && counted > file->durable && counted <= file->progress.BytesTransferred)
+    {
+        file->durable = counted;
+        store_mark_dirty(ctx->job);
+    }
+    ReleaseSRWLockExclusive(&ctx->job->lock);
+}
+
 HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
 {
     struct ejob *job = ctx->job;
     struct ejob_file *file;
     HRESULT hr = S_OK;
+    UINT64 counted = 0;
     DWORD written;
 
     engine_fault("WRITE");
@@ -274,6 +308,7 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         file->bytes_from_http += ctx->http ? size : 0;
         job->progress.BytesTransferred += size;
         job->no_progress_since = GetTickCount64();
+        counted = file->progress.BytesTransferred;
         notify_modified(job);
         if (job->options.max_download_size &&
             job->progress.BytesTransferred > job->options.max_download_size)
@@ -286,6 +321,11 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         hr = E_ABORT;
     }
     ReleaseSRWLockExclusive(&job->lock);
+    if (SUCCEEDED(hr) && !ctx->sink)
+    {
+        ctx->unflushed += size;
+        checkpoint(ctx, counted);
+    }
     return hr;
 }
 
@@ -302,6 +342,8 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR *temp, UINT64 cou
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
         return HRESULT_FROM_WIN32(GetLastError());
     }
+    ctx->flushed_at = GetTickCount64();
+    ctx->unflushed = 0;
     if (!GetFileSizeEx(ctx->out, &size))
         size.QuadPart = 0;
     if (counted > 0 && (UINT64)size.QuadPart >= counted)
@@ -693,6 +735,7 @@ void transfer_run(struct ejob *job, LONG generation)
         /* The file's completion, in one step: flushed with its ACLs, it is done for Resume,
          * for this loop and for Complete, counted, and announced together. */
         file->finished = TRUE;
+        file->durable = file->progress.BytesTransferred;
         working = NULL;
         job->progress.FilesTransferred++;
         /* A finished file is progress, even one without bytes. */

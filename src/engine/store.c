@@ -1,0 +1,1150 @@
+/* SPDX-License-Identifier: MIT */
+/* The job store: one record per job in a per-user folder, written atomically, loaded and
+ * adopted by the next process, so that jobs outlive the process that made them. */
+
+/*
+ * Design
+ * ------
+ * The store is a folder of the user's (%LOCALAPPDATA%\OpenDO, or OPENDO_STATE_DIR), readable
+ * and writable by that user only. Each job has two files there, named after its id:
+ *   {id}.job   its record (core/record.h: versioned, checksummed), replaced atomically: written
+ *              to {id}.new, flushed, then moved over the old one with write-through;
+ *   {id}.lock  opened without sharing (and deleted on close) by the one process that owns the
+ *              job: the lock dies with its owner, whatever way the owner ends.
+ * A process owns the jobs it creates and the ones it adopts: when it opens the store, and then
+ * every STORE_SCAN_MS, the store thread looks for records whose lock it can take (their owner
+ * is gone, or there never was one) and loads them. Jobs that were queued or transferring are
+ * queued again and go on from their checkpoint; the transports check that the source is
+ * unchanged (ETag, Last-Modified, size) before they continue.
+ *
+ * When things reach the disk:
+ *   - Cancel and Complete remove the record before they return (final jobs leave the store);
+ *   - any other change marks the job dirty (ejob_touch), and the store thread writes the dirty
+ *     jobs at most STORE_COMMIT_MS later, all in one pass (group commit);
+ *   - transferred bytes are recorded only once the data is flushed: the worker flushes its file
+ *     at least every second or 64 MiB (transfer.c) and moves the file's `durable` count up,
+ *     which is what the record holds; a restart continues from there.
+ * A record that cannot be read (corrupt, truncated, from a newer version) is moved aside to
+ * {id}.bad with its reason logged; it never stops the others from loading.
+ *
+ * Locks: store_lock guards the dirty list and is innermost (taken under job->lock by
+ * store_mark_dirty; nothing is taken while it is held). The store thread takes a job's lock
+ * shared to serialise it, and no lock for the file I/O.
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <shlobj.h>
+#include <aclapi.h>
+#include <sddl.h>
+#include "engine/engine.h"
+#include "core/record.h"
+
+/* How long a change may wait before it is written, and how often the store looks for jobs
+ * whose owner is gone. */
+#define STORE_COMMIT_MS 500
+#define STORE_SCAN_MS 1000
+/* BITS and DO drop jobs that did not change for this long. */
+#define RETENTION_DAYS_DEFAULT 90
+
+/* Record tags. Job fields are at the top level; each file is a group of file fields. New tags
+ * may be added; a reader skips the ones it does not know. */
+enum
+{
+    TAG_ID = 1,
+    TAG_TYPE,
+    TAG_OWNER_SID,
+    TAG_STATE,
+    TAG_DISPLAY_NAME,
+    TAG_DESCRIPTION,
+    TAG_PRIORITY,
+    TAG_NOTIFY_FLAGS,
+    TAG_NOTIFY_PROGRAM,
+    TAG_NOTIFY_PARAMETERS,
+    TAG_MIN_RETRY_DELAY,
+    TAG_NO_PROGRESS_TIMEOUT,
+    TAG_NO_PROGRESS_TIMEOUT_SET,
+    TAG_CREATION_TIME,
+    TAG_MODIFICATION_TIME,
+    TAG_COMPLETION_TIME,
+    TAG_ERROR_COUNT,
+    TAG_ERROR_CODE,
+    TAG_ERROR_CONTEXT,
+    TAG_ERROR_FILE,
+    TAG_ACL_FLAGS,
+    TAG_PEER_FLAGS,
+    TAG_RESUMED,
+    TAG_RETENTION_DAYS,
+    TAG_PROXY_USAGE,
+    TAG_PROXY_LIST,
+    TAG_PROXY_BYPASS,
+    TAG_CUSTOM_HEADERS,
+    TAG_SECURITY_FLAGS,
+    TAG_MAX_DOWNLOAD_TIME,
+    TAG_COST_FLAGS,
+    TAG_NOTIFICATION_CLSID,
+    TAG_DYNAMIC_CONTENT,
+    TAG_HIGH_PERFORMANCE,
+    TAG_MAX_DOWNLOAD_SIZE,
+    TAG_STORED_CREDENTIALS,
+    TAG_NOTIFICATION_INTERVAL,
+    TAG_ON_DEMAND,
+    TAG_CERT_LOCATION,
+    TAG_CERT_STORE,
+    TAG_CERT_BY_NAME,
+    TAG_CERT_HASH,
+    TAG_CERT_SUBJECT,
+    TAG_CREDENTIAL, /* group: target, scheme, user, protected password */
+    TAG_FILE,       /* group */
+
+    TAG_CRED_TARGET = 100,
+    TAG_CRED_SCHEME,
+    TAG_CRED_USER,
+    TAG_CRED_PASSWORD, /* CryptProtectData'ed, bound to the user */
+
+    TAG_FILE_REMOTE = 200,
+    TAG_FILE_LOCAL,
+    TAG_FILE_TEMP,
+    TAG_FILE_TOTAL,
+    TAG_FILE_DURABLE,
+    TAG_FILE_FINISHED,
+    TAG_FILE_COMPLETED,
+    TAG_FILE_TEMP_DELETED,
+    TAG_FILE_VALIDATOR,
+    TAG_FILE_RANGE, /* bytes: offset and length, 16 bytes */
+    TAG_FILE_REMOTE_SIZE,
+    TAG_FILE_ID,
+    TAG_FILE_SIZE_HINT,
+    TAG_FILE_SIZE_HINT_SET,
+    TAG_FILE_DECRYPTION_INFO,
+    TAG_FILE_INTEGRITY_INFO,
+    TAG_FILE_INTEGRITY_MANDATORY,
+    TAG_FILE_INTEGRITY_MANDATORY_SET,
+    TAG_FILE_VALIDATION_STATE,
+    TAG_FILE_HTTP_STATUS,
+    TAG_FILE_BYTES_DOWNLOADED,
+    TAG_FILE_BYTES_FROM_HTTP,
+    TAG_FILE_HTTP_CONNECTIONS,
+    TAG_FILE_DOWNLOAD_MS,
+};
+
+static SRWLOCK store_lock = SRWLOCK_INIT;
+/* Held while a record is written or removed, so that a write that began before a job became
+ * final cannot bring its record back after the removal. Taken before job->lock, never under
+ * it. */
+static SRWLOCK write_lock = SRWLOCK_INIT;
+/* Held while a batch of dirty jobs is written (commit). */
+static SRWLOCK commit_lock = SRWLOCK_INIT;
+static CONDITION_VARIABLE store_cond = CONDITION_VARIABLE_INIT;
+static struct ejob *dirty_head; /* store_lock: jobs to write, linked through store_next */
+static BOOL store_open;         /* set once by store_init */
+static WCHAR store_dir[MAX_PATH];
+static WCHAR *user_sid; /* the process's user: records of others are ignored */
+static INIT_ONCE init_once = INIT_ONCE_STATIC_INIT;
+
+/* ---- paths ---- */
+
+static BOOL job_path(const GUID *id, const WCHAR *extension, WCHAR *out, size_t size)
+{
+    WCHAR guid[40];
+
+    StringFromGUID2(id, guid, ARRAY_SIZE(guid));
+    return swprintf(out, size, L"%ls\\%ls%ls", store_dir, guid, extension) > 0;
+}
+
+/* The store folder, made readable and writable by its user only. */
+static HRESULT open_folder(void)
+{
+    WCHAR sddl[256], base[MAX_PATH];
+    SECURITY_ATTRIBUTES sa = {sizeof(sa)};
+    PSECURITY_DESCRIPTOR sd = NULL;
+    DWORD len;
+    int err;
+
+    len = GetEnvironmentVariableW(L"OPENDO_STATE_DIR", store_dir, ARRAY_SIZE(store_dir));
+    if (len >= ARRAY_SIZE(store_dir))
+        return HRESULT_FROM_WIN32(ERROR_FILENAME_EXCED_RANGE);
+    if (!len)
+    {
+        if (FAILED(
+                SHGetFolderPathW(NULL, CSIDL_LOCAL_APPDATA | CSIDL_FLAG_CREATE, NULL, 0, base)) ||
+            swprintf(store_dir, ARRAY_SIZE(store_dir), L"%ls\\OpenDO", base) < 0)
+            return E_FAIL;
+    }
+    /* Protected (no inherited entries), full control for the user alone. */
+    swprintf(sddl, ARRAY_SIZE(sddl), L"D:P(A;OICI;FA;;;%ls)", user_sid);
+    if (ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL))
+        sa.lpSecurityDescriptor = sd;
+    /* Its parents are made too (OPENDO_STATE_DIR may name a folder that is not there yet). */
+    err = SHCreateDirectoryExW(NULL, store_dir, &sa);
+    LocalFree(sd);
+    if (err != ERROR_SUCCESS && err != ERROR_ALREADY_EXISTS && err != ERROR_FILE_EXISTS)
+        return HRESULT_FROM_WIN32(err);
+    return S_OK;
+}
+
+/* ---- writing ---- */
+
+static void put_time(struct record_writer *w, uint16_t tag, const FILETIME *time)
+{
+    record_put_u64(w, tag, ((UINT64)time->dwHighDateTime << 32) | time->dwLowDateTime);
+}
+
+static void put_credentials(struct record_writer *w, const struct ejob_options *options)
+{
+    for (int t = 0; t < EJOB_AUTH_TARGETS; t++)
+    {
+        for (int s = 0; s < EJOB_AUTH_SCHEMES; s++)
+        {
+            const struct ejob_credential *c = &options->credentials[t][s];
+            DATA_BLOB plain, sealed;
+
+            if (!c->present)
+                continue;
+            record_begin(w, TAG_CREDENTIAL);
+            record_put_u32(w, TAG_CRED_TARGET, t + 1);
+            record_put_u32(w, TAG_CRED_SCHEME, s + 1);
+            record_put_str(w, TAG_CRED_USER, c->user);
+            /* Bound to the user: another account cannot read it back. */
+            if (c->password)
+            {
+                plain.pbData = (BYTE *)c->password;
+                plain.cbData = (wcslen(c->password) + 1) * sizeof(WCHAR);
+                if (CryptProtectData(&plain, L"OpenDO", NULL, NULL, NULL, CRYPTPROTECT_UI_FORBIDDEN,
+                                     &sealed))
+                {
+                    record_put_bytes(w, TAG_CRED_PASSWORD, sealed.pbData, sealed.cbData);
+                    LocalFree(sealed.pbData);
+                }
+                else
+                    WARN("cannot protect a password (%lu): it is not stored", GetLastError());
+            }
+            record_end(w);
+        }
+    }
+}
+
+static void put_file(struct record_writer *w, const struct ejob_file *file)
+{
+    record_begin(w, TAG_FILE);
+    record_put_str(w, TAG_FILE_REMOTE, file->remote);
+    record_put_str(w, TAG_FILE_LOCAL, file->local);
+    record_put_str(w, TAG_FILE_TEMP, file->temp);
+    record_put_u64(w, TAG_FILE_TOTAL, file->progress.BytesTotal);
+    record_put_u64(w, TAG_FILE_DURABLE,
+                   file->finished ? file->progress.BytesTransferred : file->durable);
+    record_put_u32(w, TAG_FILE_FINISHED, file->finished);
+    record_put_u32(w, TAG_FILE_COMPLETED, file->progress.Completed);
+    record_put_u32(w, TAG_FILE_TEMP_DELETED, file->temp_deleted);
+    record_put_str(w, TAG_FILE_VALIDATOR, file->validator);
+    for (ULONG i = 0; i < file->range_count; i++)
+        record_put_bytes(w, TAG_FILE_RANGE, &file->ranges[i], sizeof(file->ranges[i]));
+    record_put_u64(w, TAG_FILE_REMOTE_SIZE, file->remote_size);
+    record_put_str(w, TAG_FILE_ID, file->file_id);
+    record_put_u64(w, TAG_FILE_SIZE_HINT, file->size_hint);
+    record_put_u32(w, TAG_FILE_SIZE_HINT_SET, file->size_hint_set);
+    record_put_str(w, TAG_FILE_DECRYPTION_INFO, file->decryption_info);
+    record_put_str(w, TAG_FILE_INTEGRITY_INFO, file->integrity_info);
+    record_put_u32(w, TAG_FILE_INTEGRITY_MANDATORY, file->integrity_mandatory);
+    record_put_u32(w, TAG_FILE_INTEGRITY_MANDATORY_SET, file->integrity_mandatory_set);
+    record_put_u32(w, TAG_FILE_VALIDATION_STATE, file->validation_state);
+    record_put_u32(w, TAG_FILE_HTTP_STATUS, file->http_status);
+    record_put_u64(w, TAG_FILE_BYTES_DOWNLOADED, file->bytes_downloaded);
+    record_put_u64(w, TAG_FILE_BYTES_FROM_HTTP, file->bytes_from_http);
+    record_put_u32(w, TAG_FILE_HTTP_CONNECTIONS, file->http_connections);
+    record_put_u64(w, TAG_FILE_DOWNLOAD_MS, file->download_ms);
+    record_end(w);
+}
+
+/* The job's record. Caller holds job->lock (shared is enough). */
+static void put_job(struct record_writer *w, const struct ejob *job)
+{
+    const struct ejob_options *o = &job->options;
+
+    record_put_bytes(w, TAG_ID, &job->id, sizeof(job->id));
+    record_put_u32(w, TAG_TYPE, job->type);
+    record_put_str(w, TAG_OWNER_SID, job->owner.sid);
+    record_put_u32(w, TAG_STATE, job->state);
+    record_put_str(w, TAG_DISPLAY_NAME, job->display_name);
+    record_put_str(w, TAG_DESCRIPTION, job->description);
+    record_put_u32(w, TAG_PRIORITY, job->priority);
+    record_put_u32(w, TAG_NOTIFY_FLAGS, job->notify_flags);
+    record_put_str(w, TAG_NOTIFY_PROGRAM, job->notify.program);
+    record_put_str(w, TAG_NOTIFY_PARAMETERS, job->notify.parameters);
+    record_put_u32(w, TAG_MIN_RETRY_DELAY, job->min_retry_delay);
+    record_put_u32(w, TAG_NO_PROGRESS_TIMEOUT, job->no_progress_timeout);
+    record_put_u32(w, TAG_NO_PROGRESS_TIMEOUT_SET, job->no_progress_timeout_set);
+    put_time(w, TAG_CREATION_TIME, &job->times.CreationTime);
+    put_time(w, TAG_MODIFICATION_TIME, &job->times.ModificationTime);
+    put_time(w, TAG_COMPLETION_TIME, &job->times.TransferCompletionTime);
+    record_put_u32(w, TAG_ERROR_COUNT, job->error_count);
+    if (job->error.present)
+    {
+        record_put_u32(w, TAG_ERROR_CODE, job->error.code);
+        record_put_u32(w, TAG_ERROR_CONTEXT, job->error.context);
+        record_put_u32(w, TAG_ERROR_FILE, job->error.file_index);
+    }
+    record_put_u32(w, TAG_ACL_FLAGS, job->file_acl_flags);
+    record_put_u32(w, TAG_PEER_FLAGS, job->peer_caching_flags);
+    record_put_u32(w, TAG_RESUMED, job->resumed);
+    record_put_u32(w, TAG_RETENTION_DAYS, job->retention_days);
+    record_put_u32(w, TAG_PROXY_USAGE, o->proxy_usage);
+    record_put_str(w, TAG_PROXY_LIST, o->proxy_list);
+    record_put_str(w, TAG_PROXY_BYPASS, o->proxy_bypass);
+    record_put_str(w, TAG_CUSTOM_HEADERS, o->custom_headers);
+    record_put_u32(w, TAG_SECURITY_FLAGS, o->security_flags);
+    record_put_u32(w, TAG_MAX_DOWNLOAD_TIME, o->max_download_time);
+    record_put_u32(w, TAG_COST_FLAGS, o->cost_flags);
+    record_put_bytes(w, TAG_NOTIFICATION_CLSID, &o->notification_clsid,
+                     sizeof(o->notification_clsid));
+    record_put_u32(w, TAG_DYNAMIC_CONTENT, o->dynamic_content);
+    record_put_u32(w, TAG_HIGH_PERFORMANCE, o->high_performance);
+    record_put_u64(w, TAG_MAX_DOWNLOAD_SIZE, o->max_download_size);
+    record_put_u32(w, TAG_STORED_CREDENTIALS, o->stored_credentials);
+    record_put_u32(w, TAG_NOTIFICATION_INTERVAL, o->notification_interval_ms);
+    record_put_u32(w, TAG_ON_DEMAND, o->on_demand);
+    if (o->client_cert.present)
+    {
+        record_put_u32(w, TAG_CERT_LOCATION, o->client_cert.location);
+        record_put_str(w, TAG_CERT_STORE, o->client_cert.store);
+        record_put_u32(w, TAG_CERT_BY_NAME, o->client_cert.by_name);
+        record_put_bytes(w, TAG_CERT_HASH, o->client_cert.hash, sizeof(o->client_cert.hash));
+        record_put_str(w, TAG_CERT_SUBJECT, o->client_cert.subject);
+    }
+    put_credentials(w, o);
+    for (ULONG i = 0; i < job->file_count; i++)
+        put_file(w, job->files[i]);
+}
+
+/* Writes `data` to path atomically: a new file, flushed, moved over the old one. */
+static HRESULT write_atomically(const WCHAR *path, const WCHAR *scratch, const void *data,
+                                size_t size)
+{
+    HRESULT hr = S_OK;
+    DWORD written;
+    HANDLE file;
+
+    if (FAILED(hr = engine_fault("STORE")))
+        return hr;
+    file = CreateFileW(scratch, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (file == INVALID_HANDLE_VALUE)
+        return HRESULT_FROM_WIN32(GetLastError());
+    if (!WriteFile(file, data, (DWORD)size, &written, NULL) || written != size ||
+        !FlushFileBuffers(file))
+        hr = HRESULT_FROM_WIN32(GetLastError() ? GetLastError() : ERROR_WRITE_FAULT);
+    CloseHandle(file);
+    if (SUCCEEDED(hr) &&
+        !MoveFileExW(scratch, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+        hr = HRESULT_FROM_WIN32(GetLastError());
+    if (FAILED(hr))
+        DeleteFileW(scratch);
+    return hr;
+}
+
+/* Writes the job's record now. Caller holds no lock. */
+static HRESULT save(struct ejob *job)
+{
+    WCHAR path[MAX_PATH], scratch[MAX_PATH];
+    struct record_writer w;
+    enum record_status status;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    BOOL final;
+    HRESULT hr;
+
+    record_writer_init(&w);
+    AcquireSRWLockExclusive(&write_lock);
+    AcquireSRWLockShared(&job->lock);
+    /* A final job has left the store already: nothing is written for it again. */
+    if (!(final = ejob_is_final(job) || !job->store_lock))
+        put_job(&w, job);
+    ReleaseSRWLockShared(&job->lock);
+    if (final)
+        hr = S_OK;
+    else if ((status = record_finish(&w, &data, &size)) != RECORD_OK)
+        hr = E_OUTOFMEMORY;
+    else if (!job_path(&job->id, L".job", path, ARRAY_SIZE(path)) ||
+             !job_path(&job->id, L".new", scratch, ARRAY_SIZE(scratch)))
+        hr = E_FAIL;
+    else
+        hr = write_atomically(path, scratch, data, size);
+    ReleaseSRWLockExclusive(&write_lock);
+    record_writer_free(&w);
+    free(data);
+    if (FAILED(hr))
+        WARN("job %s: cannot write its record: %08lx", debugstr_guid(&job->id), hr);
+    return hr;
+}
+
+/* ---- reading ---- */
+
+static WCHAR *get_str(const struct record_field *f)
+{
+    size_t len = record_str_len(f);
+    WCHAR *s = HeapAlloc(GetProcessHeap(), 0, (len + 1) * sizeof(WCHAR));
+
+    if (s && !record_get_str(f, (uint16_t *)s, len + 1))
+    {
+        heap_free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static ULONG get_u32(const struct record_field *f)
+{
+    uint32_t value = 0;
+
+    record_get_u32(f, &value);
+    return value;
+}
+
+static UINT64 get_u64(const struct record_field *f)
+{
+    uint64_t value = 0;
+
+    record_get_u64(f, &value);
+    return value;
+}
+
+static void get_time(const struct record_field *f, FILETIME *time)
+{
+    UINT64 value = get_u64(f);
+
+    time->dwLowDateTime = (DWORD)value;
+    time->dwHighDateTime = (DWORD)(value >> 32);
+}
+
+static void get_bytes(const struct record_field *f, void *out, size_t size)
+{
+    if (f->size == size)
+        memcpy(out, f->data, size);
+}
+
+/* Replaces *field with a copy of the string field. */
+static void set_str(WCHAR **field, const struct record_field *f)
+{
+    free_str(*field);
+    *field = get_str(f);
+}
+
+static void read_credential(struct ejob_options *options, struct record_reader *r)
+{
+    struct ejob_credential c = {TRUE};
+    struct record_field f;
+    ULONG target = 0, scheme = 0;
+    DATA_BLOB sealed, plain;
+
+    while (record_next(r, &f))
+    {
+        switch (f.tag)
+        {
+        case TAG_CRED_TARGET:
+            target = get_u32(&f);
+            break;
+        case TAG_CRED_SCHEME:
+            scheme = get_u32(&f);
+            break;
+        case TAG_CRED_USER:
+            set_str(&c.user, &f);
+            break;
+        case TAG_CRED_PASSWORD:
+            sealed.pbData = (BYTE *)f.data;
+            sealed.cbData = (DWORD)f.size;
+            if (CryptUnprotectData(&sealed, NULL, NULL, NULL, NULL, CRYPTPROTECT_UI_FORBIDDEN,
+                                   &plain))
+            {
+                if (plain.cbData >= sizeof(WCHAR) && !(plain.cbData % sizeof(WCHAR)) &&
+                    !((WCHAR *)plain.pbData)[plain.cbData / sizeof(WCHAR) - 1])
+                    c.password = heap_strdup((WCHAR *)plain.pbData);
+                SecureZeroMemory(plain.pbData, plain.cbData);
+                LocalFree(plain.pbData);
+            }
+            break;
+        }
+    }
+    if (target < 1 || target > EJOB_AUTH_TARGETS || scheme < 1 || scheme > EJOB_AUTH_SCHEMES)
+    {
+        ejob_credential_clear(&c);
+        return;
+    }
+    ejob_credential_clear(&options->credentials[target - 1][scheme - 1]);
+    options->credentials[target - 1][scheme - 1] = c;
+}
+
+/* A file from its group; NULL without memory. */
+static struct ejob_file *read_file(struct record_reader *r)
+{
+    struct ejob_file *file;
+    struct record_field f;
+    BG_FILE_RANGE range, *grown;
+
+    if (!(file = heap_alloc_zero(sizeof(*file))))
+        return NULL;
+    file->progress.BytesTotal = BG_SIZE_UNKNOWN;
+    file->remote_size = BG_SIZE_UNKNOWN;
+    file->size_hint = DO_UNKNOWN_FILE_SIZE;
+    while (record_next(r, &f))
+    {
+        switch (f.tag)
+        {
+        case TAG_FILE_REMOTE:
+            set_str(&file->remote, &f);
+            break;
+        case TAG_FILE_LOCAL:
+            set_str(&file->local, &f);
+            break;
+        case TAG_FILE_TEMP:
+            set_str(&file->temp, &f);
+            break;
+        case TAG_FILE_TOTAL:
+            file->progress.BytesTotal = get_u64(&f);
+            break;
+        case TAG_FILE_DURABLE:
+            file->durable = get_u64(&f);
+            break;
+        case TAG_FILE_FINISHED:
+            file->finished = !!get_u32(&f);
+            break;
+        case TAG_FILE_COMPLETED:
+            file->progress.Completed = !!get_u32(&f);
+            break;
+        case TAG_FILE_TEMP_DELETED:
+            file->temp_deleted = !!get_u32(&f);
+            break;
+        case TAG_FILE_VALIDATOR:
+            if (record_str_len(&f) < VALIDATOR_SIZE)
+                record_get_str(&f, (uint16_t *)file->validator, VALIDATOR_SIZE);
+            break;
+        case TAG_FILE_RANGE:
+            if (f.size != sizeof(range))
+                break;
+            memcpy(&range, f.data, sizeof(range));
+            if (!(grown = HeapAlloc(GetProcessHeap(), 0, (file->range_count + 1) * sizeof(*grown))))
+                break;
+            if (file->range_count)
+                memcpy(grown, file->ranges, file->range_count * sizeof(*grown));
+            heap_free(file->ranges);
+            file->ranges = grown;
+            file->ranges[file->range_count++] = range;
+            break;
+        case TAG_FILE_REMOTE_SIZE:
+            file->remote_size = get_u64(&f);
+            break;
+        case TAG_FILE_ID:
+            set_str(&file->file_id, &f);
+            break;
+        case TAG_FILE_SIZE_HINT:
+            file->size_hint = get_u64(&f);
+            break;
+        case TAG_FILE_SIZE_HINT_SET:
+            file->size_hint_set = !!get_u32(&f);
+            break;
+        case TAG_FILE_DECRYPTION_INFO:
+            set_str(&file->decryption_info, &f);
+            break;
+        case TAG_FILE_INTEGRITY_INFO:
+            set_str(&file->integrity_info, &f);
+            break;
+        case TAG_FILE_INTEGRITY_MANDATORY:
+            file->integrity_mandatory = !!get_u32(&f);
+            break;
+        case TAG_FILE_INTEGRITY_MANDATORY_SET:
+            file->integrity_mandatory_set = !!get_u32(&f);
+            break;
+        case TAG_FILE_VALIDATION_STATE:
+            file->validation_state = !!get_u32(&f);
+            break;
+        case TAG_FILE_HTTP_STATUS:
+            file->http_status = get_u32(&f);
+            break;
+        case TAG_FILE_BYTES_DOWNLOADED:
+            file->bytes_downloaded = get_u64(&f);
+            break;
+        case TAG_FILE_BYTES_FROM_HTTP:
+            file->bytes_from_http = get_u64(&f);
+            break;
+        case TAG_FILE_HTTP_CONNECTIONS:
+            file->http_connections = get_u32(&f);
+            break;
+        case TAG_FILE_DOWNLOAD_MS:
+            file->download_ms = get_u64(&f);
+            break;
+        }
+    }
+    /* What was flushed is what the file holds; the rest comes again. */
+    file->progress.BytesTransferred = file->durable;
+    if (file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
+        file->progress.BytesTransferred > file->progress.BytesTotal)
+        file->progress.BytesTransferred = file->durable = 0;
+    if (!file->local)
+        file->temp_deleted = TRUE;
+    return file;
+}
+
+/* Appends a file to a job that nobody else sees yet. */
+static BOOL append_file(struct ejob *job, struct ejob_file *file)
+{
+    struct ejob_file **grown;
+
+    if (job->file_count == job->file_capacity)
+    {
+        ULONG capacity = max(16, job->file_capacity * 2);
+        if (!(grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown))))
+            return FALSE;
+        if (job->file_count)
+            memcpy(grown, job->files, job->file_count * sizeof(*grown));
+        heap_free(job->files);
+        job->files = grown;
+        job->file_capacity = capacity;
+    }
+    job->files[job->file_count++] = file;
+    return TRUE;
+}
+
+/* Builds a job from its record: the counters are computed again from the files. */
+static HRESULT read_job(struct record_reader *r, struct ejob *job)
+{
+    struct ejob_options *o = &job->options;
+    struct record_reader inner;
+    struct record_field f;
+    struct ejob_file *file;
+    WCHAR *sid = NULL;
+
+    while (record_next(r, &f))
+    {
+        switch (f.tag)
+        {
+        case TAG_ID:
+            get_bytes(&f, &job->id, sizeof(job->id));
+            break;
+        case TAG_TYPE:
+            job->type = get_u32(&f);
+            break;
+        case TAG_OWNER_SID:
+            set_str(&sid, &f);
+            break;
+        case TAG_STATE:
+            job->state = get_u32(&f);
+            break;
+        case TAG_DISPLAY_NAME:
+            set_str(&job->display_name, &f);
+            break;
+        case TAG_DESCRIPTION:
+            set_str(&job->description, &f);
+            break;
+        case TAG_PRIORITY:
+            job->priority = get_u32(&f);
+            break;
+        case TAG_NOTIFY_FLAGS:
+            job->notify_flags = get_u32(&f);
+            break;
+        case TAG_NOTIFY_PROGRAM:
+            set_str(&job->notify.program, &f);
+            break;
+        case TAG_NOTIFY_PARAMETERS:
+            set_str(&job->notify.parameters, &f);
+            break;
+        case TAG_MIN_RETRY_DELAY:
+            job->min_retry_delay = get_u32(&f);
+            break;
+        case TAG_NO_PROGRESS_TIMEOUT:
+            job->no_progress_timeout = get_u32(&f);
+            break;
+        case TAG_NO_PROGRESS_TIMEOUT_SET:
+            job->no_progress_timeout_set = !!get_u32(&f);
+            break;
+        case TAG_CREATION_TIME:
+            get_time(&f, &job->times.CreationTime);
+            break;
+        case TAG_MODIFICATION_TIME:
+            get_time(&f, &job->times.ModificationTime);
+            break;
+        case TAG_COMPLETION_TIME:
+            get_time(&f, &job->times.TransferCompletionTime);
+            break;
+        case TAG_ERROR_COUNT:
+            job->error_count = get_u32(&f);
+            break;
+        case TAG_ERROR_CODE:
+            job->error.present = TRUE;
+            job->error.code = get_u32(&f);
+            break;
+        case TAG_ERROR_CONTEXT:
+            job->error.context = get_u32(&f);
+            break;
+        case TAG_ERROR_FILE:
+            job->error.file_index = (LONG)get_u32(&f);
+            break;
+        case TAG_ACL_FLAGS:
+            job->file_acl_flags = get_u32(&f);
+            break;
+        case TAG_PEER_FLAGS:
+            job->peer_caching_flags = get_u32(&f);
+            break;
+        case TAG_RESUMED:
+            job->resumed = !!get_u32(&f);
+            break;
+        case TAG_RETENTION_DAYS:
+            job->retention_days = get_u32(&f);
+            break;
+        case TAG_PROXY_USAGE:
+            o->proxy_usage = get_u32(&f);
+            break;
+        case TAG_PROXY_LIST:
+            set_str(&o->proxy_list, &f);
+            break;
+        case TAG_PROXY_BYPASS:
+            set_str(&o->proxy_bypass, &f);
+            break;
+        case TAG_CUSTOM_HEADERS:
+            set_str(&o->custom_headers, &f);
+            break;
+        case TAG_SECURITY_FLAGS:
+            o->security_flags = get_u32(&f);
+            break;
+        case TAG_MAX_DOWNLOAD_TIME:
+            o->max_download_time = get_u32(&f);
+            break;
+        case TAG_COST_FLAGS:
+            o->cost_flags = get_u32(&f);
+            break;
+        case TAG_NOTIFICATION_CLSID:
+            get_bytes(&f, &o->notification_clsid, sizeof(o->notification_clsid));
+            break;
+        case TAG_DYNAMIC_CONTENT:
+            o->dynamic_content = !!get_u32(&f);
+            break;
+        case TAG_HIGH_PERFORMANCE:
+            o->high_performance = !!get_u32(&f);
+            break;
+        case TAG_MAX_DOWNLOAD_SIZE:
+            o->max_download_size = get_u64(&f);
+            break;
+        case TAG_STORED_CREDENTIALS:
+            o->stored_credentials = get_u32(&f);
+            break;
+        case TAG_NOTIFICATION_INTERVAL:
+            o->notification_interval_ms = get_u32(&f);
+            break;
+        case TAG_ON_DEMAND:
+            o->on_demand = !!get_u32(&f);
+            break;
+        case TAG_CERT_LOCATION:
+            o->client_cert.present = TRUE;
+            o->client_cert.location = get_u32(&f);
+            break;
+        case TAG_CERT_STORE:
+            set_str(&o->client_cert.store, &f);
+            break;
+        case TAG_CERT_BY_NAME:
+            o->client_cert.by_name = !!get_u32(&f);
+            break;
+        case TAG_CERT_HASH:
+            get_bytes(&f, o->client_cert.hash, sizeof(o->client_cert.hash));
+            break;
+        case TAG_CERT_SUBJECT:
+            set_str(&o->client_cert.subject, &f);
+            break;
+        case TAG_CREDENTIAL:
+            if (record_enter(&f, &inner))
+                read_credential(o, &inner);
+            break;
+        case TAG_FILE:
+            if (!record_enter(&f, &inner))
+                break;
+            if (!(file = read_file(&inner)) || !append_file(job, file))
+            {
+                efile_free(file);
+                free_str(sid);
+                return E_OUTOFMEMORY;
+            }
+            break;
+        }
+    }
+    /* A record of another user is not ours to run. */
+    if (!sid || !user_sid || wcscmp(sid, user_sid))
+    {
+        free_str(sid);
+        return E_ACCESSDENIED;
+    }
+    free_str(sid);
+    if (!job->description)
+        job->description = heap_strdup(L"");
+    if (!job->display_name || !job->description)
+        return E_OUTOFMEMORY;
+    job->progress.FilesTotal = job->file_count;
+    for (ULONG i = 0; i < job->file_count; i++)
+    {
+        file = job->files[i];
+        job->progress.BytesTransferred += file->progress.BytesTransferred;
+        job->progress.FilesTransferred += file->finished;
+        if (file->progress.BytesTotal == BG_SIZE_UNKNOWN)
+            job->unknown_sizes++;
+        else
+            job->known_bytes += file->progress.BytesTotal;
+    }
+    job->progress.BytesTotal = job->unknown_sizes ? BG_SIZE_UNKNOWN : job->known_bytes;
+    return S_OK;
+}
+
+/* Moves an unreadable record out of the way, with the reason in the log. */
+static void set_aside(const WCHAR *path, const char *reason)
+{
+    WCHAR aside[MAX_PATH];
+
+    ERR("the job record %s is %s: moved aside", debugstr_w(path), reason);
+    if (swprintf(aside, ARRAY_SIZE(aside), L"%ls.bad", path) < 0 ||
+        !MoveFileExW(path, aside, MOVEFILE_REPLACE_EXISTING))
+        DeleteFileW(path);
+}
+
+/* Takes the job's lock file: INVALID_HANDLE_VALUE when another live process owns the job. */
+static HANDLE take_lock(const GUID *id)
+{
+    WCHAR path[MAX_PATH];
+
+    if (!job_path(id, L".lock", path, ARRAY_SIZE(path)))
+        return INVALID_HANDLE_VALUE;
+    return CreateFileW(path, GENERIC_WRITE, 0, NULL, OPEN_ALWAYS,
+                       FILE_ATTRIBUTE_HIDDEN | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+}
+
+/* Reads the record at `path` for a job whose lock the caller holds. */
+static HRESULT load(const WCHAR *path, HANDLE lock, struct ejob **out)
+{
+    enum record_status status;
+    struct record_reader r;
+    LARGE_INTEGER size;
+    struct ejob *job;
+    uint8_t *data;
+    DWORD read;
+    HANDLE file;
+    HRESULT hr;
+
+    *out = NULL;
+    file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE)
+        return HRESULT_FROM_WIN32(GetLastError());
+    if (!GetFileSizeEx(file, &size) || size.QuadPart > 64 * 1024 * 1024)
+    {
+        CloseHandle(file);
+        set_aside(path, "too large");
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    }
+    if (!(data = HeapAlloc(GetProcessHeap(), 0, size.QuadPart ? size.QuadPart : 1)))
+    {
+        CloseHandle(file);
+        return E_OUTOFMEMORY;
+    }
+    if (!ReadFile(file, data, (DWORD)size.QuadPart, &read, NULL) || read != size.QuadPart)
+    {
+        hr = HRESULT_FROM_WIN32(GetLastError());
+        CloseHandle(file);
+        heap_free(data);
+        return hr;
+    }
+    CloseHandle(file);
+    if ((status = record_open(data, read, &r)) != RECORD_OK)
+    {
+        heap_free(data);
+        set_aside(path, record_status_name(status));
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    }
+    if (FAILED(hr = ejob_create(L"", BG_JOB_TYPE_DOWNLOAD, &job)))
+    {
+        heap_free(data);
+        return hr;
+    }
+    /* ejob_create gave it a new id and the caller as owner: the record says otherwise. */
+    free_str(job->description);
+    job->description = NULL;
+    if (FAILED(hr = read_job(&r, job)))
+    {
+        /* Another user's record is left alone; without memory, the next scan tries again. */
+        heap_free(data);
+        ejob_release(job);
+        return hr;
+    }
+    heap_free(data);
+    job->store_lock = lock;
+    *out = job;
+    return S_OK;
+}
+
+/* A loaded job that was on its way goes on by itself, as BITS jobs do after a reboot. Caller
+ * holds no lock. */
+static void restart(struct ejob *job)
+{
+    BOOL queue = FALSE;
+    LONG generation;
+
+    AcquireSRWLockExclusive(&job->lock);
+    switch (job->state)
+    {
+    case BG_JOB_STATE_QUEUED:
+    case BG_JOB_STATE_CONNECTING:
+    case BG_JOB_STATE_TRANSFERRING:
+    case BG_JOB_STATE_TRANSIENT_ERROR:
+        job->state = BG_JOB_STATE_QUEUED;
+        job->generation++;
+        generation = job->generation;
+        queue = TRUE;
+        break;
+    default:
+        break;
+    }
+    ReleaseSRWLockExclusive(&job->lock);
+    if (queue)
+        engine_submit(job, generation, job->priority, 0);
+}
+
+/* Too old: BITS cancels jobs that did not change for 90 days (DO: 30). */
+static BOOL expired(const struct ejob *job)
+{
+    ULARGE_INTEGER now, changed;
+    FILETIME ft;
+    ULONG days = job->retention_days ? job->retention_days : RETENTION_DAYS_DEFAULT;
+
+    GetSystemTimeAsFileTime(&ft);
+    now.LowPart = ft.dwLowDateTime;
+    now.HighPart = ft.dwHighDateTime;
+    changed.LowPart = job->times.ModificationTime.dwLowDateTime;
+    changed.HighPart = job->times.ModificationTime.dwHighDateTime;
+    return now.QuadPart > changed.QuadPart &&
+           (now.QuadPart - changed.QuadPart) / 10000000 / 86400 >= days;
+}
+
+/* Loads every record whose owner is gone. */
+static void scan(void)
+{
+    WCHAR pattern[MAX_PATH], path[MAX_PATH];
+    WIN32_FIND_DATAW data;
+    struct ejob *job, *known;
+    HANDLE find, lock;
+    GUID id;
+
+    if (swprintf(pattern, ARRAY_SIZE(pattern), L"%ls\\*.job", store_dir) < 0)
+        return;
+    if ((find = FindFirstFileW(pattern, &data)) == INVALID_HANDLE_VALUE)
+        return;
+    do
+    {
+        WCHAR name[40];
+        size_t len = wcslen(data.cFileName);
+
+        if (len != 42 || (data.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY))
+            continue;
+        memcpy(name, data.cFileName, 38 * sizeof(WCHAR));
+        name[38] = 0;
+        if (FAILED(CLSIDFromString(name, &id)))
+            continue;
+        if ((known = engine_find_loaded_job(&id)))
+        {
+            ejob_release(known);
+            continue;
+        }
+        if ((lock = take_lock(&id)) == INVALID_HANDLE_VALUE)
+            continue;
+        if (swprintf(path, ARRAY_SIZE(path), L"%ls\\%ls", store_dir, data.cFileName) < 0 ||
+            FAILED(load(path, lock, &job)))
+        {
+            CloseHandle(lock);
+            continue;
+        }
+        if (!IsEqualGUID(&job->id, &id))
+        {
+            set_aside(path, "misnamed");
+            ejob_release(job);
+            continue;
+        }
+        if (expired(job))
+        {
+            TRACE("job %s: expired", debugstr_guid(&job->id));
+            engine_adopt_job(job);
+            ejob_cancel(job);
+            ejob_release(job);
+            continue;
+        }
+        TRACE("job %s: adopted", debugstr_guid(&job->id));
+        engine_adopt_job(job);
+        restart(job);
+        ejob_release(job);
+    } while (FindNextFileW(find, &data));
+    FindClose(find);
+}
+
+/* ---- the store thread ---- */
+
+/* Writes every dirty job now. The whole batch runs under commit_lock, so that store_flush,
+ * which takes it too, returns only once a batch the store thread started is written. */
+static void commit(void)
+{
+    struct ejob *job, *next;
+
+    AcquireSRWLockExclusive(&commit_lock);
+    AcquireSRWLockExclusive(&store_lock);
+    job = dirty_head;
+    dirty_head = NULL;
+    ReleaseSRWLockExclusive(&store_lock);
+    for (; job; job = next)
+    {
+        AcquireSRWLockExclusive(&job->lock);
+        next = job->store_next;
+        job->store_next = NULL;
+        job->store_dirty = FALSE;
+        ReleaseSRWLockExclusive(&job->lock);
+        save(job);
+        ejob_release(job);
+    }
+    ReleaseSRWLockExclusive(&commit_lock);
+}
+
+static DWORD WINAPI store_main(void *arg)
+{
+    ULONGLONG next_scan = GetTickCount64() + STORE_SCAN_MS, now;
+    BOOL dirty;
+
+    for (;;)
+    {
+        AcquireSRWLockExclusive(&store_lock);
+        while (!dirty_head && (now = GetTickCount64()) < next_scan)
+            SleepConditionVariableSRW(&store_cond, &store_lock, (DWORD)(next_scan - now), 0);
+        dirty = dirty_head != NULL;
+        ReleaseSRWLockExclusive(&store_lock);
+
+        if (dirty)
+        {
+            /* Group commit: the changes that come within this time are written in one pass. */
+            Sleep(STORE_COMMIT_MS);
+            commit();
+        }
+        if (GetTickCount64() >= next_scan)
+        {
+            scan();
+            next_scan = GetTickCount64() + STORE_SCAN_MS;
+        }
+    }
+    return 0;
+}
+
+static BOOL CALLBACK init(INIT_ONCE *once, void *param, void **context)
+{
+    struct owner owner;
+    HMODULE module;
+    HANDLE thread;
+    HRESULT hr;
+
+    if (FAILED(hr = owner_of_caller(&owner)))
+    {
+        ERR("cannot read the user: %08lx; jobs are not stored", hr);
+        return TRUE;
+    }
+    user_sid = owner.sid;
+    owner.sid = NULL;
+    owner_clear(&owner);
+    if (FAILED(hr = open_folder()))
+    {
+        ERR("cannot open the job store %s: %08lx; jobs are not stored", debugstr_w(store_dir), hr);
+        return TRUE;
+    }
+    store_open = TRUE;
+    /* The jobs that wait in the store are there before the first call returns. */
+    scan();
+    if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)store_main,
+                           &module))
+    {
+        if ((thread = CreateThread(NULL, 0, store_main, module, 0, NULL)))
+            CloseHandle(thread);
+        else
+        {
+            ERR("cannot start the store thread: %lu", GetLastError());
+            FreeLibrary(module);
+        }
+    }
+    return TRUE;
+}
+
+void store_init(void)
+{
+    InitOnceExecuteOnce(&init_once, init, NULL, NULL);
+}
+
+HRESULT store_add_job(struct ejob *job)
+{
+    HANDLE lock;
+    HRESULT hr;
+
+    if (!store_open)
+        return S_OK;
+    if ((lock = take_lock(&job->id)) == INVALID_HANDLE_VALUE)
+        return HRESULT_FROM_WIN32(GetLastError());
+    job->store_lock = lock;
+    if (FAILED(hr = save(job)))
+    {
+        CloseHandle(lock);
+        job->store_lock = NULL;
+    }
+    return hr;
+}
+
+void store_mark_dirty(struct ejob *job)
+{
+    if (!job->store_lock || job->store_dirty || ejob_is_final(job))
+        return;
+    job->store_dirty = TRUE;
+    ejob_addref(job);
+    AcquireSRWLockExclusive(&store_lock);
+    job->store_next = dirty_head;
+    dirty_head = job;
+    WakeConditionVariable(&store_cond);
+    ReleaseSRWLockExclusive(&store_lock);
+}
+
+void store_remove_job(struct ejob *job)
+{
+    WCHAR path[MAX_PATH];
+    HANDLE lock;
+
+    BOOL dirty;
+
+    AcquireSRWLockExclusive(&job->lock);
+    lock = job->store_lock;
+    job->store_lock = NULL;
+    /* Out of the dirty list too: nothing is written for it again, and the list's reference
+     * goes now, not whenever the store thread comes by. */
+    if ((dirty = job->store_dirty))
+    {
+        struct ejob **link;
+
+        AcquireSRWLockExclusive(&store_lock);
+        for (link = &dirty_head; *link && *link != job; link = &(*link)->store_next)
+            ;
+        if (*link)
+        {
+            *link = job->store_next;
+            job->store_next = NULL;
+            job->store_dirty = FALSE;
+        }
+        else
+            dirty = FALSE; /* the store thread has taken the list: it lets go itself */
+        ReleaseSRWLockExclusive(&store_lock);
+    }
+    ReleaseSRWLockExclusive(&job->lock);
+    if (dirty)
+        ejob_release(job);
+    if (!lock)
+        return;
+    AcquireSRWLockExclusive(&write_lock);
+    if (job_path(&job->id, L".job", path, ARRAY_SIZE(path)) && !DeleteFileW(path) &&
+        GetLastError() != ERROR_FILE_NOT_FOUND)
+        WARN("cannot delete %s: %lu", debugstr_w(path), GetLastError());
+    ReleaseSRWLockExclusive(&write_lock);
+    CloseHandle(lock);
+}
+
+void store_flush(void)
+{
+    if (store_open)
+        commit();
+}

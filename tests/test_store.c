@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the job store (src/engine/store.c): jobs outlive their process, a killed download
+ * goes on in the next process from its checkpoint, unreadable records are set aside, and final
+ * jobs leave the store at once. Helper processes are this program started again with a verb. */
+#include <stdio.h>
+#include "testutil.h"
+#include <shellapi.h>
+#include "core/record.h"
+
+#define TIMEOUT 20000
+#define KILL_SIZE (24u << 20)
+
+static IBackgroundCopyManager *manager;
+
+/* ---- helper processes ---- */
+
+/* Writes the job's id to path: the helper's answer. */
+static void write_id(const WCHAR *path, const GUID *id)
+{
+    WCHAR text[40];
+    HANDLE file;
+    DWORD written;
+
+    StringFromGUID2(id, text, ARRAY_SIZE(text));
+    file = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE)
+        fail_msg("cannot write %ls: %lu", path, GetLastError());
+    WriteFile(file, text, (DWORD)(wcslen(text) * sizeof(WCHAR)), &written, NULL);
+    CloseHandle(file);
+}
+
+/* Reads what write_id wrote, waiting for it; FALSE if nothing came in time. */
+static BOOL read_id(const WCHAR *path, GUID *id, DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    WCHAR text[40] = {0};
+    DWORD read;
+    HANDLE file;
+
+    for (;;)
+    {
+        file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+        if (file != INVALID_HANDLE_VALUE)
+        {
+            ReadFile(file, text, sizeof(text) - sizeof(WCHAR), &read, NULL);
+            CloseHandle(file);
+            if (read == 38 * sizeof(WCHAR) && SUCCEEDED(CLSIDFromString(text, id)))
+                return TRUE;
+        }
+        if (GetTickCount64() > deadline)
+            return FALSE;
+        Sleep(20);
+    }
+}
+
+/* helper create <url> <local> <answer>: makes a job with one file and leaves it there. */
+static int helper_create(WCHAR **argv)
+{
+    IBackgroundCopyManager *own = tu_manager();
+    IBackgroundCopyJob2 *job2;
+    IBackgroundCopyJob *job;
+    GUID id;
+
+    IBackgroundCopyManager_CreateJob(own, L"stored", BG_JOB_TYPE_DOWNLOAD, &id, &job);
+    IBackgroundCopyJob_AddFile(job, argv[0], argv[1]);
+    IBackgroundCopyJob_SetDescription(job, L"made by another process");
+    IBackgroundCopyJob_SetPriority(job, BG_JOB_PRIORITY_HIGH);
+    IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob2, (void **)&job2);
+    IBackgroundCopyJob2_SetNotifyCmdLine(job2, L"C:\\windows\\system32\\cmd.exe",
+                                         L"cmd.exe /c rem stored");
+    IBackgroundCopyJob2_Release(job2);
+    write_id(argv[2], &id);
+    /* No Cancel, no Complete: the job stays for the next process. */
+    IBackgroundCopyJob_Release(job);
+    IBackgroundCopyManager_Release(own);
+    return 0;
+}
+
+/* helper transfer <url> <local> <answer>: starts the job and answers once half of it is in,
+ * then waits to be killed. */
+static int helper_transfer(WCHAR **argv)
+{
+    IBackgroundCopyManager *own = tu_manager();
+    IBackgroundCopyJob *job;
+    BG_JOB_PROGRESS p;
+    GUID id;
+
+    IBackgroundCopyManager_CreateJob(own, L"killed", BG_JOB_TYPE_DOWNLOAD, &id, &job);
+    IBackgroundCopyJob_AddFile(job, argv[0], argv[1]);
+    IBackgroundCopyJob_Resume(job);
+    do
+    {
+        Sleep(20);
+        IBackgroundCopyJob_GetProgress(job, &p);
+    } while (p.BytesTransferred < KILL_SIZE / 2);
+    write_id(argv[2], &id);
+    Sleep(INFINITE);
+    return 1;
+}
+
+/* helper list <answer>: writes how many jobs EnumJobs sees, after making and cancelling a new
+ * one (the store must keep working whatever it found). */
+static int helper_list(WCHAR **argv)
+{
+    IBackgroundCopyManager *own = tu_manager();
+    IEnumBackgroundCopyJobs *jobs;
+    IBackgroundCopyJob *job;
+    ULONG count = 99;
+    GUID id = {0};
+    HRESULT hr;
+
+    if (FAILED(hr = IBackgroundCopyManager_CreateJob(own, L"new", BG_JOB_TYPE_DOWNLOAD, &id, &job)))
+        return 2;
+    IBackgroundCopyJob_Cancel(job);
+    IBackgroundCopyJob_Release(job);
+    IBackgroundCopyManager_EnumJobs(own, 0, &jobs);
+    IEnumBackgroundCopyJobs_GetCount(jobs, &count);
+    id.Data1 = count;
+    write_id(argv[0], &id);
+    IEnumBackgroundCopyJobs_Release(jobs);
+    IBackgroundCopyManager_Release(own);
+    return 0;
+}
+
+/* Starts this program as a helper with `verb` and arguments, in the same store unless
+ * `state_dir` names another. */
+static HANDLE start_helper(const WCHAR *state_dir, const WCHAR *verb, const WCHAR *a,
+                           const WCHAR *b, const WCHAR *c)
+{
+    WCHAR self[MAX_PATH], line[3 * MAX_PATH + 200], saved[MAX_PATH] = L"";
+    STARTUPINFOW startup = {sizeof(startup)};
+    PROCESS_INFORMATION process;
+    BOOL ok;
+
+    GetModuleFileNameW(NULL, self, ARRAY_SIZE(self));
+    swprintf(line, ARRAY_SIZE(line), L"\"%ls\" helper %ls \"%ls\" \"%ls\" \"%ls\"", self, verb,
+             a ? a : L"", b ? b : L"", c ? c : L"");
+    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", L"1");
+    if (state_dir)
+    {
+        GetEnvironmentVariableW(L"OPENDO_STATE_DIR", saved, ARRAY_SIZE(saved));
+        SetEnvironmentVariableW(L"OPENDO_STATE_DIR", state_dir);
+    }
+    ok = CreateProcessW(self, line, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &process);
+    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", NULL);
+    if (state_dir)
+        SetEnvironmentVariableW(L"OPENDO_STATE_DIR", saved);
+    if (!ok)
+        fail_msg("cannot start %ls: %lu", self, GetLastError());
+    CloseHandle(process.hThread);
+    return process.hProcess;
+}
+
+static void wait_helper(HANDLE process, DWORD expected_exit)
+{
+    DWORD code = 0;
+
+    if (WaitForSingleObject(process, TIMEOUT) != WAIT_OBJECT_0)
+        fail_msg("the helper process did not end within %u ms", TIMEOUT);
+    GetExitCodeProcess(process, &code);
+    CloseHandle(process);
+    assert_int_equal(expected_exit, code);
+}
+
+/* GetJob, polling: the store adopts a job whose owner ended within about a second. */
+static IBackgroundCopyJob *wait_job(const GUID *id, DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    IBackgroundCopyJob *job = NULL;
+    WCHAR text[40];
+    HRESULT hr;
+
+    while (FAILED(hr = IBackgroundCopyManager_GetJob(manager, id, &job)))
+    {
+        if (hr != (HRESULT)BG_E_NOT_FOUND || GetTickCount64() > deadline)
+        {
+            StringFromGUID2(id, text, ARRAY_SIZE(text));
+            fail_msg("GetJob(%ls) answered %08lx for %lu ms", text, hr, timeout_ms);
+        }
+        Sleep(50);
+    }
+    return job;
+}
+
+static void state_dir(WCHAR *out, size_t size)
+{
+    if (!GetEnvironmentVariableW(L"OPENDO_STATE_DIR", out, (DWORD)size))
+        fail_msg("OPENDO_STATE_DIR is not set");
+}
+
+/* The record's path in the store folder `dir`. */
+static void record_path(WCHAR *out, size_t size, const WCHAR *dir, const GUID *id,
+                        const WCHAR *extension)
+{
+    WCHAR name[60];
+
+    StringFromGUID2(id, name, 40);
+    wcscat(name, extension);
+    tu_path(out, size, dir, name);
+}
+
+/* ---- tests ---- */
+
+/* A job made and left by a process that ended is there, as it was, for the next one. */
+static void job_outlives_its_process(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH], store[MAX_PATH];
+    WCHAR *text = NULL, *program = NULL, *parameters = NULL, path[MAX_PATH];
+    IBackgroundCopyJob2 *job2;
+    IBackgroundCopyJob *job;
+    IBackgroundCopyFile *file;
+    BG_JOB_PRIORITY priority;
+    BG_JOB_STATE job_state;
+    GUID id;
+
+    tu_scratch("store_outlives", dir, ARRAY_SIZE(dir));
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    wait_helper(start_helper(NULL, L"create", url, local, answer), 0);
+    assert_true(read_id(answer, &id, 0));
+
+    job = wait_job(&id, 3000);
+    assert_hr(S_OK, IBackgroundCopyJob_GetDisplayName(job, &text));
+    assert_cotask_str(L"stored", text);
+    assert_hr(S_OK, IBackgroundCopyJob_GetDescription(job, &text));
+    assert_cotask_str(L"made by another process", text);
+    assert_hr(S_OK, IBackgroundCopyJob_GetPriority(job, &priority));
+    assert_int_equal(BG_JOB_PRIORITY_HIGH, priority);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
+    assert_hr(S_OK,
+              IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob2, (void **)&job2));
+    assert_hr(S_OK, IBackgroundCopyJob2_GetNotifyCmdLine(job2, &program, &parameters));
+    assert_cotask_str(L"C:\\windows\\system32\\cmd.exe", program);
+    assert_cotask_str(L"cmd.exe /c rem stored", parameters);
+    IBackgroundCopyJob2_Release(job2);
+    file = tu_job_file(job, 0);
+    assert_hr(S_OK, IBackgroundCopyFile_GetRemoteName(file, &text));
+    assert_cotask_str(url, text);
+    assert_hr(S_OK, IBackgroundCopyFile_GetLocalName(file, &text));
+    assert_cotask_str(local, text);
+    IBackgroundCopyFile_Release(file);
+
+    /* It works as any job: it transfers, and Complete takes it out of the store at once. */
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    tu_www(path, ARRAY_SIZE(path), L"hello.txt");
+    assert_true(tu_same_file(path, local));
+    state_dir(store, ARRAY_SIZE(store));
+    record_path(path, ARRAY_SIZE(path), store, &id, L".job");
+    assert_false(tu_exists(path));
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+    IBackgroundCopyJob_Release(job);
+    tu_remove_tree(dir);
+}
+
+/* A process killed in the middle of a download: the next process adopts the job, which goes
+ * on by itself from its last checkpoint (most of the file is not fetched again). */
+static void killed_download_goes_on(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH], served[MAX_PATH];
+    IBackgroundCopyJob *job;
+    UINT64 sent;
+    HANDLE helper;
+    GUID id;
+
+    tu_scratch("store_killed", dir, ARRAY_SIZE(dir));
+    tu_unique_url(url, ARRAY_SIZE(url), L"throttled/24m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"24m.bin");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    helper = start_helper(NULL, L"transfer", url, local, answer);
+    if (!read_id(answer, &id, TIMEOUT))
+    {
+        TerminateProcess(helper, 1);
+        CloseHandle(helper);
+        fail_msg("the helper did not get half of the file within %u ms", TIMEOUT);
+    }
+    TerminateProcess(helper, 9);
+    wait_helper(helper, 9);
+
+    /* Adopted within about a second of the owner's end, and on its way again by itself. */
+    job = wait_job(&id, 3000);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, 2 * TIMEOUT);
+    assert_int_equal(KILL_SIZE, tu_progress(job).BytesTransferred);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    tu_www(served, ARRAY_SIZE(served), L"24m.bin");
+    assert_true(tu_same_file(served, local));
+    /* The checkpoint is at most a second (2 MB here) behind: less than a fifth again. */
+    sent = tu_access_bytes(url);
+    if (sent > KILL_SIZE + KILL_SIZE / 5)
+        fail_msg("the server sent %llu bytes for a file of %u", (unsigned long long)sent,
+                 KILL_SIZE);
+    IBackgroundCopyJob_Release(job);
+    tu_remove_tree(dir);
+}
+
+/* Loads a record into memory; NULL while the store is replacing it (`optional`). */
+static BYTE *read_file(const WCHAR *path, DWORD *size, BOOL optional)
+{
+    HANDLE file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
+                              OPEN_EXISTING, 0, NULL);
+    BYTE *data;
+
+    if (file == INVALID_HANDLE_VALUE && optional)
+        return NULL;
+    if (file == INVALID_HANDLE_VALUE)
+        fail_msg("cannot open %ls: %lu", path, GetLastError());
+    *size = GetFileSize(file, NULL);
+    data = malloc(*size);
+    assert_non_null(data);
+    assert_true(ReadFile(file, data, *size, size, NULL));
+    CloseHandle(file);
+    return data;
+}
+
+static void write_all(const WCHAR *path, const void *data, DWORD size)
+{
+    HANDLE file = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    DWORD written;
+
+    if (file == INVALID_HANDLE_VALUE)
+        fail_msg("cannot write %ls: %lu", path, GetLastError());
+    assert_true(WriteFile(file, data, size, &written, NULL));
+    CloseHandle(file);
+}
+
+/* Corrupt, truncated and future-version records are set aside; the good one loads and new
+ * jobs keep working. */
+static void unreadable_records_set_aside(void **state)
+{
+    WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH];
+    WCHAR good[MAX_PATH], bad[MAX_PATH];
+    BYTE *data, *copy;
+    DWORD size;
+    GUID id, other;
+    uint32_t crc;
+
+    tu_scratch("store_unreadable", dir, ARRAY_SIZE(dir));
+    tu_path(store, ARRAY_SIZE(store), dir, L"store");
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    assert_true(read_id(answer, &id, 0));
+    record_path(good, ARRAY_SIZE(good), store, &id, L".job");
+    data = read_file(good, &size, FALSE);
+    copy = malloc(size);
+    assert_non_null(copy);
+
+    /* Truncated. */
+    assert_hr(S_OK, CoCreateGuid(&other));
+    record_path(bad, ARRAY_SIZE(bad), store, &other, L".job");
+    write_all(bad, data, size / 2);
+    /* One byte changed. */
+    memcpy(copy, data, size);
+    copy[size / 2] ^= 0x40;
+    assert_hr(S_OK, CoCreateGuid(&other));
+    record_path(bad, ARRAY_SIZE(bad), store, &other, L".job");
+    write_all(bad, copy, size);
+    /* From a newer OpenDO: the version after the magic, with a checksum that fits. */
+    memcpy(copy, data, size);
+    copy[4] = RECORD_VERSION + 1;
+    crc = record_crc32(copy, size - 4);
+    memcpy(copy + size - 4, &crc, 4);
+    assert_hr(S_OK, CoCreateGuid(&other));
+    record_path(bad, ARRAY_SIZE(bad), store, &other, L".job");
+    write_all(bad, copy, size);
+    /* Not a record at all. */
+    assert_hr(S_OK, CoCreateGuid(&other));
+    record_path(bad, ARRAY_SIZE(bad), store, &other, L".job");
+    write_all(bad, "garbage", 7);
+
+    DeleteFileW(answer);
+    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    assert_true(read_id(answer, &other, 0));
+    /* Only the good job is there; the four others were moved aside, none loaded. */
+    assert_int_equal(1, other.Data1);
+    assert_int_equal(4, tu_count(store, L"*.bad"));
+    assert_int_equal(1, tu_count(store, L"*.job"));
+    free(copy);
+    free(data);
+    tu_remove_tree(dir);
+}
+
+/* Cancel and Complete take the record away before they return; other changes reach it
+ * within a second. */
+static void records_follow_the_job(void **state)
+{
+    WCHAR dir[MAX_PATH], store[MAX_PATH], path[MAX_PATH], url[MAX_PATH], local[MAX_PATH];
+    static const WCHAR marker[] = L"a description to look for";
+    ULONGLONG deadline;
+    IBackgroundCopyJob *job;
+    BYTE *data;
+    DWORD size;
+    GUID id;
+    BOOL found;
+
+    tu_scratch("store_follow", dir, ARRAY_SIZE(dir));
+    state_dir(store, ARRAY_SIZE(store));
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"follow", BG_JOB_TYPE_DOWNLOAD, &id,
+                                                     &job));
+    record_path(path, ARRAY_SIZE(path), store, &id, L".job");
+    /* On disk when CreateJob returns. */
+    assert_true(tu_exists(path));
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, url, local));
+    assert_hr(S_OK, IBackgroundCopyJob_SetDescription(job, marker));
+    deadline = GetTickCount64() + 1500;
+    for (;;)
+    {
+        found = FALSE;
+        if ((data = read_file(path, &size, TRUE)))
+        {
+            for (DWORD i = 0; i + sizeof(marker) - 2 <= size && !found; i++)
+                found = !memcmp(data + i, marker, sizeof(marker) - 2);
+            free(data);
+        }
+        if (found)
+            break;
+        if (GetTickCount64() > deadline)
+            fail_msg("the record did not get the new description within 1.5 s");
+        Sleep(50);
+    }
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    assert_false(tu_exists(path));
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+    IBackgroundCopyJob_Release(job);
+    tu_remove_tree(dir);
+}
+
+static int setup_group(void **state)
+{
+    if (tu_com_setup(state))
+        return -1;
+    manager = tu_manager();
+    return 0;
+}
+
+static int teardown_group(void **state)
+{
+    IBackgroundCopyManager_Release(manager);
+    return tu_com_teardown(state);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(records_follow_the_job),
+        cmocka_unit_test(job_outlives_its_process),
+        cmocka_unit_test(unreadable_records_set_aside),
+        cmocka_unit_test(killed_download_goes_on),
+    };
+    int argc;
+    WCHAR **argv = CommandLineToArgvW(GetCommandLineW(), &argc);
+
+    if (argc >= 3 && !wcscmp(argv[1], L"helper"))
+    {
+        int result = 2;
+        CoInitializeEx(NULL, COINIT_MULTITHREADED);
+        if (!wcscmp(argv[2], L"create") && argc >= 6)
+            result = helper_create(argv + 3);
+        else if (!wcscmp(argv[2], L"transfer") && argc >= 6)
+            result = helper_transfer(argv + 3);
+        else if (!wcscmp(argv[2], L"list") && argc >= 4)
+            result = helper_list(argv + 3);
+        CoUninitialize();
+        ExitProcess(result);
+    }
+    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+}
