@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include <shellapi.h>
 #include "core/record.h"
+#include "engine/storetags.h"
 
 #define TIMEOUT 20000
 #define KILL_SIZE (24u << 20)
@@ -384,6 +385,76 @@ static void unreadable_records_set_aside(void **state)
     tu_remove_tree(dir);
 }
 
+/* Rewrites a record with its ModificationTime `days` in the past. */
+static void age_record(const WCHAR *path, unsigned int days)
+{
+    struct record_writer w;
+    struct record_reader r;
+    struct record_field f;
+    ULARGE_INTEGER when;
+    uint8_t *out;
+    size_t out_size;
+    FILETIME now;
+    DWORD size;
+    BYTE *data = read_file(path, &size, FALSE);
+
+    assert_int_equal(RECORD_OK, record_open(data, size, &r));
+    GetSystemTimeAsFileTime(&now);
+    when.LowPart = now.dwLowDateTime;
+    when.HighPart = now.dwHighDateTime;
+    when.QuadPart -= (ULONGLONG)days * 86400 * 10000000;
+    record_writer_init(&w);
+    while (record_next(&r, &f))
+    {
+        if (f.tag == TAG_MODIFICATION_TIME)
+            record_put_u64(&w, TAG_MODIFICATION_TIME, when.QuadPart);
+        else
+            record_put_field(&w, &f);
+    }
+    assert_int_equal(RECORD_OK, record_finish(&w, &out, &out_size));
+    record_writer_free(&w);
+    write_all(path, out, (DWORD)out_size);
+    free(out);
+    free(data);
+}
+
+/* BITS drops jobs that did not change for 90 days: the next process cancels such a job when it
+ * finds it, temporary file included; a younger one stays. */
+static void old_jobs_are_dropped(void **state)
+{
+    WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH];
+    WCHAR path[MAX_PATH];
+    GUID id, count;
+
+    tu_scratch("store_retention", dir, ARRAY_SIZE(dir));
+    tu_path(store, ARRAY_SIZE(store), dir, L"store");
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    assert_true(read_id(answer, &id, 0));
+    record_path(path, ARRAY_SIZE(path), store, &id, L".job");
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+
+    /* 89 days: kept. */
+    age_record(path, 89);
+    DeleteFileW(answer);
+    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    assert_true(read_id(answer, &count, 0));
+    assert_int_equal(1, count.Data1);
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+
+    /* 90 days: cancelled on sight. */
+    age_record(path, 90);
+    DeleteFileW(answer);
+    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    assert_true(read_id(answer, &count, 0));
+    assert_int_equal(0, count.Data1);
+    assert_false(tu_exists(path));
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+    tu_remove_tree(dir);
+}
+
 /* Cancel and Complete take the record away before they return; other changes reach it
  * within a second. */
 static void records_follow_the_job(void **state)
@@ -448,9 +519,8 @@ static int teardown_group(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(records_follow_the_job),
-        cmocka_unit_test(job_outlives_its_process),
-        cmocka_unit_test(unreadable_records_set_aside),
+        cmocka_unit_test(records_follow_the_job),       cmocka_unit_test(job_outlives_its_process),
+        cmocka_unit_test(unreadable_records_set_aside), cmocka_unit_test(old_jobs_are_dropped),
         cmocka_unit_test(killed_download_goes_on),
     };
     int argc;
