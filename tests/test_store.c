@@ -58,6 +58,7 @@ static BOOL read_id(const WCHAR *path, GUID *id, DWORD timeout_ms)
 static int helper_create(WCHAR **argv)
 {
     IBackgroundCopyManager *own = tu_manager();
+    WCHAR parameters[MAX_PATH + 40];
     IBackgroundCopyJob2 *job2;
     IBackgroundCopyJob *job;
     GUID id;
@@ -66,9 +67,10 @@ static int helper_create(WCHAR **argv)
     IBackgroundCopyJob_AddFile(job, argv[0], argv[1]);
     IBackgroundCopyJob_SetDescription(job, L"made by another process");
     IBackgroundCopyJob_SetPriority(job, BG_JOB_PRIORITY_HIGH);
+    /* When the job is transferred, in whatever process: the command line writes <local>.done. */
+    swprintf(parameters, ARRAY_SIZE(parameters), L"cmd.exe /c echo done > \"%ls.done\"", argv[1]);
     IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob2, (void **)&job2);
-    IBackgroundCopyJob2_SetNotifyCmdLine(job2, L"C:\\windows\\system32\\cmd.exe",
-                                         L"cmd.exe /c rem stored");
+    IBackgroundCopyJob2_SetNotifyCmdLine(job2, L"C:\\windows\\system32\\cmd.exe", parameters);
     IBackgroundCopyJob2_Release(job2);
     write_id(argv[2], &id);
     /* No Cancel, no Complete: the job stays for the next process. */
@@ -207,6 +209,8 @@ static void job_outlives_its_process(void **state)
 {
     WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH], store[MAX_PATH];
     WCHAR *text = NULL, *program = NULL, *parameters = NULL, path[MAX_PATH];
+    WCHAR expected[MAX_PATH + 40], done[MAX_PATH + 8];
+    ULONGLONG deadline;
     IBackgroundCopyJob2 *job2;
     IBackgroundCopyJob *job;
     IBackgroundCopyFile *file;
@@ -234,7 +238,8 @@ static void job_outlives_its_process(void **state)
               IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob2, (void **)&job2));
     assert_hr(S_OK, IBackgroundCopyJob2_GetNotifyCmdLine(job2, &program, &parameters));
     assert_cotask_str(L"C:\\windows\\system32\\cmd.exe", program);
-    assert_cotask_str(L"cmd.exe /c rem stored", parameters);
+    swprintf(expected, ARRAY_SIZE(expected), L"cmd.exe /c echo done > \"%ls.done\"", local);
+    assert_cotask_str(expected, parameters);
     IBackgroundCopyJob2_Release(job2);
     file = tu_job_file(job, 0);
     assert_hr(S_OK, IBackgroundCopyFile_GetRemoteName(file, &text));
@@ -243,9 +248,18 @@ static void job_outlives_its_process(void **state)
     assert_cotask_str(local, text);
     IBackgroundCopyFile_Release(file);
 
-    /* It works as any job: it transfers, and Complete takes it out of the store at once. */
+    /* It works as any job: it transfers, runs the command line that another process set, and
+     * Complete takes it out of the store at once. */
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+    swprintf(done, ARRAY_SIZE(done), L"%ls.done", local);
+    deadline = GetTickCount64() + TIMEOUT;
+    while (!tu_exists(done))
+    {
+        if (GetTickCount64() > deadline)
+            fail_msg("the stored command line did not run within %u ms", TIMEOUT);
+        Sleep(50);
+    }
     assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
     tu_www(path, ARRAY_SIZE(path), L"hello.txt");
     assert_true(tu_same_file(path, local));

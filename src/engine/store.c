@@ -43,7 +43,7 @@
 
 /* How long a change may wait before it is written, and how often the store looks for jobs
  * whose owner is gone. */
-#define STORE_COMMIT_MS 500
+#define STORE_COMMIT_MS 200
 #define STORE_SCAN_MS 1000
 /* BITS and DO drop jobs that did not change for this long. */
 #define RETENTION_DAYS_DEFAULT 90
@@ -888,6 +888,9 @@ static void scan(void)
         }
         TRACE("job %s: adopted", debugstr_guid(&job->id));
         engine_adopt_job(job);
+        /* Its command line or notification class still wants the job's events. */
+        if (job->notify.program || !IsEqualGUID(&job->options.notification_clsid, &GUID_NULL))
+            notify_start();
         restart(job);
         ejob_release(job);
     } while (FindNextFileW(find, &data));
