@@ -279,8 +279,9 @@ void engine_forget_job(struct ejob *job);
 void engine_init(void);
 /* Puts a job loaded from the store into the table (store.c), taking a reference. */
 HRESULT engine_adopt_job(struct ejob *job);
-/* engine_find_job without opening the store: for the store itself. */
+/* engine_find_job and engine_enum_jobs without opening the store: for the store itself. */
 struct ejob *engine_find_loaded_job(const GUID *id);
+HRESULT engine_snapshot_jobs(struct ejob ***jobs, ULONG *count);
 
 /* ---- the job store (engine/store.c) ---- */
 

@@ -106,12 +106,17 @@ struct ejob *engine_find_loaded_job(const GUID *id)
 
 HRESULT engine_enum_jobs(struct ejob ***jobs, ULONG *count)
 {
+    engine_init();
+    return engine_snapshot_jobs(jobs, count);
+}
+
+HRESULT engine_snapshot_jobs(struct ejob ***jobs, ULONG *count)
+{
     struct ejob **snapshot = NULL;
     ULONG wanted = 0;
 
     *jobs = NULL;
     *count = 0;
-    engine_init();
     /* Sized outside the lock; a table that grew meanwhile is measured again. */
     for (;;)
     {

@@ -33,12 +33,14 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <shlobj.h>
 #include <aclapi.h>
 #include <sddl.h>
 #include "engine/engine.h"
 #include "core/record.h"
+#include "core/ranges.h"
 #include "engine/storetags.h"
 
 /* How long a change may wait before it is written, and how often the store looks for jobs
@@ -530,6 +532,7 @@ static HRESULT read_job(struct record_reader *r, struct ejob *job)
     struct record_field f;
     struct ejob_file *file;
     WCHAR *sid = NULL;
+    int checked;
 
     while (record_next(r, &f))
     {
@@ -679,6 +682,17 @@ static HRESULT read_job(struct record_reader *r, struct ejob *job)
                 free_str(sid);
                 return E_OUTOFMEMORY;
             }
+            /* The transports trust a file's ranges: these come from disk, so they are checked
+             * as AddFileWithRanges checks them. */
+            if (file->range_count &&
+                (checked = ranges_check((const struct byte_range *)file->ranges,
+                                        file->range_count)) != RANGES_OK)
+            {
+                free_str(sid);
+                return checked == RANGES_INVALID || checked == RANGES_OVERLAPPING
+                           ? HRESULT_FROM_WIN32(ERROR_INVALID_DATA)
+                           : E_OUTOFMEMORY;
+            }
             break;
         }
     }
@@ -784,6 +798,8 @@ static HRESULT load(const WCHAR *path, HANDLE lock, struct ejob **out)
         /* Another user's record is left alone; without memory, the next scan tries again. */
         heap_free(data);
         ejob_release(job);
+        if (hr == HRESULT_FROM_WIN32(ERROR_INVALID_DATA))
+            set_aside(path, "inconsistent");
         return hr;
     }
     heap_free(data);
@@ -835,6 +851,34 @@ static BOOL expired(const struct ejob *job)
            (now.QuadPart - changed.QuadPart) / 10000000 / 86400 >= days;
 }
 
+static int compare_guids(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(GUID));
+}
+
+/* The ids of the jobs in the table, sorted: a scan looks each record's id up in it, so that a
+ * store of many jobs costs a scan n log n, not n squared. NULL (and 0) without memory or jobs. */
+static GUID *known_ids(ULONG *count)
+{
+    struct ejob **jobs;
+    GUID *ids = NULL;
+
+    if (FAILED(engine_snapshot_jobs(&jobs, count)) || !*count)
+        return NULL;
+    if ((ids = HeapAlloc(GetProcessHeap(), 0, *count * sizeof(*ids))))
+    {
+        for (ULONG i = 0; i < *count; i++)
+            ids[i] = jobs[i]->id;
+        qsort(ids, *count, sizeof(*ids), compare_guids);
+    }
+    for (ULONG i = 0; i < *count; i++)
+        ejob_release(jobs[i]);
+    heap_free(jobs);
+    if (!ids)
+        *count = 0;
+    return ids;
+}
+
 /* Loads every record whose owner is gone. */
 static void scan(void)
 {
@@ -842,12 +886,14 @@ static void scan(void)
     WIN32_FIND_DATAW data;
     struct ejob *job, *known;
     HANDLE find, lock;
-    GUID id;
+    ULONG known_count;
+    GUID id, *ids;
 
     if (swprintf(pattern, ARRAY_SIZE(pattern), L"%ls\\*.job", store_dir) < 0)
         return;
     if ((find = FindFirstFileW(pattern, &data)) == INVALID_HANDLE_VALUE)
         return;
+    ids = known_ids(&known_count);
     do
     {
         WCHAR name[40];
@@ -858,6 +904,10 @@ static void scan(void)
         memcpy(name, data.cFileName, 38 * sizeof(WCHAR));
         name[38] = 0;
         if (FAILED(CLSIDFromString(name, &id)))
+            continue;
+        /* Ours already (the table was read before the scan; a job added since then is
+         * found by its lock, which this process holds). */
+        if (ids && bsearch(&id, ids, known_count, sizeof(*ids), compare_guids))
             continue;
         if ((known = engine_find_loaded_job(&id)))
         {
@@ -895,6 +945,7 @@ static void scan(void)
         ejob_release(job);
     } while (FindNextFileW(find, &data));
     FindClose(find);
+    heap_free(ids);
 }
 
 /* ---- the store thread ---- */
@@ -917,7 +968,14 @@ static void commit(void)
         job->store_next = NULL;
         job->store_dirty = FALSE;
         ReleaseSRWLockExclusive(&job->lock);
-        save(job);
+        if (FAILED(save(job)))
+        {
+            /* Tried again with the next batch: a reader may have held the record open, or the
+             * disk may be full for a moment. */
+            AcquireSRWLockExclusive(&job->lock);
+            store_mark_dirty(job);
+            ReleaseSRWLockExclusive(&job->lock);
+        }
         ejob_release(job);
     }
     ReleaseSRWLockExclusive(&commit_lock);
