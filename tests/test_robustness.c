@@ -491,6 +491,23 @@ static void url_control_characters(void **state)
     teardown(&f);
 }
 
+/* DEL and the C1 controls (U+0080 to U+009F) are control characters too. */
+static void url_del_and_c1_controls(void **state)
+{
+    static const WCHAR *const refused[] = {
+        L"http://127.0.0.1/a\x007f", L"http://127.0.0.1/a\x0085", L"http://127.0.0.1/a\x009f",
+        L"http://127.0.0.1\x0080/a", L"C:\\dir\\a\x007f",
+    };
+    struct fixture f;
+
+    setup(&f, "rb_url_del");
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+        check_url_refused(&f, refused[i], E_INVALIDARG);
+    check_url_accepted(&f, L"http://127.0.0.1/a\x00a0"
+                           L"b");
+    teardown(&f);
+}
+
 static void url_overlong(void **state)
 {
     static WCHAR url[3000];
@@ -978,6 +995,7 @@ int main(void)
         cmocka_unit_test(url_empty_relative_and_schemes),
         cmocka_unit_test(url_without_host),
         cmocka_unit_test(url_control_characters),
+        cmocka_unit_test(url_del_and_c1_controls),
         cmocka_unit_test(url_overlong),
         cmocka_unit_test(headers_valid),
         cmocka_unit_test(headers_too_long),

@@ -25,6 +25,13 @@ static int is_separator(wchar_t c)
     return c == L'\\' || c == L'/';
 }
 
+/* C0 controls, DEL and the C1 controls (U+0080 to U+009F): never part of a name. Some of them
+ * end a line or a header on the wire. */
+static int is_control(wchar_t c)
+{
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
 /* Does the last component of path name something that can be a file? An empty one (a trailing
  * separator), "." and ".." name directories. */
 static int last_names_file(const wchar_t *path)
@@ -88,7 +95,7 @@ enum url_kind url_classify(const wchar_t *name)
         return URL_INVALID;
     for (const wchar_t *p = name; *p; p++)
     {
-        if (*p < 0x20)
+        if (is_control(*p))
             return URL_INVALID;
     }
     if (has_prefix_nocase(name, "http://") || has_prefix_nocase(name, "https://"))
