@@ -470,6 +470,38 @@ static void url_without_host(void **state)
     teardown(&f);
 }
 
+static void url_bad_port(void **state)
+{
+    static const WCHAR *const refused[] = {
+        L"http://127.0.0.1:0/file.bin",
+        L"http://127.0.0.1:65536/file.bin",
+        L"http://127.0.0.1:99999999999/x",
+        L"http://127.0.0.1:abc/file.bin",
+        L"http://127.0.0.1:8a/file.bin",
+        L"http://127.0.0.1:-1/file.bin",
+        L"http://127.0.0.1:/file.bin",
+        L"http://127.0.0.1: 80/file.bin",
+        L"http://127.0.0.1:80:80/file.bin",
+        L"http://[::1]:0/x",
+        L"http://[::1]x/x",
+        L"https://127.0.0.1:+443/x",
+        L"http://[]/x",
+        L"http://[/x",
+        L"http://[::1/x",
+        L"http://[fe80::1%eth0]/x",
+    };
+    struct fixture f;
+
+    setup(&f, "rb_url_port");
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+        check_url_refused(&f, refused[i], E_INVALIDARG);
+    check_url_accepted(&f, L"http://127.0.0.1:1/x");
+    check_url_accepted(&f, L"http://127.0.0.1:65535/x");
+    check_url_accepted(&f, L"http://[::1]:8080/x");
+    check_url_accepted(&f, L"https://127.0.0.1:443");
+    teardown(&f);
+}
+
 static void url_control_characters(void **state)
 {
     static const WCHAR *const refused[] = {
@@ -529,6 +561,22 @@ static void url_overlong(void **state)
                                 f.job3, L"http://127.0.0.1/", L"http://127.0.0.1:8080/abcdefgh/"));
     assert_hr(S_OK, IBackgroundCopyFile2_GetRemoteName(f.probe_file, &name));
     assert_cotask_str(url, name);
+    teardown(&f);
+}
+
+static void url_host_too_long(void **state)
+{
+    WCHAR url[400];
+    struct fixture f;
+
+    setup(&f, "rb_url_long_host");
+    /* DNS names have at most 255 characters; WinHTTP's host buffer holds no more. */
+    repeat(url, ARRAY_SIZE(url), L"http://", L'h', 255);
+    wcscat(url, L"/x");
+    check_url_accepted(&f, url);
+    repeat(url, ARRAY_SIZE(url), L"http://", L'h', 256);
+    wcscat(url, L"/x");
+    check_url_refused(&f, url, E_INVALIDARG);
     teardown(&f);
 }
 
@@ -994,9 +1042,11 @@ int main(void)
         cmocka_unit_test(null_do_methods),
         cmocka_unit_test(url_empty_relative_and_schemes),
         cmocka_unit_test(url_without_host),
+        cmocka_unit_test(url_bad_port),
         cmocka_unit_test(url_control_characters),
         cmocka_unit_test(url_del_and_c1_controls),
         cmocka_unit_test(url_overlong),
+        cmocka_unit_test(url_host_too_long),
         cmocka_unit_test(headers_valid),
         cmocka_unit_test(headers_too_long),
         cmocka_unit_test(local_relative_and_roots),

@@ -83,9 +83,71 @@ static int hex_value(wchar_t c)
     return -1;
 }
 
+static int is_digit(wchar_t c)
+{
+    return c >= L'0' && c <= L'9';
+}
+
+/* RFC 3986's unreserved characters and sub-delims: what a host name may hold besides escapes.
+ * Characters beyond ASCII are an internationalised name, which WinHTTP and DNS deal with. */
+static int is_host_char(wchar_t c)
+{
+    if (c >= 0xa0)
+        return 1;
+    if ((c >= L'a' && c <= L'z') || (c >= L'A' && c <= L'Z') || is_digit(c))
+        return 1;
+    return c && wcschr(L"-._~!$&'()*+,;=", c) != NULL;
+}
+
+/* The longest host name: DNS names have 255 characters at most, and the transport's buffer for
+ * the host holds no more. */
+#define HOST_MAX_LENGTH 255
+
+/* Checks the authority [p, end) of an http(s) URL: a host (a name, or an IPv6 address in
+ * brackets) and an optional port from 1 to 65535. */
+static int authority_ok(const wchar_t *p, const wchar_t *end)
+{
+    const wchar_t *host = p;
+    unsigned long port = 0;
+
+    if (*p == L'[')
+    {
+        /* An IP literal: hex digits, colons and the dots of an embedded IPv4 address. */
+        for (p++; p < end && *p != L']'; p++)
+        {
+            if (hex_value(*p) < 0 && *p != L':' && *p != L'.')
+                return 0;
+        }
+        if (p == end || p == host + 1)
+            return 0;
+        p++;
+    }
+    else
+    {
+        for (; p < end && *p != L':'; p++)
+        {
+            if (*p == L'%' ? hex_value(p[1]) < 0 || hex_value(p[2]) < 0 : !is_host_char(*p))
+                return 0;
+        }
+        if (p == host || p - host > HOST_MAX_LENGTH)
+            return 0;
+    }
+    if (p == end)
+        return 1;
+    /* A port: digits only (no sign, no space), not empty, and a port number. */
+    if (*p++ != L':' || p == end)
+        return 0;
+    for (; p < end; p++)
+    {
+        if (!is_digit(*p) || (port = port * 10 + (*p - L'0')) > 65535)
+            return 0;
+    }
+    return port != 0;
+}
+
 enum url_kind url_classify(const wchar_t *name)
 {
-    const wchar_t *host;
+    const wchar_t *host, *end;
     size_t len;
 
     if (!name)
@@ -101,7 +163,9 @@ enum url_kind url_classify(const wchar_t *name)
     if (has_prefix_nocase(name, "http://") || has_prefix_nocase(name, "https://"))
     {
         host = name + (name[4] == L':' ? 7 : 8);
-        if (*host == 0 || *host == L'/' || *host == L':' || *host == L'?' || *host == L'#')
+        for (end = host; *end && *end != L'/' && *end != L'?' && *end != L'#'; end++)
+            ;
+        if (!authority_ok(host, end))
             return URL_INVALID;
         return name[4] == L':' ? URL_HTTP : URL_HTTPS;
     }
