@@ -564,6 +564,28 @@ static void url_overlong(void **state)
     teardown(&f);
 }
 
+static void url_userinfo(void **state)
+{
+    static const WCHAR *const refused[] = {
+        L"http://user:password@127.0.0.1/file.bin",
+        L"https://user@127.0.0.1/file.bin",
+        L"http://@127.0.0.1/file.bin",
+        L"http://user:pw@[::1]:80/file.bin",
+    };
+    struct fixture f;
+
+    setup(&f, "rb_url_userinfo");
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+        check_url_refused(&f, refused[i], E_INVALIDARG);
+    /* An '@' after the host is only a character of the path or the query. */
+    check_url_accepted(&f, L"http://127.0.0.1/a@b?c=d@e");
+    /* ReplaceRemotePrefix cannot put credentials in either. */
+    assert_hr(E_INVALIDARG,
+              IBackgroundCopyJob3_ReplaceRemotePrefix(f.job3, L"http://", L"http://user:pw@"));
+    assert_remote_name(f.probe_file, REMOTE);
+    teardown(&f);
+}
+
 static void url_host_too_long(void **state)
 {
     WCHAR url[400];
@@ -1046,6 +1068,7 @@ int main(void)
         cmocka_unit_test(url_control_characters),
         cmocka_unit_test(url_del_and_c1_controls),
         cmocka_unit_test(url_overlong),
+        cmocka_unit_test(url_userinfo),
         cmocka_unit_test(url_host_too_long),
         cmocka_unit_test(headers_valid),
         cmocka_unit_test(headers_too_long),

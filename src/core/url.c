@@ -110,6 +110,11 @@ static int authority_ok(const wchar_t *p, const wchar_t *end)
     const wchar_t *host = p;
     unsigned long port = 0;
 
+    /* No user name or password in the URL ("user:password@host"): RFC 3986 deprecates it, and
+     * a password there would show in every log, record and GetRemoteName answer. Credentials
+     * go through SetCredentials. */
+    if (wmemchr(p, L'@', end - p))
+        return 0;
     if (*p == L'[')
     {
         /* An IP literal: hex digits, colons and the dots of an embedded IPv4 address. */
