@@ -502,6 +502,28 @@ static void url_bad_port(void **state)
     teardown(&f);
 }
 
+static void url_illegal_characters(void **state)
+{
+    static const WCHAR *const refused[] = {
+        L"http://127.0.0.1/a b",  L"http://127.0.0.1/a%20b c", L"http://host name/x",
+        L"http://127.0.0.1/a\"b", L"http://127.0.0.1/a<b",     L"http://127.0.0.1/a>b",
+        L"http://127.0.0.1/a\\b", L"http://127.0.0.1\\a",      L"http://127.0.0.1/a^b",
+        L"http://127.0.0.1/a`b",  L"http://127.0.0.1/a{b",     L"http://127.0.0.1/a|b",
+        L"http://127.0.0.1/a}b",  L"http://127.0.0.1/100%",    L"http://127.0.0.1/a%2",
+        L"http://127.0.0.1/a%zz", L"http://127.0.0.1/?q=%g0",  L"http://ho<st/x",
+    };
+    struct fixture f;
+
+    setup(&f, "rb_url_chars");
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+        check_url_refused(&f, refused[i], E_INVALIDARG);
+    check_url_accepted(&f, L"http://127.0.0.1/a%20b%2F%7e");
+    check_url_accepted(&f, L"http://127.0.0.1/a-b_c.d~e/f?g=h&i=j;k,l+m*n!o$p'q(r)s@t:u#v/w?x");
+    check_url_accepted(&f, L"http://127.0.0.1/caf\x00e9");
+    check_url_accepted(&f, L"http://xn--caf-dma.example/x");
+    teardown(&f);
+}
+
 static void url_control_characters(void **state)
 {
     static const WCHAR *const refused[] = {
@@ -1065,6 +1087,7 @@ int main(void)
         cmocka_unit_test(url_empty_relative_and_schemes),
         cmocka_unit_test(url_without_host),
         cmocka_unit_test(url_bad_port),
+        cmocka_unit_test(url_illegal_characters),
         cmocka_unit_test(url_control_characters),
         cmocka_unit_test(url_del_and_c1_controls),
         cmocka_unit_test(url_overlong),

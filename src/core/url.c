@@ -150,6 +150,25 @@ static int authority_ok(const wchar_t *p, const wchar_t *end)
     return port != 0;
 }
 
+/* Are the path, query and fragment at p legal URL text? BITS takes a URL as it is ("no escape
+ * processing is performed"), so it must hold only characters a URL may hold: no space and none
+ * of " < > \\ ^ ` { | }, and every '%' starts an escape. Characters beyond ASCII pass: WinHTTP
+ * sends them as UTF-8. */
+static int rest_ok(const wchar_t *p)
+{
+    for (; *p; p++)
+    {
+        if (*p == L'%')
+        {
+            if (hex_value(p[1]) < 0 || hex_value(p[2]) < 0)
+                return 0;
+        }
+        else if (wcschr(L" \"<>\\^`{|}", *p))
+            return 0;
+    }
+    return 1;
+}
+
 enum url_kind url_classify(const wchar_t *name)
 {
     const wchar_t *host, *end;
@@ -170,7 +189,7 @@ enum url_kind url_classify(const wchar_t *name)
         host = name + (name[4] == L':' ? 7 : 8);
         for (end = host; *end && *end != L'/' && *end != L'?' && *end != L'#'; end++)
             ;
-        if (!authority_ok(host, end))
+        if (!authority_ok(host, end) || !rest_ok(end))
             return URL_INVALID;
         return name[4] == L':' ? URL_HTTP : URL_HTTPS;
     }
