@@ -624,6 +624,29 @@ static void url_host_too_long(void **state)
     teardown(&f);
 }
 
+/* Remote names that are paths: the rules of local names (below) hold for them, too. */
+static void url_paths_to_devices(void **state)
+{
+    static const WCHAR *const refused[] = {
+        L"\\\\.\\pipe\\name",
+        L"\\\\server\\pipe\\name",
+        L"\\\\.\\C:\\dir\\file.bin",
+        L"\\\\?\\C:\\dir\\file.bin",
+        L"C:\\dir\\CON",
+        L"C:\\dir\\nul.txt",
+        L"file:///C:/dir/COM1",
+        L"file:////./C:/dir/file.bin",
+    };
+    struct fixture f;
+
+    setup(&f, "rb_url_devices");
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+        check_url_refused(&f, refused[i], E_INVALIDARG);
+    check_url_accepted(&f, L"\\\\server\\share\\dir\\file.bin");
+    check_url_accepted(&f, L"file:///C:/dir/console.txt");
+    teardown(&f);
+}
+
 /* ---- custom headers ---- */
 
 static void assert_headers(IBackgroundCopyJobHttpOptions *http, const WCHAR *expected)
@@ -718,6 +741,46 @@ static void local_folder(void **state)
     teardown(&f);
 }
 
+static void local_device_names(void **state)
+{
+    static const WCHAR *const devices[] = {
+        L"CON",    L"con",      L"NUL",         L"nul.txt",     L"PRN",      L"AUX.dat",
+        L"COM1",   L"COM1.txt", L"com9.tar.gz", L"LPT1",        L"lpt3.log", L"COM0",
+        L"CONIN$", L"CONOUT$",  L"COM\x00b9",   L"LPT\x00b3.x", L"NUL .txt",
+    };
+    static const WCHAR *const refused[] = {
+        L"\\\\.\\PhysicalDrive0",
+        L"\\\\.\\C:\\out.bin",
+        L"\\\\.\\pipe\\out.bin",
+        L"\\\\?\\GLOBALROOT\\Device\\HarddiskVolume1\\out.bin",
+        L"\\\\?\\UNC\\server\\share\\out.bin",
+        L"\\\\?\\Volume{00000000-0000-0000-0000-000000000000}\\out.bin",
+        L"\\\\server\\pipe\\out.bin",
+    };
+    WCHAR name[MAX_PATH];
+    struct fixture f;
+
+    setup(&f, "rb_local_devices");
+    for (size_t i = 0; i < ARRAY_SIZE(devices); i++)
+    {
+        tu_path(name, ARRAY_SIZE(name), f.dir, devices[i]);
+        check_local_refused(&f, name, E_INVALIDARG);
+        /* A device in the middle of the path, too. */
+        swprintf(name, ARRAY_SIZE(name), L"%ls\\%ls\\out.bin", f.dir, devices[i]);
+        check_local_refused(&f, name, E_INVALIDARG);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+        check_local_refused(&f, refused[i], E_INVALIDARG);
+    /* Names that only start like devices are names. */
+    tu_path(name, ARRAY_SIZE(name), f.dir, L"CONSOLE.txt");
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(f.job, REMOTE, name));
+    tu_path(name, ARRAY_SIZE(name), f.dir, L"COM10");
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(f.job, REMOTE, name));
+    tu_path(name, ARRAY_SIZE(name), f.dir, L"xNUL");
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(f.job, REMOTE, name));
+    teardown(&f);
+}
+
 static void local_long_paths(void **state)
 {
     WCHAR name[MAX_PATH + 20], folder[MAX_PATH];
@@ -752,6 +815,20 @@ static void local_long_paths(void **state)
     swprintf(name, ARRAY_SIZE(name), L"%ls\\x", folder);
     assert_hr(S_OK, IBackgroundCopyJob_AddFile(f.job, REMOTE, name));
     assert_int_equal(tu_count(folder, L"BIT*.tmp"), 1);
+    teardown(&f);
+}
+
+/* The \\?\ prefix: BITS says not to use it, and MAX_PATH holds anyway. */
+static void local_long_path_prefix(void **state)
+{
+    WCHAR name[MAX_PATH + 20];
+    struct fixture f;
+
+    setup(&f, "rb_local_prefix");
+    swprintf(name, ARRAY_SIZE(name), L"\\\\?\\%ls\\out.bin", f.dir);
+    check_local_refused(&f, name, E_INVALIDARG);
+    swprintf(name, ARRAY_SIZE(name), L"\\\\.\\%ls\\out.bin", f.dir);
+    check_local_refused(&f, name, E_INVALIDARG);
     teardown(&f);
 }
 
@@ -1093,11 +1170,14 @@ int main(void)
         cmocka_unit_test(url_overlong),
         cmocka_unit_test(url_userinfo),
         cmocka_unit_test(url_host_too_long),
+        cmocka_unit_test(url_paths_to_devices),
         cmocka_unit_test(headers_valid),
         cmocka_unit_test(headers_too_long),
         cmocka_unit_test(local_relative_and_roots),
         cmocka_unit_test(local_folder),
+        cmocka_unit_test(local_device_names),
         cmocka_unit_test(local_long_paths),
+        cmocka_unit_test(local_long_path_prefix),
         cmocka_unit_test(ranges_overflow_bits),
         cmocka_unit_test(ranges_overflow_do),
         cmocka_unit_test(ranges_zero_length),

@@ -32,42 +32,101 @@ static int is_control(wchar_t c)
     return c < 0x20 || (c >= 0x7f && c <= 0x9f);
 }
 
-/* Does the last component of path name something that can be a file? An empty one (a trailing
- * separator), "." and ".." name directories. */
-static int last_names_file(const wchar_t *path)
+/* Do the n characters at s spell `ascii`, ignoring the case of ASCII letters? */
+static int same_nocase(const wchar_t *s, size_t n, const char *ascii)
 {
-    const wchar_t *last = path;
+    size_t i;
 
-    for (const wchar_t *p = path; *p; p++)
+    for (i = 0; i < n && ascii[i]; i++)
     {
-        if (is_separator(*p))
-            last = p + 1;
+        wchar_t c = s[i];
+        if (c >= L'a' && c <= L'z')
+            c -= L'a' - L'A';
+        if (c != (wchar_t)ascii[i])
+            return 0;
     }
-    if (last[0] == 0 || (last[0] == L'.' && last[1] == 0))
-        return 0;
-    return !(last[0] == L'.' && last[1] == L'.' && last[2] == 0);
+    return i == n && !ascii[i];
+}
+
+/* Is the component a DOS device name? Win32 opens the device, wherever in a path the name is
+ * and whatever extension follows it: "C:\dir\nul.txt" is NUL, so is "CON .log". COM and LPT
+ * take a digit, or a superscript 1, 2 or 3. */
+static int is_device_name(const wchar_t *name, size_t len)
+{
+    static const char *const devices[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"};
+    size_t base = 0;
+
+    while (base < len && name[base] != L'.')
+        base++;
+    while (base > 0 && name[base - 1] == L' ')
+        base--;
+    for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
+    {
+        if (same_nocase(name, base, devices[i]))
+            return 1;
+    }
+    if (base == 4 && (same_nocase(name, 3, "COM") || same_nocase(name, 3, "LPT")))
+        return (name[3] >= L'0' && name[3] <= L'9') || name[3] == 0xb9 || name[3] == 0xb2 ||
+               name[3] == 0xb3;
+    return 0;
+}
+
+/* Checks one component of a path (len characters at name); `last` if the path ends with it. */
+static int component_ok(const wchar_t *name, size_t len, int last)
+{
+    int step = (len == 1 && name[0] == L'.') || (len == 2 && name[0] == L'.' && name[1] == L'.');
+
+    /* An empty last component (a trailing separator), "." and ".." name folders. Elsewhere they
+     * are a doubled separator or steps on the way, which Win32 resolves. */
+    if (len == 0 || step)
+        return !last;
+    return !is_device_name(name, len);
+}
+
+/* Checks the components of a path after its root, up to the end; the last must name a file. */
+static int names_ok(const wchar_t *rest)
+{
+    const wchar_t *p;
+
+    for (;;)
+    {
+        for (p = rest; *p && !is_separator(*p); p++)
+            ;
+        if (!component_ok(rest, p - rest, !*p))
+            return 0;
+        if (!*p)
+            return 1;
+        rest = p + 1;
+    }
 }
 
 int path_is_absolute(const wchar_t *path)
 {
-    const wchar_t *p;
+    const wchar_t *server, *share, *p;
 
     if (!path)
         return 0;
     if (is_drive_letter(path[0]) && path[1] == L':' && path[2] == L'\\')
-        return last_names_file(path + 3);
+        return names_ok(path + 3);
     if (path[0] == L'\\' && path[1] == L'\\' && path[2] && path[2] != L'\\')
     {
         /* \\server\share\name: a server, a share and a name. */
-        p = path + 2;
+        server = p = path + 2;
         while (*p && *p != L'\\')
             p++;
         if (*p != L'\\' || p[1] == 0 || p[1] == L'\\')
             return 0;
-        p++;
+        /* "\\.\" and "\\?\" are no servers but Win32's device and long-path namespaces: a
+         * volume, a disk, a pipe, or a path without Win32's checks. BITS takes neither. */
+        if (p - server == 1 && (server[0] == L'.' || server[0] == L'?'))
+            return 0;
+        share = ++p;
         while (*p && *p != L'\\')
             p++;
-        return *p == L'\\' && last_names_file(p + 1);
+        /* The PIPE share is a server's named pipes, which are no files either. */
+        if (same_nocase(share, p - share, "PIPE"))
+            return 0;
+        return *p == L'\\' && names_ok(p + 1);
     }
     return 0;
 }
