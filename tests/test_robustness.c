@@ -832,6 +832,53 @@ static void local_long_path_prefix(void **state)
     teardown(&f);
 }
 
+static void local_invalid_characters(void **state)
+{
+    static const WCHAR *const refused[] = {
+        L"a<b",
+        L"a>b",
+        L"a\"b",
+        L"a|b",
+        L"a?b",
+        L"a*b",
+        L"*",
+        L"a:b",
+        L"out.bin:stream",
+        L"out.bin::$DATA",
+        L"a\x0001"
+        L"b",
+        L"a\tb",
+        L"sub|x\\out.bin",
+    };
+    WCHAR name[MAX_PATH];
+    struct fixture f;
+
+    setup(&f, "rb_local_chars");
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+    {
+        tu_path(name, ARRAY_SIZE(name), f.dir, refused[i]);
+        check_local_refused(&f, name, E_INVALIDARG);
+    }
+    teardown(&f);
+}
+
+/* A file URL's escapes spell a path, which must be a good one. */
+static void url_file_escapes_to_bad_path(void **state)
+{
+    static const WCHAR *const refused[] = {
+        L"file:///C:/dir/a%0Ab", L"file:///C:/dir/a%0db",          L"file:///C:/dir/a%3Cb",
+        L"file:///C:/dir/a%3Fb", L"file:///C:/dir/a%7Cb",          L"file:///C:/dir/a%2A",
+        L"file:///C:/dir/a%22b", L"file:///C:/dir/x.bin%3Astream",
+    };
+    struct fixture f;
+
+    setup(&f, "rb_url_file_escapes");
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+        check_url_refused(&f, refused[i], E_INVALIDARG);
+    check_url_accepted(&f, L"file:///C:/dir/a%20b%25c");
+    teardown(&f);
+}
+
 /* ---- ranges ---- */
 
 /* Both AddFileWithRanges (BITS and DO) answer `expected` for the ranges, in the fixture's
@@ -1178,6 +1225,8 @@ int main(void)
         cmocka_unit_test(local_device_names),
         cmocka_unit_test(local_long_paths),
         cmocka_unit_test(local_long_path_prefix),
+        cmocka_unit_test(local_invalid_characters),
+        cmocka_unit_test(url_file_escapes_to_bad_path),
         cmocka_unit_test(ranges_overflow_bits),
         cmocka_unit_test(ranges_overflow_do),
         cmocka_unit_test(ranges_zero_length),

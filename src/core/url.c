@@ -71,6 +71,18 @@ static int is_device_name(const wchar_t *name, size_t len)
     return 0;
 }
 
+/* Are the len characters at name allowed in a Windows file name? Not the controls 1 to 31, and
+ * not < > : " | ? *: wildcards, and ':' which would name an NTFS stream (BITS takes none). */
+static int chars_ok(const wchar_t *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+    {
+        if (name[i] < 0x20 || wcschr(L"<>:\"|?*", name[i]))
+            return 0;
+    }
+    return 1;
+}
+
 /* Checks one component of a path (len characters at name); `last` if the path ends with it. */
 static int component_ok(const wchar_t *name, size_t len, int last)
 {
@@ -80,7 +92,7 @@ static int component_ok(const wchar_t *name, size_t len, int last)
      * are a doubled separator or steps on the way, which Win32 resolves. */
     if (len == 0 || step)
         return !last;
-    return !is_device_name(name, len);
+    return chars_ok(name, len) && !is_device_name(name, len);
 }
 
 /* Checks the components of a path after its root, up to the end; the last must name a file. */
@@ -120,11 +132,13 @@ int path_is_absolute(const wchar_t *path)
          * volume, a disk, a pipe, or a path without Win32's checks. BITS takes neither. */
         if (p - server == 1 && (server[0] == L'.' || server[0] == L'?'))
             return 0;
+        if (!chars_ok(server, p - server))
+            return 0;
         share = ++p;
         while (*p && *p != L'\\')
             p++;
         /* The PIPE share is a server's named pipes, which are no files either. */
-        if (same_nocase(share, p - share, "PIPE"))
+        if (!chars_ok(share, p - share) || same_nocase(share, p - share, "PIPE"))
             return 0;
         return *p == L'\\' && names_ok(p + 1);
     }
