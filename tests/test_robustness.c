@@ -832,6 +832,29 @@ static void local_long_path_prefix(void **state)
     teardown(&f);
 }
 
+static void local_trailing_dots_and_spaces(void **state)
+{
+    static const WCHAR *const refused[] = {
+        L"new.", L"new ", L"new. ", L"new .", L"new...", L"sub.\\x", L"sub \\x",
+    };
+    WCHAR name[MAX_PATH];
+    struct fixture f;
+
+    setup(&f, "rb_local_dots");
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+    {
+        tu_path(name, ARRAY_SIZE(name), f.dir, refused[i]);
+        check_local_refused(&f, name, E_INVALIDARG);
+    }
+    /* Dots and spaces inside a name, and steps through "." and "..", are fine. */
+    tu_path(name, ARRAY_SIZE(name), f.dir, L" a. b .c");
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(f.job, REMOTE, name));
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\.\\..\\%ls\\dotted.bin", f.dir,
+             wcsrchr(f.dir, L'\\') + 1);
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(f.job, REMOTE, name));
+    teardown(&f);
+}
+
 static void local_invalid_characters(void **state)
 {
     static const WCHAR *const refused[] = {
@@ -1225,6 +1248,7 @@ int main(void)
         cmocka_unit_test(local_device_names),
         cmocka_unit_test(local_long_paths),
         cmocka_unit_test(local_long_path_prefix),
+        cmocka_unit_test(local_trailing_dots_and_spaces),
         cmocka_unit_test(local_invalid_characters),
         cmocka_unit_test(url_file_escapes_to_bad_path),
         cmocka_unit_test(ranges_overflow_bits),

@@ -92,6 +92,10 @@ static int component_ok(const wchar_t *name, size_t len, int last)
      * are a doubled separator or steps on the way, which Win32 resolves. */
     if (len == 0 || step)
         return !last;
+    /* Win32 drops a name's trailing dots and spaces: "new." would be created as "new", another
+     * name than the one asked for (and "dir.\\x" would land in "dir"). */
+    if (name[len - 1] == L'.' || name[len - 1] == L' ')
+        return 0;
     return chars_ok(name, len) && !is_device_name(name, len);
 }
 
