@@ -238,7 +238,7 @@ static void engine_efile_set_local_rules(void **state)
         too_long[i] = 'x';
     too_long[MAX_PATH] = 0;
     assert_hr(E_INVALIDARG, efile_set_local(job, index, too_long));
-    assert_hr(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), efile_set_local(job, index, missing));
+    assert_hr(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), efile_set_local(job, index, missing));
     assert_hr(DO_E_FILE_DOWNLOADSINK_UNSPECIFIED, check_ready(job));
     assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
 

@@ -811,7 +811,7 @@ static void engine_make_temp_file_rules(void **state)
 
     temp = NULL;
     tu_path(missing, ARRAY_SIZE(missing), dir, L"none\\file.bin");
-    assert_hr(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), engine_make_temp_file(missing, &temp));
+    assert_hr(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), engine_make_temp_file(missing, &temp));
     assert_null(temp);
     assert_hr(E_INVALIDARG, engine_make_temp_file(L"file.bin", &temp));
     assert_null(temp);

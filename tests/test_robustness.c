@@ -741,6 +741,27 @@ static void local_folder(void **state)
     teardown(&f);
 }
 
+static void local_missing_folder(void **state)
+{
+    WCHAR name[MAX_PATH], file[MAX_PATH];
+    struct fixture f;
+
+    setup(&f, "rb_local_missing");
+    /* What CreateFile says of a path through a folder that is not there. */
+    tu_path(name, ARRAY_SIZE(name), f.dir, L"missing\\out.bin");
+    check_local_refused(&f, name, E_PATH_NOT_FOUND);
+    tu_path(name, ARRAY_SIZE(name), f.dir, L"missing\\deeper\\out.bin");
+    check_local_refused(&f, name, E_PATH_NOT_FOUND);
+    /* A "folder" that is a file. */
+    tu_path(file, ARRAY_SIZE(file), f.dir, L"plain.txt");
+    tu_write_file(file, 10);
+    f.temporary_files = tu_count(f.dir, L"BIT*.tmp");
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\out.bin", file);
+    check_local_refused(&f, name, E_INVALIDARG);
+    assert_int_equal(tu_file_size(file), 10);
+    teardown(&f);
+}
+
 static void local_device_names(void **state)
 {
     static const WCHAR *const devices[] = {
@@ -1245,6 +1266,7 @@ int main(void)
         cmocka_unit_test(headers_too_long),
         cmocka_unit_test(local_relative_and_roots),
         cmocka_unit_test(local_folder),
+        cmocka_unit_test(local_missing_folder),
         cmocka_unit_test(local_device_names),
         cmocka_unit_test(local_long_paths),
         cmocka_unit_test(local_long_path_prefix),

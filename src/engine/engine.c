@@ -195,7 +195,13 @@ HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp)
     dir[len] = 0;
     attrs = GetFileAttributesW(dir);
     if (attrs == INVALID_FILE_ATTRIBUTES)
-        return HRESULT_FROM_WIN32(GetLastError());
+    {
+        DWORD err = GetLastError();
+        /* A missing last folder is ERROR_FILE_NOT_FOUND to GetFileAttributes, a missing folder
+         * above it ERROR_PATH_NOT_FOUND. Either way the path to the file does not exist, which is
+         * what creating the file there says (0x80070003), and what BITS answers. */
+        return HRESULT_FROM_WIN32(err == ERROR_FILE_NOT_FOUND ? ERROR_PATH_NOT_FOUND : err);
+    }
     if (!(attrs & FILE_ATTRIBUTE_DIRECTORY))
         return E_INVALIDARG;
     /* A folder is no name for a file. BITS documents E_INVALIDARG for "the local file name is
