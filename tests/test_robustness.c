@@ -906,6 +906,39 @@ static void local_invalid_characters(void **state)
     teardown(&f);
 }
 
+static void local_duplicate_names(void **state)
+{
+    IBackgroundCopyManager *manager;
+    IBackgroundCopyJob *other;
+    WCHAR upper[MAX_PATH], a[MAX_PATH], b[MAX_PATH];
+    BG_FILE_INFO set[2];
+    struct fixture f;
+    GUID id;
+
+    setup(&f, "rb_local_duplicate");
+    /* The probe's name again, as it is and in other case. */
+    check_local_refused(&f, f.probe, E_INVALIDARG);
+    wcscpy(upper, f.probe);
+    _wcsupr(upper);
+    check_local_refused(&f, upper, E_INVALIDARG);
+    /* Twice in one AddFileSet: nothing is added. */
+    tu_path(a, ARRAY_SIZE(a), f.dir, L"a.bin");
+    tu_path(b, ARRAY_SIZE(b), f.dir, L"A.BIN");
+    set[0].RemoteName = set[1].RemoteName = (WCHAR *)REMOTE;
+    set[0].LocalName = a;
+    set[1].LocalName = b;
+    assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFileSet(f.job, 2, set));
+    assert_nothing_added(&f, b);
+    /* Another job may name the same file: the last to complete wins, as in BITS. */
+    manager = tu_manager();
+    assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"other", BG_JOB_TYPE_DOWNLOAD, &id,
+                                                     &other));
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(other, REMOTE, f.probe));
+    tu_cancel_release(other);
+    IBackgroundCopyManager_Release(manager);
+    teardown(&f);
+}
+
 /* A file URL's escapes spell a path, which must be a good one. */
 static void url_file_escapes_to_bad_path(void **state)
 {
@@ -1272,6 +1305,7 @@ int main(void)
         cmocka_unit_test(local_long_path_prefix),
         cmocka_unit_test(local_trailing_dots_and_spaces),
         cmocka_unit_test(local_invalid_characters),
+        cmocka_unit_test(local_duplicate_names),
         cmocka_unit_test(url_file_escapes_to_bad_path),
         cmocka_unit_test(ranges_overflow_bits),
         cmocka_unit_test(ranges_overflow_do),

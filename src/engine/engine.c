@@ -283,6 +283,12 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
         if ((infos[i].LocalName || !spec) &&
             (!path_is_absolute(infos[i].LocalName) || wcslen(infos[i].LocalName) >= MAX_PATH))
             return E_INVALIDARG;
+        /* One local name for two files of the set: Complete would put one over the other. */
+        for (ULONG j = 0; j < i && infos[i].LocalName; j++)
+        {
+            if (infos[j].LocalName && efile_same_local_name(infos[i].LocalName, infos[j].LocalName))
+                return E_INVALIDARG;
+        }
     }
     if (spec && spec->range_count)
     {
@@ -308,6 +314,16 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
     ReleaseSRWLockShared(&job->lock);
     if (FAILED(hr))
         goto out;
+    /* Nor one local name for a new file and a file the job has (op_lock keeps both lists as
+     * they are until the new files are in). */
+    for (i = 0; i < count; i++)
+    {
+        if (infos[i].LocalName && efile_local_name_taken(job, infos[i].LocalName, ULONG_MAX))
+        {
+            hr = E_INVALIDARG;
+            goto out;
+        }
+    }
 
     for (i = 0; i < count; i++)
     {
