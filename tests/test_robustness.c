@@ -422,6 +422,23 @@ static void null_do_methods(void **state)
     teardown(&f);
 }
 
+/* The DO file id is an [in] string, like the names: it must be there. */
+static void null_do_file_id(void **state)
+{
+    IDeliveryOptimizationFile2 *file = (void *)0xdeadbeef;
+    struct fixture f;
+
+    setup(&f, "rb_null_file_id");
+    assert_hr(E_INVALIDARG, IDeliveryOptimizationJob_AddFileWithRanges(
+                                f.do_job, NULL, REMOTE, f.local, 0, NULL, DO_UNKNOWN_FILE_SIZE));
+    assert_hr(E_INVALIDARG,
+              IDeliveryOptimizationJob2_AddFile(f.do_job2, NULL, REMOTE, 0, NULL,
+                                                &IID_IDeliveryOptimizationFile2, (void **)&file));
+    assert_null(file);
+    assert_nothing_added(&f, L"NULL file id");
+    teardown(&f);
+}
+
 /* ---- remote names ---- */
 
 static void url_empty_relative_and_schemes(void **state)
@@ -1285,6 +1302,7 @@ int main(void)
         cmocka_unit_test(null_add_file),
         cmocka_unit_test(null_job_strings),
         cmocka_unit_test(null_do_methods),
+        cmocka_unit_test(null_do_file_id),
         cmocka_unit_test(url_empty_relative_and_schemes),
         cmocka_unit_test(url_without_host),
         cmocka_unit_test(url_bad_port),
