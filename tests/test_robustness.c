@@ -1148,6 +1148,35 @@ static void duplicate_display_names(void **state)
     IBackgroundCopyManager_Release(manager);
 }
 
+static void do_file_id_reused(void **state)
+{
+    IDeliveryOptimizationFile2 *file = (void *)0xdeadbeef;
+    WCHAR other[MAX_PATH];
+    struct fixture f;
+
+    setup(&f, "rb_file_id");
+    /* "sinkless" is the id of the fixture's DO file. */
+    assert_hr(E_INVALIDARG,
+              IDeliveryOptimizationJob2_AddFile(f.do_job2, L"sinkless", REMOTE, 0, NULL,
+                                                &IID_IDeliveryOptimizationFile2, (void **)&file));
+    assert_null(file);
+    assert_hr(E_INVALIDARG,
+              IDeliveryOptimizationJob_AddFileWithRanges(f.do_job, L"sinkless", REMOTE, f.local, 0,
+                                                         NULL, DO_UNKNOWN_FILE_SIZE));
+    assert_nothing_added(&f, L"sinkless");
+    /* Ids compare exactly; the empty id is no id and may repeat. */
+    assert_hr(S_OK, IDeliveryOptimizationJob_AddFileWithRanges(
+                        f.do_job, L"SINKLESS", REMOTE, f.local, 0, NULL, DO_UNKNOWN_FILE_SIZE));
+    tu_path(other, ARRAY_SIZE(other), f.dir, L"other.bin");
+    assert_hr(S_OK, IDeliveryOptimizationJob_AddFileWithRanges(f.do_job, L"", REMOTE, other, 0,
+                                                               NULL, DO_UNKNOWN_FILE_SIZE));
+    assert_hr(S_OK,
+              IDeliveryOptimizationJob2_AddFile(f.do_job2, L"", REMOTE, 0, NULL,
+                                                &IID_IDeliveryOptimizationFile2, (void **)&file));
+    IDeliveryOptimizationFile2_Release(file);
+    teardown(&f);
+}
+
 /* ---- strings over their limits ---- */
 
 static void strings_over_limits(void **state)
@@ -1333,6 +1362,7 @@ int main(void)
         cmocka_unit_test(get_job_unknown_ids_bits),
         cmocka_unit_test(get_job_unknown_ids_do),
         cmocka_unit_test(duplicate_display_names),
+        cmocka_unit_test(do_file_id_reused),
         cmocka_unit_test(strings_over_limits),
         cmocka_unit_test(numbers_out_of_range),
         cmocka_unit_test(many_files),

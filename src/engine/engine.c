@@ -324,6 +324,16 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
             goto out;
         }
     }
+    /* A DO file id is unique within its job (it is how the client tells the files apart);
+     * the empty id is no id. */
+    for (i = 0; spec && spec->file_id && *spec->file_id && i < job->file_count; i++)
+    {
+        if (job->files[i]->file_id && !wcscmp(job->files[i]->file_id, spec->file_id))
+        {
+            hr = E_INVALIDARG;
+            goto out;
+        }
+    }
 
     for (i = 0; i < count; i++)
     {
