@@ -697,6 +697,46 @@ static void headers_valid(void **state)
     teardown(&f);
 }
 
+static void headers_bare_cr_lf_and_malformed(void **state)
+{
+    static const WCHAR *const bad[] = {
+        L"X-One: a\rX-Two: b\r\n",
+        L"X-One: a\nX-Two: b\r\n",
+        L"X-One: a\n",
+        L"X-One: a\r",
+        L"X-One: a\r\r\n",
+        L"X-One: a\r\n\r\nX-Two: b\r\n",
+        L"X-One: a\r\n\r\n",
+        L"\r\n",
+        L"\r\nX-One: a\r\n",
+        L"X-One: a\r\n b\r\n",
+        L"X-One: a\r\n\tb\r\n",
+        L" X-One: a\r\n",
+        L"X-One a\r\n",
+        L": a\r\n",
+        L"X-One : a\r\n",
+        L"X One: a\r\n",
+        L"X(One): a\r\n",
+        L"X-One\x01: a\r\n",
+        L"X-One: a\x01z\r\n",
+        L"X-One: a\x007f\r\n",
+        L"X-One: a\r\nX-Two\r\n",
+    };
+    struct fixture f;
+
+    setup(&f, "rb_headers_bad");
+    assert_hr(S_OK, IBackgroundCopyJobHttpOptions_SetCustomHeaders(f.http, L"X-Kept: 1\r\n"));
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+    {
+        HRESULT hr = IBackgroundCopyJobHttpOptions_SetCustomHeaders(f.http, bad[i]);
+        if (hr != E_INVALIDARG)
+            fail_msg("SetCustomHeaders(header %u) = 0x%08lx, expected E_INVALIDARG",
+                     (unsigned int)i, (unsigned long)hr);
+        assert_headers(f.http, L"X-Kept: 1\r\n");
+    }
+    teardown(&f);
+}
+
 static void headers_too_long(void **state)
 {
     static WCHAR headers[17000];
@@ -1343,6 +1383,7 @@ int main(void)
         cmocka_unit_test(url_host_too_long),
         cmocka_unit_test(url_paths_to_devices),
         cmocka_unit_test(headers_valid),
+        cmocka_unit_test(headers_bare_cr_lf_and_malformed),
         cmocka_unit_test(headers_too_long),
         cmocka_unit_test(local_relative_and_roots),
         cmocka_unit_test(local_folder),
