@@ -15,13 +15,17 @@
 
 _Static_assert(sizeof(wchar_t) == 2, "build with -fshort-wchar");
 
-/* wcslen, wcscmp and wmemcpy for 16-bit wchar_t. */
+/* wcslen, wcscmp, wmemcpy, wcschr and wmemchr for 16-bit wchar_t. */
 size_t fuzz_wcslen(const wchar_t *s);
 int fuzz_wcscmp(const wchar_t *a, const wchar_t *b);
 wchar_t *fuzz_wmemcpy(wchar_t *dst, const wchar_t *src, size_t count);
+wchar_t *fuzz_wcschr(const wchar_t *s, wchar_t c);
+wchar_t *fuzz_wmemchr(const wchar_t *s, wchar_t c, size_t count);
 
 #define wcslen fuzz_wcslen
 #define wcscmp fuzz_wcscmp
 #define wmemcpy fuzz_wmemcpy
+#define wcschr fuzz_wcschr
+#define wmemchr fuzz_wmemchr
 
 #endif /* OPENDO_FUZZ_WCHAR16_H */

@@ -41,8 +41,9 @@ static HRESULT WINAPI do_job_AddFileWithRanges(IDeliveryOptimizationJob *iface, 
 
     TRACE("%p %s %s %s %lu %p %I64u", iface, debugstr_w(file_id), debugstr_w(remote),
           debugstr_w(local), count, ranges, size);
-    /* Unlike BITS' AddFileWithRanges, no ranges (count 0) means the whole file. */
-    if (!remote || !local || !*local || (count && !ranges))
+    /* Unlike BITS' AddFileWithRanges, no ranges (count 0) means the whole file. The file id is
+     * an [in] string like the names: it must be there, if empty. */
+    if (!file_id || !remote || !local || !*local || (count && !ranges))
         return E_INVALIDARG;
     if (!count)
         spec.ranges = NULL;
@@ -105,7 +106,7 @@ static HRESULT WINAPI do_job2_AddFile(IDeliveryOptimizationJob2 *iface, LPCWSTR 
     if (!out)
         return E_INVALIDARG;
     *out = NULL;
-    if (!riid || (count && !ranges))
+    if (!file_id || !riid || (count && !ranges))
         return E_INVALIDARG;
     /* Refused before the file is added, so that a wrong riid adds nothing. */
     if (!file_iid(riid))

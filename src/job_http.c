@@ -9,6 +9,7 @@
  */
 
 #include <string.h>
+#include "core/headers.h"
 #include "job.h"
 
 /* BITS: store names and subject names hold at most 256 characters with the terminator; custom
@@ -258,6 +259,10 @@ static HRESULT WINAPI http_options_SetCustomHeaders(IBackgroundCopyJobHttpOption
     TRACE("%p %lu characters", iface, headers ? (unsigned long)wcslen(headers) : 0ul);
     if (headers && wcslen(headers) >= MAX_CUSTOM_HEADERS)
         return result(job, BG_E_STRING_TOO_LONG);
+    /* WinHTTP splits the block into lines by itself: a bare CR or LF, an empty line or a line
+     * that is no header would put something else on the wire than the block we were given. */
+    if (headers && !headers_valid(headers))
+        return E_INVALIDARG;
     if (headers && !(copy = heap_strdup(headers)))
         return E_OUTOFMEMORY;
     AcquireSRWLockExclusive(&job->ejob->lock);

@@ -42,11 +42,16 @@ static BOOL touched(struct ejob *job)
     return set;
 }
 
-/* Adds a DO-style file (IDeliveryOptimizationJob2::AddFile): either name may be NULL. */
+/* Adds a DO-style file (IDeliveryOptimizationJob2::AddFile): either name may be NULL. Each
+ * gets an id of its own: ids are unique within a job. */
 static ULONG add_do_file(struct ejob *job, const WCHAR *remote, const WCHAR *local)
 {
-    struct efile_spec spec = {remote, local, NULL, 0, L"file-id", DO_UNKNOWN_FILE_SIZE};
+    static LONG serial;
+    WCHAR id[32];
+    struct efile_spec spec = {remote, local, NULL, 0, id, DO_UNKNOWN_FILE_SIZE};
     ULONG index = ~0u;
+
+    swprintf(id, ARRAY_SIZE(id), L"file-id-%ld", InterlockedIncrement(&serial));
 
     assert_hr(S_OK, ejob_add_file(job, &spec, &index));
     return index;
@@ -238,7 +243,7 @@ static void engine_efile_set_local_rules(void **state)
         too_long[i] = 'x';
     too_long[MAX_PATH] = 0;
     assert_hr(E_INVALIDARG, efile_set_local(job, index, too_long));
-    assert_hr(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), efile_set_local(job, index, missing));
+    assert_hr(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), efile_set_local(job, index, missing));
     assert_hr(DO_E_FILE_DOWNLOADSINK_UNSPECIFIED, check_ready(job));
     assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
 

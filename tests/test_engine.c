@@ -780,6 +780,10 @@ static void engine_add_files_is_all_or_nothing(void **state)
     ReleaseSRWLockShared(&job->lock);
 
     infos[1].LocalName = local;
+    /* Two files of a job never share a local name. */
+    assert_hr(E_INVALIDARG, ejob_add_files(job, 2, infos));
+    tu_path(missing, ARRAY_SIZE(missing), dir, L"b.bin");
+    infos[1].LocalName = missing;
     assert_hr(S_OK, ejob_add_files(job, 2, infos));
     assert_int_equal(2, tu_count(dir, L"BIT*.tmp"));
     AcquireSRWLockShared(&job->lock);
@@ -811,7 +815,7 @@ static void engine_make_temp_file_rules(void **state)
 
     temp = NULL;
     tu_path(missing, ARRAY_SIZE(missing), dir, L"none\\file.bin");
-    assert_hr(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), engine_make_temp_file(missing, &temp));
+    assert_hr(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), engine_make_temp_file(missing, &temp));
     assert_null(temp);
     assert_hr(E_INVALIDARG, engine_make_temp_file(L"file.bin", &temp));
     assert_null(temp);

@@ -290,13 +290,16 @@ static void test_file_ranges_copy(void **state)
     IBackgroundCopyJob3 *job3;
     IBackgroundCopyFile2 *file2;
     BG_FILE_RANGE *ranges, *again;
+    WCHAR local[MAX_PATH];
     struct fixture f;
     DWORD count;
 
     setup(&f, "file_ranges_copy");
+    /* File 0 has f.local; two files of a job never share a local name. */
+    tu_path(local, ARRAY_SIZE(local), f.dir, L"ranges.bin");
     assert_hr(S_OK,
               IBackgroundCopyJob_QueryInterface(f.job, &IID_IBackgroundCopyJob3, (void **)&job3));
-    assert_hr(S_OK, IBackgroundCopyJob3_AddFileWithRanges(job3, f.remote, f.local,
+    assert_hr(S_OK, IBackgroundCopyJob3_AddFileWithRanges(job3, f.remote, local,
                                                           ARRAY_SIZE(given), given));
     IBackgroundCopyJob3_Release(job3);
     file = tu_job_file(f.job, 1);

@@ -222,8 +222,12 @@ static void check_add_file(BOOL do_dialect)
 
     for (ULONG i = 0; i < ARRAY_SIZE(accepted); i++)
     {
+        WCHAR id[16];
+
+        /* File ids are unique within a job. */
+        swprintf(id, ARRAY_SIZE(id), L"id%lu", i);
         object = NULL;
-        assert_hr(S_OK, IDeliveryOptimizationJob2_AddFile(f.do_job2, L"id", f.remote, 0, NULL,
+        assert_hr(S_OK, IDeliveryOptimizationJob2_AddFile(f.do_job2, id, f.remote, 0, NULL,
                                                           accepted[i], (void **)&object));
         assert_non_null(object);
         assert_int_equal(file_count(f.job), i + 1);

@@ -25,42 +25,126 @@ static int is_separator(wchar_t c)
     return c == L'\\' || c == L'/';
 }
 
-/* Does the last component of path name something that can be a file? An empty one (a trailing
- * separator), "." and ".." name directories. */
-static int last_names_file(const wchar_t *path)
+/* C0 controls, DEL and the C1 controls (U+0080 to U+009F): never part of a name. Some of them
+ * end a line or a header on the wire. */
+static int is_control(wchar_t c)
 {
-    const wchar_t *last = path;
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
 
-    for (const wchar_t *p = path; *p; p++)
+/* Do the n characters at s spell `ascii`, ignoring the case of ASCII letters? */
+static int same_nocase(const wchar_t *s, size_t n, const char *ascii)
+{
+    size_t i;
+
+    for (i = 0; i < n && ascii[i]; i++)
     {
-        if (is_separator(*p))
-            last = p + 1;
+        wchar_t c = s[i];
+        if (c >= L'a' && c <= L'z')
+            c -= L'a' - L'A';
+        if (c != (wchar_t)ascii[i])
+            return 0;
     }
-    if (last[0] == 0 || (last[0] == L'.' && last[1] == 0))
+    return i == n && !ascii[i];
+}
+
+/* Is the component a DOS device name? Win32 opens the device, wherever in a path the name is
+ * and whatever extension follows it: "C:\dir\nul.txt" is NUL, so is "CON .log". COM and LPT
+ * take a digit, or a superscript 1, 2 or 3. */
+static int is_device_name(const wchar_t *name, size_t len)
+{
+    static const char *const devices[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"};
+    size_t base = 0;
+
+    while (base < len && name[base] != L'.')
+        base++;
+    while (base > 0 && name[base - 1] == L' ')
+        base--;
+    for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
+    {
+        if (same_nocase(name, base, devices[i]))
+            return 1;
+    }
+    if (base == 4 && (same_nocase(name, 3, "COM") || same_nocase(name, 3, "LPT")))
+        return (name[3] >= L'0' && name[3] <= L'9') || name[3] == 0xb9 || name[3] == 0xb2 ||
+               name[3] == 0xb3;
+    return 0;
+}
+
+/* Are the len characters at name allowed in a Windows file name? Not the controls 1 to 31, and
+ * not < > : " | ? *: wildcards, and ':' which would name an NTFS stream (BITS takes none). */
+static int chars_ok(const wchar_t *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+    {
+        if (name[i] < 0x20 || wcschr(L"<>:\"|?*", name[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Checks one component of a path (len characters at name); `last` if the path ends with it. */
+static int component_ok(const wchar_t *name, size_t len, int last)
+{
+    int step = (len == 1 && name[0] == L'.') || (len == 2 && name[0] == L'.' && name[1] == L'.');
+
+    /* An empty last component (a trailing separator), "." and ".." name folders. Elsewhere they
+     * are a doubled separator or steps on the way, which Win32 resolves. */
+    if (len == 0 || step)
+        return !last;
+    /* Win32 drops a name's trailing dots and spaces: "new." would be created as "new", another
+     * name than the one asked for (and "dir.\\x" would land in "dir"). */
+    if (name[len - 1] == L'.' || name[len - 1] == L' ')
         return 0;
-    return !(last[0] == L'.' && last[1] == L'.' && last[2] == 0);
+    return chars_ok(name, len) && !is_device_name(name, len);
+}
+
+/* Checks the components of a path after its root, up to the end; the last must name a file. */
+static int names_ok(const wchar_t *rest)
+{
+    const wchar_t *p;
+
+    for (;;)
+    {
+        for (p = rest; *p && !is_separator(*p); p++)
+            ;
+        if (!component_ok(rest, p - rest, !*p))
+            return 0;
+        if (!*p)
+            return 1;
+        rest = p + 1;
+    }
 }
 
 int path_is_absolute(const wchar_t *path)
 {
-    const wchar_t *p;
+    const wchar_t *server, *share, *p;
 
     if (!path)
         return 0;
     if (is_drive_letter(path[0]) && path[1] == L':' && path[2] == L'\\')
-        return last_names_file(path + 3);
+        return names_ok(path + 3);
     if (path[0] == L'\\' && path[1] == L'\\' && path[2] && path[2] != L'\\')
     {
         /* \\server\share\name: a server, a share and a name. */
-        p = path + 2;
+        server = p = path + 2;
         while (*p && *p != L'\\')
             p++;
         if (*p != L'\\' || p[1] == 0 || p[1] == L'\\')
             return 0;
-        p++;
+        /* "\\.\" and "\\?\" are no servers but Win32's device and long-path namespaces: a
+         * volume, a disk, a pipe, or a path without Win32's checks. BITS takes neither. */
+        if (p - server == 1 && (server[0] == L'.' || server[0] == L'?'))
+            return 0;
+        if (!chars_ok(server, p - server))
+            return 0;
+        share = ++p;
         while (*p && *p != L'\\')
             p++;
-        return *p == L'\\' && last_names_file(p + 1);
+        /* The PIPE share is a server's named pipes, which are no files either. */
+        if (!chars_ok(share, p - share) || same_nocase(share, p - share, "PIPE"))
+            return 0;
+        return *p == L'\\' && names_ok(p + 1);
     }
     return 0;
 }
@@ -76,9 +160,95 @@ static int hex_value(wchar_t c)
     return -1;
 }
 
+static int is_digit(wchar_t c)
+{
+    return c >= L'0' && c <= L'9';
+}
+
+/* RFC 3986's unreserved characters and sub-delims: what a host name may hold besides escapes.
+ * Characters beyond ASCII are an internationalised name, which WinHTTP and DNS deal with. */
+static int is_host_char(wchar_t c)
+{
+    if (c >= 0xa0)
+        return 1;
+    if ((c >= L'a' && c <= L'z') || (c >= L'A' && c <= L'Z') || is_digit(c))
+        return 1;
+    return c && wcschr(L"-._~!$&'()*+,;=", c) != NULL;
+}
+
+/* The longest host name: DNS names have 255 characters at most, and the transport's buffer for
+ * the host holds no more. */
+#define HOST_MAX_LENGTH 255
+
+/* Checks the authority [p, end) of an http(s) URL: a host (a name, or an IPv6 address in
+ * brackets) and an optional port from 1 to 65535. */
+static int authority_ok(const wchar_t *p, const wchar_t *end)
+{
+    const wchar_t *host = p;
+    unsigned long port = 0;
+
+    /* No user name or password in the URL ("user:password@host"): RFC 3986 deprecates it, and
+     * a password there would show in every log, record and GetRemoteName answer. Credentials
+     * go through SetCredentials. */
+    if (wmemchr(p, L'@', end - p))
+        return 0;
+    if (*p == L'[')
+    {
+        /* An IP literal: hex digits, colons and the dots of an embedded IPv4 address. */
+        for (p++; p < end && *p != L']'; p++)
+        {
+            if (hex_value(*p) < 0 && *p != L':' && *p != L'.')
+                return 0;
+        }
+        if (p == end || p == host + 1)
+            return 0;
+        p++;
+    }
+    else
+    {
+        for (; p < end && *p != L':'; p++)
+        {
+            if (*p == L'%' ? hex_value(p[1]) < 0 || hex_value(p[2]) < 0 : !is_host_char(*p))
+                return 0;
+        }
+        if (p == host || p - host > HOST_MAX_LENGTH)
+            return 0;
+    }
+    if (p == end)
+        return 1;
+    /* A port: digits only (no sign, no space), not empty, and a port number. */
+    if (*p++ != L':' || p == end)
+        return 0;
+    for (; p < end; p++)
+    {
+        if (!is_digit(*p) || (port = port * 10 + (*p - L'0')) > 65535)
+            return 0;
+    }
+    return port != 0;
+}
+
+/* Are the path, query and fragment at p legal URL text? BITS takes a URL as it is ("no escape
+ * processing is performed"), so it must hold only characters a URL may hold: no space and none
+ * of " < > \\ ^ ` { | }, and every '%' starts an escape. Characters beyond ASCII pass: WinHTTP
+ * sends them as UTF-8. */
+static int rest_ok(const wchar_t *p)
+{
+    for (; *p; p++)
+    {
+        if (*p == L'%')
+        {
+            if (hex_value(p[1]) < 0 || hex_value(p[2]) < 0)
+                return 0;
+        }
+        else if (wcschr(L" \"<>\\^`{|}", *p))
+            return 0;
+    }
+    return 1;
+}
+
 enum url_kind url_classify(const wchar_t *name)
 {
-    const wchar_t *host;
+    const wchar_t *host, *end;
     size_t len;
 
     if (!name)
@@ -88,13 +258,15 @@ enum url_kind url_classify(const wchar_t *name)
         return URL_INVALID;
     for (const wchar_t *p = name; *p; p++)
     {
-        if (*p < 0x20)
+        if (is_control(*p))
             return URL_INVALID;
     }
     if (has_prefix_nocase(name, "http://") || has_prefix_nocase(name, "https://"))
     {
         host = name + (name[4] == L':' ? 7 : 8);
-        if (*host == 0 || *host == L'/' || *host == L':' || *host == L'?' || *host == L'#')
+        for (end = host; *end && *end != L'/' && *end != L'?' && *end != L'#'; end++)
+            ;
+        if (!authority_ok(host, end) || !rest_ok(end))
             return URL_INVALID;
         return name[4] == L':' ? URL_HTTP : URL_HTTPS;
     }

@@ -18,11 +18,18 @@ enum url_kind
     URL_LOCAL_PATH, /* C:\dir\name or \\server\share\name */
 };
 
-/* Classifies a remote name. An http(s) URL needs a host; a path must be absolute. */
+/* Classifies a remote name (docs/robustness.md lists the rules with their tests). Any name:
+ * 1 to URL_MAX_LENGTH characters, no control character (C0, DEL, C1). An http(s) URL: a host
+ * of at most 255 characters (or an IPv6 address in brackets), no user name or password, an
+ * optional port from 1 to 65535, then only URL characters and whole %XX escapes. A file URL
+ * or a path: what url_to_path and path_is_absolute accept. */
 enum url_kind url_classify(const wchar_t *name);
 
 /* TRUE for an absolute Windows path that can name a file: "X:\..." or "\\server\share\...",
- * whose last component is not empty (a trailing separator), "." or "..": those name folders. */
+ * whose last component is not empty (a trailing separator), "." or "..": those name folders.
+ * No component holds a control character or any of < > : " | ? *, ends in a dot or a space,
+ * or is a DOS device name (CON, NUL, COM1.txt, ...). The server is not "." or "?" (no path in
+ * the \\.\ or \\?\ namespaces) and the share is not PIPE. */
 int path_is_absolute(const wchar_t *path);
 
 /* Converts a file:// URL into a Windows path in out (size in characters), decoding %XX escapes

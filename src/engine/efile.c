@@ -16,6 +16,7 @@
  */
 
 #include <string.h>
+#include <wctype.h>
 #include "engine/engine.h"
 #include "core/url.h"
 
@@ -228,6 +229,29 @@ out:
     return hr;
 }
 
+BOOL efile_same_local_name(const WCHAR *a, const WCHAR *b)
+{
+    for (;; a++, b++)
+    {
+        WCHAR x = *a == L'/' ? L'\\' : towlower(*a), y = *b == L'/' ? L'\\' : towlower(*b);
+        if (x != y)
+            return FALSE;
+        if (!x)
+            return TRUE;
+    }
+}
+
+BOOL efile_local_name_taken(const struct ejob *job, const WCHAR *path, ULONG except)
+{
+    for (ULONG i = 0; i < job->file_count; i++)
+    {
+        if (i != except && job->files[i]->local &&
+            efile_same_local_name(job->files[i]->local, path))
+            return TRUE;
+    }
+    return FALSE;
+}
+
 HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
 {
     struct ejob_file *file;
@@ -245,6 +269,9 @@ HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
         hr = DO_E_FILE_DOWNLOADSINK_ALREADY_SET;
     else if (file->local)
         hr = _wcsicmp(file->local, path) ? DO_E_FILE_DOWNLOADSINK_ALREADY_SET : S_FALSE;
+    /* Two files of a job with one local name: Complete would put one over the other. */
+    else if (efile_local_name_taken(job, path, index))
+        hr = E_INVALIDARG;
     ReleaseSRWLockShared(&job->lock);
     if (hr != S_OK)
         goto out;

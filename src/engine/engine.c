@@ -198,7 +198,13 @@ HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp)
     dir[len] = 0;
     attrs = GetFileAttributesW(dir);
     if (attrs == INVALID_FILE_ATTRIBUTES)
-        return HRESULT_FROM_WIN32(GetLastError());
+    {
+        DWORD err = GetLastError();
+        /* A missing last folder is ERROR_FILE_NOT_FOUND to GetFileAttributes, a missing folder
+         * above it ERROR_PATH_NOT_FOUND. Either way the path to the file does not exist, which is
+         * what creating the file there says (0x80070003), and what BITS answers. */
+        return HRESULT_FROM_WIN32(err == ERROR_FILE_NOT_FOUND ? ERROR_PATH_NOT_FOUND : err);
+    }
     if (!(attrs & FILE_ATTRIBUTE_DIRECTORY))
         return E_INVALIDARG;
     /* A folder is no name for a file. BITS documents E_INVALIDARG for "the local file name is
@@ -280,6 +286,12 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
         if ((infos[i].LocalName || !spec) &&
             (!path_is_absolute(infos[i].LocalName) || wcslen(infos[i].LocalName) >= MAX_PATH))
             return E_INVALIDARG;
+        /* One local name for two files of the set: Complete would put one over the other. */
+        for (ULONG j = 0; j < i && infos[i].LocalName; j++)
+        {
+            if (infos[j].LocalName && efile_same_local_name(infos[i].LocalName, infos[j].LocalName))
+                return E_INVALIDARG;
+        }
     }
     if (spec && spec->range_count)
     {
@@ -305,6 +317,26 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
     ReleaseSRWLockShared(&job->lock);
     if (FAILED(hr))
         goto out;
+    /* Nor one local name for a new file and a file the job has (op_lock keeps both lists as
+     * they are until the new files are in). */
+    for (i = 0; i < count; i++)
+    {
+        if (infos[i].LocalName && efile_local_name_taken(job, infos[i].LocalName, ULONG_MAX))
+        {
+            hr = E_INVALIDARG;
+            goto out;
+        }
+    }
+    /* A DO file id is unique within its job (it is how the client tells the files apart);
+     * the empty id is no id. */
+    for (i = 0; spec && spec->file_id && *spec->file_id && i < job->file_count; i++)
+    {
+        if (job->files[i]->file_id && !wcscmp(job->files[i]->file_id, spec->file_id))
+        {
+            hr = E_INVALIDARG;
+            goto out;
+        }
+    }
 
     for (i = 0; i < count; i++)
     {

@@ -375,9 +375,15 @@ HRESULT ejob_replace_remote_prefix(struct ejob *job, const WCHAR *old_prefix,
 /* DOFilePropertyId_DownloadSinkFilePath: gives a file without a sink its local name and
  * creates its temporary file; a file that has the same path already is left alone.
  * DO_E_FILE_DOWNLOADSINK_ALREADY_SET if it has a stream sink or another path,
- * E_INVALIDARG for a path that is not absolute or names a folder, BG_E_INVALID_STATE for a
- * final job. Takes the job's locks itself. */
+ * E_INVALIDARG for a path that is not absolute, names a folder or is another file's local name,
+ * BG_E_INVALID_STATE for a final job. Takes the job's locks itself. */
 HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path);
+/* TRUE if `path` is the local name of a file of the job other than file `except` (ULONG_MAX
+ * for none): the same name in any case, '/' and '\\' alike. Caller holds job->op_lock, under
+ * which alone the file list and the local names change. */
+BOOL efile_local_name_taken(const struct ejob *job, const WCHAR *path, ULONG except);
+/* TRUE if two local names are the same name (case and separators aside). */
+BOOL efile_same_local_name(const WCHAR *a, const WCHAR *b);
 /* DOFilePropertyId_DownloadSinkInterface: the file's bytes go to `stream`, in order. The
  * stream is registered in the Global Interface Table from the calling thread, which must be in
  * an apartment (the stream's): CO_E_NOTINITIALIZED otherwise. Setting the same object again
