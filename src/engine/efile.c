@@ -231,6 +231,7 @@ out:
 HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
 {
     struct ejob_file *file;
+    struct file_identity id;
     WCHAR *local = NULL, *temp = NULL;
     HRESULT hr = S_OK;
 
@@ -250,11 +251,11 @@ HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
         goto out;
 
     /* op_lock keeps any other sink setter and the control operations out meanwhile. */
-    if (FAILED(hr = engine_make_temp_file(path, &temp)))
+    if (FAILED(hr = tempfile_create(path, &temp, &id)))
         goto out;
     if (!(local = heap_strdup(path)))
     {
-        DeleteFileW(temp);
+        tempfile_delete(temp, &id);
         free_str(temp);
         hr = E_OUTOFMEMORY;
         goto out;
@@ -262,6 +263,7 @@ HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
     AcquireSRWLockExclusive(&job->lock);
     file->local = local;
     file->temp = temp;
+    file->temp_id = id;
     file->temp_deleted = FALSE;
     ejob_touch(job);
     ReleaseSRWLockExclusive(&job->lock);

@@ -180,47 +180,6 @@ static void warn_not_waited(const struct ejob *job, const char *operation)
 
 /* ---- adding files ---- */
 
-HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp)
-{
-    WCHAR dir[MAX_PATH + 1], name[MAX_PATH];
-    size_t len = path_dir_length(local);
-    DWORD attrs;
-
-    /* "C:\name" lives in "C:\", not in "C:" (which means C's current directory). */
-    if (len == 2)
-        len = 3;
-    if (len == 0 || len >= ARRAY_SIZE(dir) - 14)
-        return E_INVALIDARG;
-    memcpy(dir, local, len * sizeof(WCHAR));
-    dir[len] = 0;
-    attrs = GetFileAttributesW(dir);
-    if (attrs == INVALID_FILE_ATTRIBUTES)
-        return HRESULT_FROM_WIN32(GetLastError());
-    if (!(attrs & FILE_ATTRIBUTE_DIRECTORY))
-        return E_INVALIDARG;
-    /* A folder is no name for a file. BITS documents E_INVALIDARG for "the local file name is
-     * not valid" and E_ACCESSDENIED for a folder the user may not write to; the name is what is
-     * wrong here, so E_INVALIDARG, before anything is created. (A name that ends in a separator,
-     * "." or ".." never gets here: path_is_absolute refuses it.) */
-    attrs = GetFileAttributesW(local);
-    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
-        return E_INVALIDARG;
-    /* Creating the temporary file both proves that we may write there and reserves a name on
-     * the destination's volume, so that Complete is a same-volume rename. */
-    if (!GetTempFileNameW(dir, L"BIT", 0, name))
-    {
-        DWORD err = GetLastError();
-        return err == ERROR_ACCESS_DENIED ? E_ACCESSDENIED : HRESULT_FROM_WIN32(err);
-    }
-    SetFileAttributesW(name, FILE_ATTRIBUTE_HIDDEN);
-    if (!(*temp = heap_strdup(name)))
-    {
-        DeleteFileW(name);
-        return E_OUTOFMEMORY;
-    }
-    return S_OK;
-}
-
 static void free_new_files(struct ejob_file **files, ULONG count)
 {
     for (ULONG i = 0; i < count; i++)
@@ -228,7 +187,7 @@ static void free_new_files(struct ejob_file **files, ULONG count)
         if (!files[i])
             continue;
         if (files[i]->temp)
-            DeleteFileW(files[i]->temp);
+            tempfile_delete(files[i]->temp, &files[i]->temp_id);
         efile_free(files[i]);
     }
     heap_free(files);
@@ -321,7 +280,7 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
         if (FAILED(hr = init_file_extras(files[i], spec)))
             goto out;
         if (files[i]->local &&
-            FAILED(hr = engine_make_temp_file(infos[i].LocalName, &files[i]->temp)))
+            FAILED(hr = tempfile_create(infos[i].LocalName, &files[i]->temp, &files[i]->temp_id)))
             goto out;
         if (files[i]->progress.BytesTotal == BG_SIZE_UNKNOWN)
             unknown++;
@@ -523,7 +482,7 @@ HRESULT ejob_cancel(struct ejob *job)
         struct ejob_file *file = job->files[i];
         if (file->temp_deleted)
             continue;
-        if (DeleteFileW(file->temp) || GetLastError() == ERROR_FILE_NOT_FOUND)
+        if (SUCCEEDED(tempfile_delete(file->temp, &file->temp_id)))
             file->temp_deleted = TRUE;
         else
             hr = BG_S_UNABLE_TO_DELETE_FILES;
@@ -586,9 +545,9 @@ HRESULT ejob_complete(struct ejob *job)
             continue;
         if (file->finished)
         {
-            SetFileAttributesW(file->temp, FILE_ATTRIBUTE_NORMAL);
-            if (MoveFileExW(file->temp, file->local,
-                            MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+            /* Renamed through a handle, and only if the name still leads to our file. */
+            HRESULT renamed = tempfile_commit(file->temp, &file->temp_id, file->local);
+            if (SUCCEEDED(renamed))
             {
                 AcquireSRWLockExclusive(&job->lock);
                 file->temp_deleted = TRUE;
@@ -597,8 +556,7 @@ HRESULT ejob_complete(struct ejob *job)
             }
             else
             {
-                rename_hr = HRESULT_FROM_WIN32(GetLastError());
-                SetFileAttributesW(file->temp, FILE_ATTRIBUTE_HIDDEN);
+                rename_hr = renamed;
                 WARN("cannot rename %s to %s: %08lx", debugstr_w(file->temp),
                      debugstr_w(file->local), rename_hr);
             }
@@ -631,7 +589,7 @@ HRESULT ejob_complete(struct ejob *job)
             struct ejob_file *file = job->files[i];
             if (file->temp_deleted)
                 continue;
-            if (DeleteFileW(file->temp) || GetLastError() == ERROR_FILE_NOT_FOUND)
+            if (SUCCEEDED(tempfile_delete(file->temp, &file->temp_id)))
                 file->temp_deleted = TRUE;
             else
                 undeleted = TRUE;

@@ -18,6 +18,15 @@
 /* Longest validator (ETag or Last-Modified) kept to check a resumed source, with its 0. */
 #define VALIDATOR_SIZE 128
 
+/* What tells one file from another on its volume (GetFileInformationByHandle): a temporary file
+ * is reopened, renamed and deleted only while its name leads to the file the engine created.
+ * All zero: not known (the file is then taken if it is a plain file with one link). */
+struct file_identity
+{
+    DWORD volume; /* the volume's serial number */
+    UINT64 index; /* the file's index on it */
+};
+
 struct ejob_file
 {
     WCHAR *remote;                   /* lock; NULL for a DO file added without a URL */
@@ -25,6 +34,8 @@ struct ejob_file
                                       * while a DO file has no sink or has a stream sink */
     WCHAR *temp;                     /* lock, set once with `local`: created in the destination
                                       * directory by AddFile or DownloadSinkFilePath */
+    struct file_identity temp_id;    /* lock: the temporary file's identity, set with `temp` and
+                                      * again when a worker creates the file anew (tempfile.c) */
     BG_FILE_PROGRESS progress;       /* lock; BytesTotal is BG_SIZE_UNKNOWN until the source says */
     BOOL temp_deleted;               /* lock: the temporary file was removed or renamed (TRUE while
                                       * there is none) */
@@ -240,6 +251,35 @@ BOOL owner_caller_is_admin(void);
  * holds no lock. */
 HRESULT acl_copy(const WCHAR *source, const WCHAR *destination, DWORD flags);
 
+/* ---- temporary files (engine/tempfile.c) ---- */
+
+/* Creates the hidden temporary file for `local` in its directory, exclusively (never over
+ * anything that exists at a name) and private to the calling user and SYSTEM, and returns its
+ * HeapAlloc'ed name and its identity: E_INVALIDARG if that directory is no directory, `local`
+ * is an existing directory or the temporary name would not fit in MAX_PATH (nothing is created
+ * then), E_ACCESSDENIED, or the Win32 error. Caller holds no lock. */
+HRESULT tempfile_create(const WCHAR *local, WCHAR **temp, struct file_identity *id);
+/* Opens the temporary file for writing (sharing read and delete) if it is still the file `id`
+ * names (or, `id` unknown, a plain file with one link: `id` learns it): S_OK.
+ * HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) if something else is at the name, which is left alone.
+ * A name with nothing at it is created again as tempfile_create does: S_FALSE, and `id` is the
+ * new file's. The caller closes *out. Caller holds no lock. */
+HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out);
+/* Deletes the temporary file if its name leads to the file `id` names; the name goes when the
+ * last handle to it closes. S_FALSE if there is nothing at the name, or something that is not
+ * ours (left alone). Caller holds no lock. */
+HRESULT tempfile_delete(const WCHAR *temp, const struct file_identity *id);
+/* Complete's rename: the temporary file, if its name still leads to the file `id` names,
+ * becomes `local` (replacing a file there) and is no longer hidden.
+ * HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) if something else is at the temporary name,
+ * HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) if nothing is; the file stays hidden at its name
+ * when the rename fails. Caller holds no lock. */
+HRESULT tempfile_commit(const WCHAR *temp, const struct file_identity *id, const WCHAR *local);
+/* All of the file's bytes are in: its DACL becomes what its folder gives a new file (the
+ * folder's inheritable entries, or the user's default DACL if there are none), as BITS
+ * delivers files. Caller holds no lock. */
+HRESULT tempfile_inherit_acl(const WCHAR *temp);
+
 /* ---- the job table (engine/jobs.c) ---- */
 
 /*
@@ -299,10 +339,6 @@ struct efile_spec
  * temporary file when it has a local name. *index (may be NULL) receives its index. Takes the
  * job's locks itself. Returns BITS codes. */
 HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *index);
-/* Creates the hidden temporary file for `local` in its directory and returns its HeapAlloc'ed
- * name: E_INVALIDARG if that directory is no directory or `local` is an existing directory
- * (nothing is created then), E_ACCESSDENIED, or the Win32 error. Caller holds no lock. */
-HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp);
 /* The control operations of IBackgroundCopyJob, with BITS semantics and BITS codes. They take
  * the job's locks themselves. Suspend, Cancel and Complete stop the job's worker and wait for it
  * at most ENGINE_STOP_WAIT_MS: a worker stuck in a call that cannot be interrupted is left
