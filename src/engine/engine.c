@@ -42,8 +42,11 @@
  * workers that serve only such jobs, so that they do not wait behind the ordinary ones.
  *
  * Nothing slow happens under job->lock: queue entries are allocated and worker threads started
- * by engine_submit, which callers reach after they dropped the job's locks; file I/O happens
- * under op_lock only (control operations) or under no lock (workers).
+ * outside it (Resume allocates its entry before it takes any lock, so that it fails without a
+ * change; engine_submit is reached after the job's locks were dropped); file I/O happens under
+ * op_lock only (control operations) or under no lock (workers). A job that cannot be queued
+ * for want of memory goes to ERROR; a worker that cannot start leaves its entry queued for the
+ * next worker that does.
  *
  * Lock order: see engine.h.
  */
@@ -84,12 +87,16 @@ static CONDITION_VARIABLE hp_queue_cond = CONDITION_VARIABLE_INIT; /* wakes the 
 static LONG hp_worker_count; /* queue_lock: extra workers for HIGH_PERFORMANCE */
 static LONG idle_hp_workers; /* queue_lock */
 
+static struct queue_entry *new_entry(void);
+static void submit_entry(struct queue_entry *entry, struct ejob *job, LONG generation,
+                         BG_JOB_PRIORITY priority, ULONGLONG delay_ms);
+
 HRESULT ejob_create(const WCHAR *display_name, BG_JOB_TYPE type, struct ejob **out)
 {
     struct ejob *job;
     HRESULT hr;
 
-    if (!(job = heap_alloc_zero(sizeof(*job))))
+    if (FAILED(engine_fault("ALLOC_JOB")) || !(job = heap_alloc_zero(sizeof(*job))))
         return E_OUTOFMEMORY;
     job->refs = 1;
     InitializeSRWLock(&job->op_lock);
@@ -264,7 +271,7 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
 
     for (i = 0; i < count; i++)
     {
-        if (!(files[i] = heap_alloc_zero(sizeof(**files))))
+        if (FAILED(engine_fault("ALLOC_FILE")) || !(files[i] = heap_alloc_zero(sizeof(**files))))
         {
             hr = E_OUTOFMEMORY;
             goto out;
@@ -295,7 +302,8 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
     if (job->file_count + count > capacity)
     {
         capacity = max(16, max(capacity * 2, job->file_count + count));
-        if (!(grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown))))
+        if (FAILED(engine_fault("ALLOC_FILES")) ||
+            !(grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown))))
         {
             hr = E_OUTOFMEMORY;
             goto out;
@@ -357,11 +365,16 @@ static void restart_download_time(struct ejob *job)
 
 HRESULT ejob_resume(struct ejob *job)
 {
+    struct queue_entry *entry;
     HRESULT hr = S_OK;
     BOOL pending = FALSE, queue = FALSE;
     BG_JOB_PRIORITY priority;
     LONG generation;
 
+    /* The scheduler's entry is made first, outside the locks: a Resume that cannot queue the
+     * job fails before it changes anything. */
+    if (!(entry = new_entry()))
+        return E_OUTOFMEMORY;
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
     /* A file whose bytes are all in but which is not finished yet is work too. */
@@ -399,10 +412,12 @@ HRESULT ejob_resume(struct ejob *job)
     }
     ReleaseSRWLockExclusive(&job->lock);
     ReleaseSRWLockExclusive(&job->op_lock);
-    /* Outside the locks: the entry is allocated and a worker may start. If another control
-     * operation came in between, the entry's generation is stale and it is dropped. */
+    /* Outside the locks: a worker may start. If another control operation came in between,
+     * the entry's generation is stale and it is dropped. */
     if (queue)
-        engine_submit(job, generation, priority, 0);
+        submit_entry(entry, job, generation, priority, 0);
+    else
+        heap_free(entry);
     return hr;
 }
 
@@ -693,26 +708,51 @@ SIZE_T ejob_options_copy(struct ejob_options *dst, const struct ejob_options *sr
 /* Longest time a "block" fault holds a thread, so that a failing test cannot hang forever. */
 #define FAULT_BLOCK_MS 10000
 
-HRESULT engine_fault(const char *point)
+/* Reads OPENDO_FAULT_<name> into value; FALSE if it is unset (or too long). */
+static BOOL fault_setting(const char *name, size_t name_len, char *value, DWORD size)
 {
-    char variable[64], value[MAX_PATH], event[MAX_PATH + 16];
-    HANDLE reached, go;
+    char variable[64];
     DWORD len;
 
-    snprintf(variable, sizeof(variable), "OPENDO_FAULT_%s", point);
-    len = GetEnvironmentVariableA(variable, value, sizeof(value));
-    if (!len || len >= sizeof(value))
+    snprintf(variable, sizeof(variable), "OPENDO_FAULT_%.*s", (int)name_len, name);
+    len = GetEnvironmentVariableA(variable, value, size);
+    return len && len < size;
+}
+
+static void signal_event(const char *name)
+{
+    HANDLE event;
+
+    if ((event = OpenEventA(EVENT_MODIFY_STATE, FALSE, name)))
+    {
+        SetEvent(event);
+        CloseHandle(event);
+    }
+}
+
+HRESULT engine_fault(const char *point)
+{
+    char value[MAX_PATH], event[MAX_PATH + 16], *end;
+    const char *family = strchr(point, '_');
+    HANDLE go;
+    HRESULT hr;
+
+    if (!fault_setting(point, strlen(point), value, sizeof(value)) &&
+        (!family || !fault_setting(point, family - point, value, sizeof(value))))
         return S_OK;
     if (!strncmp(value, "fail:", 5))
-        return (HRESULT)strtoul(value + 5, NULL, 16);
+    {
+        hr = (HRESULT)strtoul(value + 5, &end, 16);
+        /* The test learns that the failure happened. */
+        if (*end == ':')
+            signal_event(end + 1);
+        TRACE("fault point %s: %s", point, value);
+        return hr;
+    }
     if (strncmp(value, "block:", 6))
         return S_OK;
     snprintf(event, sizeof(event), "%s.reached", value + 6);
-    if ((reached = OpenEventA(EVENT_MODIFY_STATE, FALSE, event)))
-    {
-        SetEvent(reached);
-        CloseHandle(reached);
-    }
+    signal_event(event);
     snprintf(event, sizeof(event), "%s.go", value + 6);
     if ((go = OpenEventA(SYNCHRONIZE, FALSE, event)))
     {
@@ -744,7 +784,8 @@ static void start_worker(BOOL hp)
         ERR("cannot pin the module: %lu", GetLastError());
         goto err_unreserve;
     }
-    if (!(thread = CreateThread(NULL, 0, start, module, 0, NULL)))
+    if (FAILED(engine_fault("THREAD_WORKER")) ||
+        !(thread = CreateThread(NULL, 0, start, module, 0, NULL)))
     {
         ERR("cannot start a worker: %lu", GetLastError());
         FreeLibrary(module);
@@ -762,16 +803,23 @@ err_unreserve:
     ReleaseSRWLockExclusive(&queue_lock);
 }
 
-void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms)
+/* A new scheduler entry, or NULL. Caller holds no lock. */
+static struct queue_entry *new_entry(void)
 {
-    struct queue_entry *entry, **link;
+    if (FAILED(engine_fault("ALLOC_QUEUE")))
+        return NULL;
+    return heap_alloc_zero(sizeof(struct queue_entry));
+}
+
+/* Puts the entry (taken over) into the queue for the job and starts a worker if none is idle.
+ * A worker that cannot start leaves the entry queued: the next submit starts one, which takes
+ * it. Caller holds none of the job's locks (it takes job->lock briefly). */
+static void submit_entry(struct queue_entry *entry, struct ejob *job, LONG generation,
+                         BG_JOB_PRIORITY priority, ULONGLONG delay_ms)
+{
+    struct queue_entry **link;
     BOOL start = FALSE, start_hp = FALSE, hp;
 
-    if (!(entry = heap_alloc_zero(sizeof(*entry))))
-    {
-        ERR("out of memory: job %s not queued", debugstr_guid(&job->id));
-        return;
-    }
     ejob_addref(job);
     entry->job = job;
     entry->generation = generation;
@@ -808,6 +856,34 @@ void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, 
     /* The entry may be taken and freed by now: only the locals are used. */
     if (start)
         start_worker(start_hp);
+}
+
+void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms)
+{
+    struct queue_entry *entry;
+
+    if ((entry = new_entry()))
+    {
+        submit_entry(entry, job, generation, priority, delay_ms);
+        return;
+    }
+    /* Without an entry nothing would ever run the job: rather than leave it QUEUED or
+     * TRANSIENT_ERROR for good, it goes to ERROR, which the client sees and may Resume. */
+    ERR("out of memory: job %s not queued", debugstr_guid(&job->id));
+    AcquireSRWLockExclusive(&job->lock);
+    if (job->generation == generation &&
+        (job->state == BG_JOB_STATE_QUEUED || job->state == BG_JOB_STATE_TRANSIENT_ERROR))
+    {
+        job->error.present = TRUE;
+        job->error.code = E_OUTOFMEMORY;
+        job->error.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+        job->error.file_index = -1;
+        job->error_count++;
+        job->state = BG_JOB_STATE_ERROR;
+        ejob_touch(job);
+        notify_state_entered(job);
+    }
+    ReleaseSRWLockExclusive(&job->lock);
 }
 
 /* Takes the first entry that is ready (a HIGH_PERFORMANCE one for an extra worker), or tells

@@ -414,14 +414,32 @@ void ejob_credential_clear(struct ejob_credential *credential);
 
 /*
  * The tests reach error paths and races through named points in the engine. Point "X" reads
- * the environment variable OPENDO_FAULT_X each time it is passed (unset: nothing happens):
- *   "fail:<hex HRESULT>"  the point returns that HRESULT, which the caller treats as the
- *                         failure of the step it guards;
+ * the environment variable OPENDO_FAULT_X each time it is passed (unset: nothing happens); a
+ * point "X_Y" also answers to OPENDO_FAULT_X when OPENDO_FAULT_X_Y is unset, so that
+ * OPENDO_FAULT_ALLOC arms every allocation point at once. Values:
+ *   "fail:<hex HRESULT>[:<name>]"  the point returns that HRESULT, which the caller treats as
+ *                         the failure of the step it guards, and signals the event <name>
+ *                         (if given and created by the test) each time it does;
  *   "block:<name>"        the point signals the event "<name>.reached" and waits (at most
  *                         10 s) for the event "<name>.go", both created by the test.
- * Points: WRITE (transfer_write, before a buffer is stored), FINISH (all of a file's bytes
- * are in, before its data is flushed), ACL (the copy of the source's security information).
- * Caller holds no lock.
+ * Points:
+ *   WRITE          transfer_write, before a buffer is stored: a failure is the write's
+ *                  (fail:80070070 is ERROR_DISK_FULL);
+ *   FINISH         all of a file's bytes are in, before its data is flushed;
+ *   FLUSH          the FlushFileBuffers of a file's finishing step: a failure is the flush's;
+ *   ACL            the copy of the source's security information;
+ *   ALLOC_JOB      the job record (ejob_create);
+ *   ALLOC_FILE     a new file's record (AddFile, AddFileSet, AddFileWithRanges, DO AddFile);
+ *   ALLOC_FILES    the job's file array growing, after the new files' temporary files exist;
+ *   ALLOC_QUEUE    a scheduler entry (Resume, a retry, a rerun);
+ *   ALLOC_NOTIFY   the notifier's array of files due for FileTransferred;
+ *   THREAD_WORKER  a worker thread's start;
+ *   THREAD_NOTIFY  the notifier thread's start;
+ *   TEMP_NAME      the random first number of temporary names: they count from
+ *                  BIT00000000.tmp instead (so tests can plant files at them);
+ *   STORE          reserved for the job store's record write.
+ * An ALLOC_ point fails as if the allocation had returned NULL, a THREAD_ point as if
+ * CreateThread had failed, whatever the HRESULT. Caller holds no lock.
  */
 HRESULT engine_fault(const char *point);
 

@@ -58,7 +58,8 @@ static void start_notifier(void)
     if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)notifier_main,
                            &module))
     {
-        if ((thread = CreateThread(NULL, 0, notifier_main, module, 0, NULL)))
+        if (SUCCEEDED(engine_fault("THREAD_NOTIFY")) &&
+            (thread = CreateThread(NULL, 0, notifier_main, module, 0, NULL)))
         {
             CloseHandle(thread);
             return;
@@ -66,7 +67,7 @@ static void start_notifier(void)
         FreeLibrary(module);
     }
     ERR("cannot start the notifier: %lu", GetLastError());
-    /* The next event tries again. */
+    /* The next event tries again, of any job (schedule). */
     AcquireSRWLockExclusive(&queue_lock);
     notifier_running = FALSE;
     ReleaseSRWLockExclusive(&queue_lock);
@@ -103,6 +104,11 @@ static void schedule(struct ejob *job, ULONGLONG due)
     else if (due < job->notify.ready_at)
     {
         job->notify.ready_at = due;
+        start = wake_locked();
+    }
+    else if (!notifier_running)
+    {
+        /* Queued while the notifier could not start: this event tries again. */
         start = wake_locked();
     }
     ReleaseSRWLockExclusive(&queue_lock);
@@ -410,8 +416,16 @@ static struct notify_sink *take(struct ejob *job, struct pass *pass, ULONGLONG n
     AcquireSRWLockShared(&job->lock);
     queued = notify->file_count;
     ReleaseSRWLockShared(&job->lock);
-    if (queued && !(pass->files = HeapAlloc(GetProcessHeap(), 0, queued * sizeof(*pass->files))))
-        queued = 0;
+    if (queued && (FAILED(engine_fault("ALLOC_NOTIFY")) ||
+                   !(pass->files = HeapAlloc(GetProcessHeap(), 0, queued * sizeof(*pass->files)))))
+    {
+        /* Nothing goes out without its files, or a JobTransferred would overtake the last
+         * FileTransferred: the whole pass waits. */
+        AcquireSRWLockExclusive(&job->lock);
+        schedule(job, GetTickCount64() + NOTIFY_RETRY_MS);
+        ReleaseSRWLockExclusive(&job->lock);
+        return NULL;
+    }
     AcquireSRWLockExclusive(&job->lock);
     if (ejob_is_final(job))
     {

@@ -247,7 +247,12 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     HRESULT hr = S_OK;
     DWORD written;
 
-    engine_fault("WRITE");
+    /* A failing WRITE point stands for the write's failure (ERROR_DISK_FULL, say). */
+    if (FAILED(hr = engine_fault("WRITE")))
+    {
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        return hr;
+    }
     if (ctx->sink)
     {
         /* The client's stream, called outside every lock; it must take all the bytes. */
@@ -371,9 +376,9 @@ static HRESULT open_sink(struct transfer_ctx *ctx, UINT64 counted, UINT64 positi
  * the destination. `source` is the local source's path, or NULL. Closes ctx->out. */
 static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const WCHAR *temp)
 {
-    HRESULT hr = S_OK;
+    HRESULT hr;
 
-    if (!FlushFileBuffers(ctx->out))
+    if (SUCCEEDED(hr = engine_fault("FLUSH")) && !FlushFileBuffers(ctx->out))
         hr = HRESULT_FROM_WIN32(GetLastError());
     CloseHandle(ctx->out);
     ctx->out = INVALID_HANDLE_VALUE;
