@@ -39,8 +39,9 @@ start)
     stop
     user_line=""
     [ "$(id -u)" -eq 0 ] && user_line="user root root;"
-    # Basic credentials for /auth/ (nginx reads {PLAIN} passwords as they are).
-    printf 'opendo:{PLAIN}secret\n' > "$state/htpasswd"
+    # Basic credentials for /auth/ (nginx reads {PLAIN} passwords as they are). The second user
+    # has names no log line could hold by chance: test_log looks for them.
+    printf 'opendo:{PLAIN}secret\nh8-user-Vq7Kx:{PLAIN}h8-pass-Zr4Wm\n' > "$state/htpasswd"
     # A self-signed certificate whose name is not 127.0.0.1: unknown CA and wrong name at once.
     if [ ! -f "$state/server.crt" ] || [ ! -f "$state/server.key" ]; then
         openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=opendo-test.invalid" \

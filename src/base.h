@@ -40,8 +40,13 @@ BOOL log_enabled(enum log_level level);
 /* Writes one message through OutputDebugStringA and, if OPENDO_LOG_FILE is set, to that file. */
 void log_printf(enum log_level level, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Printable forms for log arguments; the result lives in a small per-thread ring of buffers. */
+/* Printable forms for log arguments; the result lives in a small per-thread ring of buffers.
+ * Logs never hold secrets: a password, a user name, a custom header's value is never passed
+ * here (log that it is set, or its length), and a remote name goes through debugstr_url. */
 const char *debugstr_w(const WCHAR *s);
+/* A remote name (URL or path) without what may be a credential: the user information of
+ * "scheme://user:password@host" becomes "***@" and every query value "***". */
+const char *debugstr_url(const WCHAR *url);
 const char *debugstr_guid(const GUID *g);
 
 #define LOG_AT(level, ...)                                                                         \

@@ -120,7 +120,7 @@ static HRESULT WINAPI file_SetRemoteName(IBackgroundCopyFile5 *iface, LPCWSTR na
 {
     struct file *file = impl_from_IBackgroundCopyFile5(iface);
 
-    TRACE("%p %s", iface, debugstr_w(name));
+    TRACE("%p %s", iface, debugstr_url(name));
     if (!name)
         return E_INVALIDARG;
     return file_result(file, efile_set_remote(file->ejob, file->index, name));

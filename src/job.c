@@ -82,7 +82,7 @@ static HRESULT WINAPI job_AddFile(IBackgroundCopyJob5 *iface, LPCWSTR remote, LP
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
     BG_FILE_INFO info = {(WCHAR *)remote, (WCHAR *)local};
 
-    TRACE("%p %s %s", iface, debugstr_w(remote), debugstr_w(local));
+    TRACE("%p %s %s", iface, debugstr_url(remote), debugstr_w(local));
     if (!remote || !local)
         return E_INVALIDARG;
     return result(job, ejob_add_files(job->ejob, 1, &info));
@@ -421,7 +421,7 @@ static HRESULT WINAPI job_SetProxySettings(IBackgroundCopyJob5 *iface, BG_JOB_PR
     WCHAR *new_list = NULL, *new_bypass = NULL;
     HRESULT hr = S_OK;
 
-    TRACE("%p %d %s %s", iface, usage, debugstr_w(list), debugstr_w(bypass));
+    TRACE("%p %d %s %s", iface, usage, debugstr_url(list), debugstr_w(bypass));
     if ((unsigned int)usage > BG_JOB_PROXY_USAGE_AUTODETECT)
         return E_NOTIMPL;
     /* The lists belong to OVERRIDE, which needs one. */

@@ -39,7 +39,7 @@ static HRESULT WINAPI do_job_AddFileWithRanges(IDeliveryOptimizationJob *iface, 
     struct job *job = impl_from_IDeliveryOptimizationJob(iface);
     struct efile_spec spec = {remote, local, ranges, count, file_id, size};
 
-    TRACE("%p %s %s %s %lu %p %I64u", iface, debugstr_w(file_id), debugstr_w(remote),
+    TRACE("%p %s %s %s %lu %p %I64u", iface, debugstr_w(file_id), debugstr_url(remote),
           debugstr_w(local), count, ranges, size);
     /* Unlike BITS' AddFileWithRanges, no ranges (count 0) means the whole file. The file id is
      * an [in] string like the names: it must be there, if empty. */
@@ -101,7 +101,7 @@ static HRESULT WINAPI do_job2_AddFile(IDeliveryOptimizationJob2 *iface, LPCWSTR 
     ULONG index;
     HRESULT hr;
 
-    TRACE("%p %s %s %lu %p %s %p", iface, debugstr_w(file_id), debugstr_w(remote), count, ranges,
+    TRACE("%p %s %s %lu %p %s %p", iface, debugstr_w(file_id), debugstr_url(remote), count, ranges,
           debugstr_guid(riid), out);
     if (!out)
         return E_INVALIDARG;

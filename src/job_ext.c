@@ -86,8 +86,9 @@ HRESULT WINAPI job_SetCredentials(IBackgroundCopyJob5 *iface, BG_AUTH_CREDENTIAL
         return result(job, hr);
     user = credentials->Credentials.Basic.UserName;
     password = credentials->Credentials.Basic.Password;
-    TRACE("target %d scheme %d user %s", credentials->Target, credentials->Scheme,
-          debugstr_w(user));
+    /* Nor is the user name: a log never holds any part of a credential. */
+    TRACE("target %d scheme %d, %s user name", credentials->Target, credentials->Scheme,
+          user ? "a" : "no");
     if (user && wcslen(user) > EJOB_MAX_CREDENTIAL)
         return result(job, BG_E_USERNAME_TOO_LARGE);
     if (password && wcslen(password) > EJOB_MAX_CREDENTIAL)
@@ -155,7 +156,7 @@ HRESULT WINAPI job_ReplaceRemotePrefix(IBackgroundCopyJob5 *iface, LPCWSTR old_p
 {
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
-    TRACE("%p %s %s", iface, debugstr_w(old_prefix), debugstr_w(new_prefix));
+    TRACE("%p %s %s", iface, debugstr_url(old_prefix), debugstr_url(new_prefix));
     if (!old_prefix || !new_prefix || !*old_prefix || !*new_prefix)
         return E_INVALIDARG;
     return result(job, ejob_replace_remote_prefix(job->ejob, old_prefix, new_prefix));
@@ -167,7 +168,7 @@ HRESULT WINAPI job_AddFileWithRanges(IBackgroundCopyJob5 *iface, LPCWSTR remote,
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
     struct efile_spec spec = {remote, local, ranges, count, NULL, DO_UNKNOWN_FILE_SIZE};
 
-    TRACE("%p %s %s %lu %p", iface, debugstr_w(remote), debugstr_w(local), count, ranges);
+    TRACE("%p %s %s %lu %p", iface, debugstr_url(remote), debugstr_w(local), count, ranges);
     /* BITS needs at least one range here (the whole file is AddFile's); no cap on the count. */
     if (!remote || !local || !count || !ranges)
         return E_INVALIDARG;
@@ -369,16 +370,17 @@ HRESULT WINAPI job_SetProperty(IBackgroundCopyJob5 *iface, BITS_JOB_PROPERTY_ID 
     default:
         break;
     }
+    /* A notification class is a registration for the job's events: the thread that will
+     * deliver them first. */
+    if (id == BITS_JOB_PROPERTY_NOTIFICATION_CLSID && !IsEqualGUID(&value.ClsID, &GUID_NULL) &&
+        FAILED(hr = notify_start()))
+        return result(job, hr);
     AcquireSRWLockExclusive(&job->ejob->lock);
     if (ejob_is_final(job->ejob))
         hr = BG_E_INVALID_STATE;
     else
         hr = set_property_locked(job->ejob, id, &value);
     ReleaseSRWLockExclusive(&job->ejob->lock);
-    /* A notification class is a registration for the job's events. */
-    if (SUCCEEDED(hr) && id == BITS_JOB_PROPERTY_NOTIFICATION_CLSID &&
-        !IsEqualGUID(&value.ClsID, &GUID_NULL))
-        notify_start();
     return result(job, hr);
 }
 

@@ -69,6 +69,12 @@ void log_printf(enum log_level level, const char *func, const char *fmt, ...)
     }
 }
 
+/* What debugstr_w and debugstr_url write for one character of a string. */
+static char printable(WCHAR c)
+{
+    return (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+}
+
 static char *ring_buffer(void)
 {
     static __thread char ring[4][512];
@@ -86,8 +92,65 @@ const char *debugstr_w(const WCHAR *s)
     buf = ring_buffer();
     buf[i++] = '"';
     for (; *s && i < 500; s++)
-        buf[i++] = (*s >= 0x20 && *s < 0x7f) ? (char)*s : '?';
+        buf[i++] = printable(*s);
     if (*s)
+    {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i++] = '"';
+    buf[i] = 0;
+    return buf;
+}
+
+const char *debugstr_url(const WCHAR *url)
+{
+    const WCHAR *p, *host = NULL, *at = NULL, *scheme_end;
+    BOOL query = FALSE, fragment = FALSE;
+    char *buf;
+    int i = 0;
+
+    if (!url)
+        return "(null)";
+    /* "scheme://user:password@host/...": the user information ends at the authority's last @. */
+    if ((scheme_end = wcsstr(url, L"://")))
+    {
+        host = scheme_end + 3;
+        for (p = host; *p && !wcschr(L"/\\?#", *p); p++)
+        {
+            if (*p == '@')
+                at = p;
+        }
+    }
+    buf = ring_buffer();
+    buf[i++] = '"';
+    for (p = url; *p && i < 500; p++)
+    {
+        if (p == host && at)
+        {
+            memcpy(buf + i, "***@", 4);
+            i += 4;
+            p = at;
+            continue;
+        }
+        if (*p == '#')
+        {
+            fragment = TRUE;
+            query = FALSE;
+        }
+        else if (*p == '?' && !fragment)
+            query = TRUE;
+        buf[i++] = printable(*p);
+        /* A query's values can be keys and signatures: their names are kept, not the values. */
+        if (query && *p == '=')
+        {
+            memcpy(buf + i, "***", 3);
+            i += 3;
+            while (p[1] && p[1] != '&' && p[1] != '#')
+                p++;
+        }
+    }
+    if (*p)
     {
         memcpy(buf + i, "...", 3);
         i += 3;

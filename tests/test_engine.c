@@ -794,14 +794,15 @@ static void engine_add_files_is_all_or_nothing(void **state)
     ReleaseSRWLockShared(&job->lock);
 }
 
-static void engine_make_temp_file_rules(void **state)
+static void tempfile_create_rules(void **state)
 {
     WCHAR dir[MAX_PATH], local[MAX_PATH], missing[MAX_PATH], *temp = NULL;
+    struct file_identity id;
     DWORD attrs;
 
     tu_scratch("engine_temp", dir, ARRAY_SIZE(dir));
     tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
-    assert_hr(S_OK, engine_make_temp_file(local, &temp));
+    assert_hr(S_OK, tempfile_create(local, &temp, &id));
     assert_non_null(temp);
     /* BIT*.tmp in the destination's folder, hidden. */
     assert_true(!_wcsnicmp(temp, dir, wcslen(dir)) && temp[wcslen(dir)] == '\\');
@@ -815,14 +816,14 @@ static void engine_make_temp_file_rules(void **state)
 
     temp = NULL;
     tu_path(missing, ARRAY_SIZE(missing), dir, L"none\\file.bin");
-    assert_hr(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), engine_make_temp_file(missing, &temp));
+    assert_hr(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), tempfile_create(missing, &temp, &id));
     assert_null(temp);
-    assert_hr(E_INVALIDARG, engine_make_temp_file(L"file.bin", &temp));
+    assert_hr(E_INVALIDARG, tempfile_create(L"file.bin", &temp, &id));
     assert_null(temp);
     /* A local name whose folder is a file. */
     tu_write_file(local, 10);
     tu_path(missing, ARRAY_SIZE(missing), local, L"file.bin");
-    assert_hr(E_INVALIDARG, engine_make_temp_file(missing, &temp));
+    assert_hr(E_INVALIDARG, tempfile_create(missing, &temp, &id));
     assert_null(temp);
     DeleteFileW(local);
     assert_int_equal(0, tu_count(dir, L"*"));
@@ -993,7 +994,7 @@ int main(void)
         cmocka_unit_test_teardown(engine_transient_error_is_retried, et_cleanup),
         cmocka_unit_test_teardown(engine_no_progress_timeout_ends_in_error, et_cleanup),
         cmocka_unit_test_teardown(engine_add_files_is_all_or_nothing, et_cleanup),
-        cmocka_unit_test_teardown(engine_make_temp_file_rules, et_cleanup),
+        cmocka_unit_test_teardown(tempfile_create_rules, et_cleanup),
         cmocka_unit_test_teardown(engine_ranges_from_local_file, et_cleanup),
         cmocka_unit_test_teardown(engine_job_defaults_and_owner, et_cleanup),
         cmocka_unit_test(engine_options_copy_is_deep),

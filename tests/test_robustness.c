@@ -877,17 +877,17 @@ static void local_long_paths(void **state)
     assert_hr(S_OK, IBackgroundCopyJob_AddFile(f.job, REMOTE, name));
     f.files++;
     f.temporary_files++;
-    /* A folder so long that no temporary name fits beside the file: 246 characters leave room
-     * for BITxxxx.tmp, 247 do not. */
+    /* A folder so long that no temporary name fits beside the file: 243 characters leave room
+     * for \BITxxxxxxxx.tmp within MAX_PATH, 244 do not. */
     swprintf(folder, ARRAY_SIZE(folder), L"%ls\\", f.dir);
-    repeat(folder, ARRAY_SIZE(folder), folder, L'd', 247 - len);
-    assert_int_equal(wcslen(folder), 247);
+    repeat(folder, ARRAY_SIZE(folder), folder, L'd', 244 - len);
+    assert_int_equal(wcslen(folder), 244);
     if (!CreateDirectoryW(folder, NULL))
         fail_msg("cannot create %ls: %lu", folder, GetLastError());
     swprintf(name, ARRAY_SIZE(name), L"%ls\\x", folder);
     check_local_refused(&f, name, E_INVALIDARG);
     assert_int_equal(tu_count(folder, L"*"), 0);
-    folder[246] = 0;
+    folder[243] = 0;
     if (!CreateDirectoryW(folder, NULL))
         fail_msg("cannot create %ls: %lu", folder, GetLastError());
     swprintf(name, ARRAY_SIZE(name), L"%ls\\x", folder);
@@ -1132,7 +1132,7 @@ static void ranges_count(void **state)
 static void check_get_job_unknown_ids(BOOL do_dialect)
 {
     IBackgroundCopyManager *manager = manager_of(do_dialect);
-    HRESULT not_found = do_dialect ? DO_E_JOB_NOT_FOUND : BG_E_NOT_FOUND;
+    HRESULT not_found = do_dialect ? DO_E_JOB_NOT_FOUND : (HRESULT)BG_E_NOT_FOUND;
     IBackgroundCopyJob *job, *found = (void *)0xdeadbeef;
     WCHAR dir[MAX_PATH], local[MAX_PATH];
     GUID id;

@@ -255,6 +255,7 @@ BOOL efile_local_name_taken(const struct ejob *job, const WCHAR *path, ULONG exc
 HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
 {
     struct ejob_file *file;
+    struct file_identity id;
     WCHAR *local = NULL, *temp = NULL;
     HRESULT hr = S_OK;
 
@@ -277,11 +278,11 @@ HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
         goto out;
 
     /* op_lock keeps any other sink setter and the control operations out meanwhile. */
-    if (FAILED(hr = engine_make_temp_file(path, &temp)))
+    if (FAILED(hr = tempfile_create(path, &temp, &id)))
         goto out;
     if (!(local = heap_strdup(path)))
     {
-        DeleteFileW(temp);
+        tempfile_delete(temp, &id);
         free_str(temp);
         hr = E_OUTOFMEMORY;
         goto out;
@@ -289,6 +290,7 @@ HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
     AcquireSRWLockExclusive(&job->lock);
     file->local = local;
     file->temp = temp;
+    file->temp_id = id;
     file->temp_deleted = FALSE;
     ejob_touch(job);
     ReleaseSRWLockExclusive(&job->lock);

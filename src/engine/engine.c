@@ -42,8 +42,11 @@
  * workers that serve only such jobs, so that they do not wait behind the ordinary ones.
  *
  * Nothing slow happens under job->lock: queue entries are allocated and worker threads started
- * by engine_submit, which callers reach after they dropped the job's locks; file I/O happens
- * under op_lock only (control operations) or under no lock (workers).
+ * outside it (Resume allocates its entry before it takes any lock, so that it fails without a
+ * change; engine_submit is reached after the job's locks were dropped); file I/O happens under
+ * op_lock only (control operations) or under no lock (workers). A job that cannot be queued
+ * for want of memory goes to ERROR; a worker that cannot start leaves its entry queued for the
+ * next worker that does.
  *
  * Lock order: see engine.h.
  */
@@ -84,12 +87,16 @@ static CONDITION_VARIABLE hp_queue_cond = CONDITION_VARIABLE_INIT; /* wakes the 
 static LONG hp_worker_count; /* queue_lock: extra workers for HIGH_PERFORMANCE */
 static LONG idle_hp_workers; /* queue_lock */
 
+static struct queue_entry *new_entry(void);
+static void submit_entry(struct queue_entry *entry, struct ejob *job, LONG generation,
+                         BG_JOB_PRIORITY priority, ULONGLONG delay_ms);
+
 HRESULT ejob_create(const WCHAR *display_name, BG_JOB_TYPE type, struct ejob **out)
 {
     struct ejob *job;
     HRESULT hr;
 
-    if (!(job = heap_alloc_zero(sizeof(*job))))
+    if (FAILED(engine_fault("ALLOC_JOB")) || !(job = heap_alloc_zero(sizeof(*job))))
         return E_OUTOFMEMORY;
     job->refs = 1;
     InitializeSRWLock(&job->op_lock);
@@ -183,53 +190,6 @@ static void warn_not_waited(const struct ejob *job, const char *operation)
 
 /* ---- adding files ---- */
 
-HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp)
-{
-    WCHAR dir[MAX_PATH + 1], name[MAX_PATH];
-    size_t len = path_dir_length(local);
-    DWORD attrs;
-
-    /* "C:\name" lives in "C:\", not in "C:" (which means C's current directory). */
-    if (len == 2)
-        len = 3;
-    if (len == 0 || len >= ARRAY_SIZE(dir) - 14)
-        return E_INVALIDARG;
-    memcpy(dir, local, len * sizeof(WCHAR));
-    dir[len] = 0;
-    attrs = GetFileAttributesW(dir);
-    if (attrs == INVALID_FILE_ATTRIBUTES)
-    {
-        DWORD err = GetLastError();
-        /* A missing last folder is ERROR_FILE_NOT_FOUND to GetFileAttributes, a missing folder
-         * above it ERROR_PATH_NOT_FOUND. Either way the path to the file does not exist, which is
-         * what creating the file there says (0x80070003), and what BITS answers. */
-        return HRESULT_FROM_WIN32(err == ERROR_FILE_NOT_FOUND ? ERROR_PATH_NOT_FOUND : err);
-    }
-    if (!(attrs & FILE_ATTRIBUTE_DIRECTORY))
-        return E_INVALIDARG;
-    /* A folder is no name for a file. BITS documents E_INVALIDARG for "the local file name is
-     * not valid" and E_ACCESSDENIED for a folder the user may not write to; the name is what is
-     * wrong here, so E_INVALIDARG, before anything is created. (A name that ends in a separator,
-     * "." or ".." never gets here: path_is_absolute refuses it.) */
-    attrs = GetFileAttributesW(local);
-    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
-        return E_INVALIDARG;
-    /* Creating the temporary file both proves that we may write there and reserves a name on
-     * the destination's volume, so that Complete is a same-volume rename. */
-    if (!GetTempFileNameW(dir, L"BIT", 0, name))
-    {
-        DWORD err = GetLastError();
-        return err == ERROR_ACCESS_DENIED ? E_ACCESSDENIED : HRESULT_FROM_WIN32(err);
-    }
-    SetFileAttributesW(name, FILE_ATTRIBUTE_HIDDEN);
-    if (!(*temp = heap_strdup(name)))
-    {
-        DeleteFileW(name);
-        return E_OUTOFMEMORY;
-    }
-    return S_OK;
-}
-
 static void free_new_files(struct ejob_file **files, ULONG count)
 {
     for (ULONG i = 0; i < count; i++)
@@ -237,7 +197,7 @@ static void free_new_files(struct ejob_file **files, ULONG count)
         if (!files[i])
             continue;
         if (files[i]->temp)
-            DeleteFileW(files[i]->temp);
+            tempfile_delete(files[i]->temp, &files[i]->temp_id);
         efile_free(files[i]);
     }
     heap_free(files);
@@ -340,7 +300,7 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
 
     for (i = 0; i < count; i++)
     {
-        if (!(files[i] = heap_alloc_zero(sizeof(**files))))
+        if (FAILED(engine_fault("ALLOC_FILE")) || !(files[i] = heap_alloc_zero(sizeof(**files))))
         {
             hr = E_OUTOFMEMORY;
             goto out;
@@ -356,7 +316,7 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
         if (FAILED(hr = init_file_extras(files[i], spec)))
             goto out;
         if (files[i]->local &&
-            FAILED(hr = engine_make_temp_file(infos[i].LocalName, &files[i]->temp)))
+            FAILED(hr = tempfile_create(infos[i].LocalName, &files[i]->temp, &files[i]->temp_id)))
             goto out;
         if (files[i]->progress.BytesTotal == BG_SIZE_UNKNOWN)
             unknown++;
@@ -371,7 +331,8 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
     if (job->file_count + count > capacity)
     {
         capacity = max(16, max(capacity * 2, job->file_count + count));
-        if (!(grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown))))
+        if (FAILED(engine_fault("ALLOC_FILES")) ||
+            !(grown = HeapAlloc(GetProcessHeap(), 0, capacity * sizeof(*grown))))
         {
             hr = E_OUTOFMEMORY;
             goto out;
@@ -433,11 +394,16 @@ static void restart_download_time(struct ejob *job)
 
 HRESULT ejob_resume(struct ejob *job)
 {
+    struct queue_entry *entry;
     HRESULT hr = S_OK;
     BOOL pending = FALSE, queue = FALSE;
     BG_JOB_PRIORITY priority;
     LONG generation;
 
+    /* The scheduler's entry is made first, outside the locks: a Resume that cannot queue the
+     * job fails before it changes anything. */
+    if (!(entry = new_entry()))
+        return E_OUTOFMEMORY;
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
     /* A file whose bytes are all in but which is not finished yet is work too. */
@@ -475,10 +441,12 @@ HRESULT ejob_resume(struct ejob *job)
     }
     ReleaseSRWLockExclusive(&job->lock);
     ReleaseSRWLockExclusive(&job->op_lock);
-    /* Outside the locks: the entry is allocated and a worker may start. If another control
-     * operation came in between, the entry's generation is stale and it is dropped. */
+    /* Outside the locks: a worker may start. If another control operation came in between,
+     * the entry's generation is stale and it is dropped. */
     if (queue)
-        engine_submit(job, generation, priority, 0);
+        submit_entry(entry, job, generation, priority, 0);
+    else
+        heap_free(entry);
     return hr;
 }
 
@@ -558,7 +526,7 @@ HRESULT ejob_cancel(struct ejob *job)
         struct ejob_file *file = job->files[i];
         if (file->temp_deleted)
             continue;
-        if (DeleteFileW(file->temp) || GetLastError() == ERROR_FILE_NOT_FOUND)
+        if (SUCCEEDED(tempfile_delete(file->temp, &file->temp_id)))
             file->temp_deleted = TRUE;
         else
             hr = BG_S_UNABLE_TO_DELETE_FILES;
@@ -621,9 +589,9 @@ HRESULT ejob_complete(struct ejob *job)
             continue;
         if (file->finished)
         {
-            SetFileAttributesW(file->temp, FILE_ATTRIBUTE_NORMAL);
-            if (MoveFileExW(file->temp, file->local,
-                            MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+            /* Renamed through a handle, and only if the name still leads to our file. */
+            HRESULT renamed = tempfile_commit(file->temp, &file->temp_id, file->local);
+            if (SUCCEEDED(renamed))
             {
                 AcquireSRWLockExclusive(&job->lock);
                 file->temp_deleted = TRUE;
@@ -632,8 +600,7 @@ HRESULT ejob_complete(struct ejob *job)
             }
             else
             {
-                rename_hr = HRESULT_FROM_WIN32(GetLastError());
-                SetFileAttributesW(file->temp, FILE_ATTRIBUTE_HIDDEN);
+                rename_hr = renamed;
                 WARN("cannot rename %s to %s: %08lx", debugstr_w(file->temp),
                      debugstr_w(file->local), rename_hr);
             }
@@ -666,7 +633,7 @@ HRESULT ejob_complete(struct ejob *job)
             struct ejob_file *file = job->files[i];
             if (file->temp_deleted)
                 continue;
-            if (DeleteFileW(file->temp) || GetLastError() == ERROR_FILE_NOT_FOUND)
+            if (SUCCEEDED(tempfile_delete(file->temp, &file->temp_id)))
                 file->temp_deleted = TRUE;
             else
                 undeleted = TRUE;
@@ -770,26 +737,51 @@ SIZE_T ejob_options_copy(struct ejob_options *dst, const struct ejob_options *sr
 /* Longest time a "block" fault holds a thread, so that a failing test cannot hang forever. */
 #define FAULT_BLOCK_MS 10000
 
-HRESULT engine_fault(const char *point)
+/* Reads OPENDO_FAULT_<name> into value; FALSE if it is unset (or too long). */
+static BOOL fault_setting(const char *name, size_t name_len, char *value, DWORD size)
 {
-    char variable[64], value[MAX_PATH], event[MAX_PATH + 16];
-    HANDLE reached, go;
+    char variable[64];
     DWORD len;
 
-    snprintf(variable, sizeof(variable), "OPENDO_FAULT_%s", point);
-    len = GetEnvironmentVariableA(variable, value, sizeof(value));
-    if (!len || len >= sizeof(value))
+    snprintf(variable, sizeof(variable), "OPENDO_FAULT_%.*s", (int)name_len, name);
+    len = GetEnvironmentVariableA(variable, value, size);
+    return len && len < size;
+}
+
+static void signal_event(const char *name)
+{
+    HANDLE event;
+
+    if ((event = OpenEventA(EVENT_MODIFY_STATE, FALSE, name)))
+    {
+        SetEvent(event);
+        CloseHandle(event);
+    }
+}
+
+HRESULT engine_fault(const char *point)
+{
+    char value[MAX_PATH], event[MAX_PATH + 16], *end;
+    const char *family = strchr(point, '_');
+    HANDLE go;
+    HRESULT hr;
+
+    if (!fault_setting(point, strlen(point), value, sizeof(value)) &&
+        (!family || !fault_setting(point, family - point, value, sizeof(value))))
         return S_OK;
     if (!strncmp(value, "fail:", 5))
-        return (HRESULT)strtoul(value + 5, NULL, 16);
+    {
+        hr = (HRESULT)strtoul(value + 5, &end, 16);
+        /* The test learns that the failure happened. */
+        if (*end == ':')
+            signal_event(end + 1);
+        TRACE("fault point %s: %s", point, value);
+        return hr;
+    }
     if (strncmp(value, "block:", 6))
         return S_OK;
     snprintf(event, sizeof(event), "%s.reached", value + 6);
-    if ((reached = OpenEventA(EVENT_MODIFY_STATE, FALSE, event)))
-    {
-        SetEvent(reached);
-        CloseHandle(reached);
-    }
+    signal_event(event);
     snprintf(event, sizeof(event), "%s.go", value + 6);
     if ((go = OpenEventA(SYNCHRONIZE, FALSE, event)))
     {
@@ -821,7 +813,8 @@ static void start_worker(BOOL hp)
         ERR("cannot pin the module: %lu", GetLastError());
         goto err_unreserve;
     }
-    if (!(thread = CreateThread(NULL, 0, start, module, 0, NULL)))
+    if (FAILED(engine_fault("THREAD_WORKER")) ||
+        !(thread = CreateThread(NULL, 0, start, module, 0, NULL)))
     {
         ERR("cannot start a worker: %lu", GetLastError());
         FreeLibrary(module);
@@ -839,16 +832,23 @@ err_unreserve:
     ReleaseSRWLockExclusive(&queue_lock);
 }
 
-void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms)
+/* A new scheduler entry, or NULL. Caller holds no lock. */
+static struct queue_entry *new_entry(void)
 {
-    struct queue_entry *entry, **link;
+    if (FAILED(engine_fault("ALLOC_QUEUE")))
+        return NULL;
+    return heap_alloc_zero(sizeof(struct queue_entry));
+}
+
+/* Puts the entry (taken over) into the queue for the job and starts a worker if none is idle.
+ * A worker that cannot start leaves the entry queued: the next submit starts one, which takes
+ * it. Caller holds none of the job's locks (it takes job->lock briefly). */
+static void submit_entry(struct queue_entry *entry, struct ejob *job, LONG generation,
+                         BG_JOB_PRIORITY priority, ULONGLONG delay_ms)
+{
+    struct queue_entry **link;
     BOOL start = FALSE, start_hp = FALSE, hp;
 
-    if (!(entry = heap_alloc_zero(sizeof(*entry))))
-    {
-        ERR("out of memory: job %s not queued", debugstr_guid(&job->id));
-        return;
-    }
     ejob_addref(job);
     entry->job = job;
     entry->generation = generation;
@@ -885,6 +885,34 @@ void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, 
     /* The entry may be taken and freed by now: only the locals are used. */
     if (start)
         start_worker(start_hp);
+}
+
+void engine_submit(struct ejob *job, LONG generation, BG_JOB_PRIORITY priority, ULONGLONG delay_ms)
+{
+    struct queue_entry *entry;
+
+    if ((entry = new_entry()))
+    {
+        submit_entry(entry, job, generation, priority, delay_ms);
+        return;
+    }
+    /* Without an entry nothing would ever run the job: rather than leave it QUEUED or
+     * TRANSIENT_ERROR for good, it goes to ERROR, which the client sees and may Resume. */
+    ERR("out of memory: job %s not queued", debugstr_guid(&job->id));
+    AcquireSRWLockExclusive(&job->lock);
+    if (job->generation == generation &&
+        (job->state == BG_JOB_STATE_QUEUED || job->state == BG_JOB_STATE_TRANSIENT_ERROR))
+    {
+        job->error.present = TRUE;
+        job->error.code = E_OUTOFMEMORY;
+        job->error.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+        job->error.file_index = -1;
+        job->error_count++;
+        job->state = BG_JOB_STATE_ERROR;
+        ejob_touch(job);
+        notify_state_entered(job);
+    }
+    ReleaseSRWLockExclusive(&job->lock);
 }
 
 /* Takes the first entry that is ready (a HIGH_PERFORMANCE one for an extra worker), or tells

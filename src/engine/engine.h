@@ -18,6 +18,15 @@
 /* Longest validator (ETag or Last-Modified) kept to check a resumed source, with its 0. */
 #define VALIDATOR_SIZE 128
 
+/* What tells one file from another on its volume (GetFileInformationByHandle): a temporary file
+ * is reopened, renamed and deleted only while its name leads to the file the engine created.
+ * All zero: not known (the file is then taken if it is a plain file with one link). */
+struct file_identity
+{
+    DWORD volume; /* the volume's serial number */
+    UINT64 index; /* the file's index on it */
+};
+
 struct ejob_file
 {
     WCHAR *remote;                   /* lock; NULL for a DO file added without a URL */
@@ -25,6 +34,8 @@ struct ejob_file
                                       * while a DO file has no sink or has a stream sink */
     WCHAR *temp;                     /* lock, set once with `local`: created in the destination
                                       * directory by AddFile or DownloadSinkFilePath */
+    struct file_identity temp_id;    /* lock: the temporary file's identity, set with `temp` and
+                                      * again when a worker creates the file anew (tempfile.c) */
     BG_FILE_PROGRESS progress;       /* lock; BytesTotal is BG_SIZE_UNKNOWN until the source says */
     BOOL temp_deleted;               /* lock: the temporary file was removed or renamed (TRUE while
                                       * there is none) */
@@ -250,6 +261,35 @@ BOOL owner_caller_is_admin(void);
  * holds no lock. */
 HRESULT acl_copy(const WCHAR *source, const WCHAR *destination, DWORD flags);
 
+/* ---- temporary files (engine/tempfile.c) ---- */
+
+/* Creates the hidden temporary file for `local` in its directory, exclusively (never over
+ * anything that exists at a name) and private to the calling user and SYSTEM, and returns its
+ * HeapAlloc'ed name and its identity: E_INVALIDARG if that directory is no directory, `local`
+ * is an existing directory or the temporary name would not fit in MAX_PATH (nothing is created
+ * then), E_ACCESSDENIED, or the Win32 error. Caller holds no lock. */
+HRESULT tempfile_create(const WCHAR *local, WCHAR **temp, struct file_identity *id);
+/* Opens the temporary file for writing (sharing read and delete) if it is still the file `id`
+ * names (or, `id` unknown, a plain file with one link: `id` learns it): S_OK.
+ * HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) if something else is at the name, which is left alone.
+ * A name with nothing at it is created again as tempfile_create does: S_FALSE, and `id` is the
+ * new file's. The caller closes *out. Caller holds no lock. */
+HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out);
+/* Deletes the temporary file if its name leads to the file `id` names; the name goes when the
+ * last handle to it closes. S_FALSE if there is nothing at the name, or something that is not
+ * ours (left alone). Caller holds no lock. */
+HRESULT tempfile_delete(const WCHAR *temp, const struct file_identity *id);
+/* Complete's rename: the temporary file, if its name still leads to the file `id` names,
+ * becomes `local` (replacing a file there) and is no longer hidden.
+ * HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) if something else is at the temporary name,
+ * HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) if nothing is; the file stays hidden at its name
+ * when the rename fails. Caller holds no lock. */
+HRESULT tempfile_commit(const WCHAR *temp, const struct file_identity *id, const WCHAR *local);
+/* All of the file's bytes are in: its DACL becomes what its folder gives a new file (the
+ * folder's inheritable entries, or the user's default DACL if there are none), as BITS
+ * delivers files. Caller holds no lock. */
+HRESULT tempfile_inherit_acl(const WCHAR *temp);
+
 /* ---- the job table (engine/jobs.c) ---- */
 
 /*
@@ -335,10 +375,6 @@ struct efile_spec
  * temporary file when it has a local name. *index (may be NULL) receives its index. Takes the
  * job's locks itself. Returns BITS codes. */
 HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *index);
-/* Creates the hidden temporary file for `local` in its directory and returns its HeapAlloc'ed
- * name: E_INVALIDARG if that directory is no directory or `local` is an existing directory
- * (nothing is created then), E_ACCESSDENIED, or the Win32 error. Caller holds no lock. */
-HRESULT engine_make_temp_file(const WCHAR *local, WCHAR **temp);
 /* The control operations of IBackgroundCopyJob, with BITS semantics and BITS codes. They take
  * the job's locks themselves. Suspend, Cancel and Complete stop the job's worker and wait for it
  * at most ENGINE_STOP_WAIT_MS: a worker stuck in a call that cannot be interrupted is left
@@ -420,14 +456,32 @@ void ejob_credential_clear(struct ejob_credential *credential);
 
 /*
  * The tests reach error paths and races through named points in the engine. Point "X" reads
- * the environment variable OPENDO_FAULT_X each time it is passed (unset: nothing happens):
- *   "fail:<hex HRESULT>"  the point returns that HRESULT, which the caller treats as the
- *                         failure of the step it guards;
+ * the environment variable OPENDO_FAULT_X each time it is passed (unset: nothing happens); a
+ * point "X_Y" also answers to OPENDO_FAULT_X when OPENDO_FAULT_X_Y is unset, so that
+ * OPENDO_FAULT_ALLOC arms every allocation point at once. Values:
+ *   "fail:<hex HRESULT>[:<name>]"  the point returns that HRESULT, which the caller treats as
+ *                         the failure of the step it guards, and signals the event <name>
+ *                         (if given and created by the test) each time it does;
  *   "block:<name>"        the point signals the event "<name>.reached" and waits (at most
  *                         10 s) for the event "<name>.go", both created by the test.
- * Points: WRITE (transfer_write, before a buffer is stored), FINISH (all of a file's bytes
- * are in, before its data is flushed), ACL (the copy of the source's security information).
- * Caller holds no lock.
+ * Points:
+ *   WRITE          transfer_write, before a buffer is stored: a failure is the write's
+ *                  (fail:80070070 is ERROR_DISK_FULL);
+ *   FINISH         all of a file's bytes are in, before its data is flushed;
+ *   FLUSH          the FlushFileBuffers of a file's finishing step: a failure is the flush's;
+ *   ACL            the copy of the source's security information;
+ *   ALLOC_JOB      the job record (ejob_create);
+ *   ALLOC_FILE     a new file's record (AddFile, AddFileSet, AddFileWithRanges, DO AddFile);
+ *   ALLOC_FILES    the job's file array growing, after the new files' temporary files exist;
+ *   ALLOC_QUEUE    a scheduler entry (Resume, a retry, a rerun);
+ *   ALLOC_NOTIFY   the notifier's array of files due for FileTransferred;
+ *   THREAD_WORKER  a worker thread's start;
+ *   THREAD_NOTIFY  the notifier thread's start;
+ *   TEMP_NAME      the random first number of temporary names: they count from
+ *                  BIT00000000.tmp instead (so tests can plant files at them);
+ *   STORE          reserved for the job store's record write.
+ * An ALLOC_ point fails as if the allocation had returned NULL, a THREAD_ point as if
+ * CreateThread had failed, whatever the HRESULT. Caller holds no lock.
  */
 HRESULT engine_fault(const char *point);
 
@@ -523,11 +577,11 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size);
 #define NOTIFY_EVENT_ERROR 0x2        /* JobError / the command line */
 #define NOTIFY_EVENT_MODIFICATION 0x4 /* JobModification */
 
-/* Starts the notifier thread unless it runs. Every way of registering for a job's events
- * (notify_set_sink, notify_set_cmdline, NOTIFICATION_CLSID) calls it, with no lock held: the
- * hooks below, which run under the job's lock, only queue. The thread stays for as long as the
- * process. */
-void notify_start(void);
+/* Starts the notifier thread unless it runs; the thread's start failure otherwise. Every way
+ * of registering for a job's events (notify_set_sink, notify_set_cmdline, NOTIFICATION_CLSID)
+ * calls it first, with no lock held, and fails when it fails: the hooks below, which run under
+ * the job's lock, only queue. The thread stays for as long as the process. */
+HRESULT notify_start(void);
 /* The job changed (progress, a file, a property, its state): queues a JobModification,
  * coalesced to one per minimum notification interval. Also queues the job when it became
  * final, so that the notifier lets go of its callback. Caller holds job->lock exclusively. */

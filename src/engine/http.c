@@ -503,7 +503,7 @@ static void detect_proxy(const WCHAR *url, INTERNET_SCHEME scheme, WCHAR *proxy,
     }
     else
     {
-        TRACE("no proxy detected for %s: %lu", debugstr_w(url), GetLastError());
+        TRACE("no proxy detected for %s: %lu", debugstr_url(url), GetLastError());
     }
     GlobalFree(info.lpszProxy);
     GlobalFree(info.lpszProxyBypass);
@@ -617,7 +617,7 @@ static HRESULT open_session(struct transfer_ctx *ctx, const WCHAR *url, const UR
         break;
     }
     TRACE("proxy usage %d: access %lu %s bypass %s", options->proxy_usage, access,
-          debugstr_w(proxy), debugstr_w(bypass));
+          debugstr_url(proxy), debugstr_w(bypass));
     if (!(*out =
               WinHttpOpen(OPENDO_USER_AGENT, access,
                           access == WINHTTP_ACCESS_TYPE_NAMED_PROXY ? proxy : WINHTTP_NO_PROXY_NAME,
@@ -860,8 +860,9 @@ static HRESULT answer_challenge(struct transfer_ctx *ctx, HINTERNET request, DWO
         TRACE("no credential for target %d, schemes %#lx", target, supported);
         return S_FALSE;
     }
-    /* The user name may be logged; the password never is. */
-    TRACE("answering target %d scheme %#lx as %s", target, scheme, debugstr_w(credential->user));
+    /* Neither the user name nor the password is logged. */
+    TRACE("answering target %d scheme %#lx with %s credentials", target, scheme,
+          credential->user ? "the job's" : "the logged-on user's");
     if (!credential->user)
         set_dword_option(request, WINHTTP_OPTION_AUTOLOGON_POLICY,
                          WINHTTP_AUTOLOGON_SECURITY_LEVEL_LOW);
@@ -952,7 +953,7 @@ static HRESULT answer_response(struct transfer_ctx *ctx, HINTERNET request, stru
         if (absolute_url(op->redirect, parts, final, ARRAY_SIZE(final)) && moved(final, parts) &&
             FAILED(hr = transfer_set_remote(ctx, final)))
             return hr;
-        TRACE("redirected to %s", debugstr_w(op->redirect));
+        TRACE("redirected to %s", debugstr_url(op->redirect));
     }
     return S_OK;
 }

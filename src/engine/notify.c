@@ -49,36 +49,43 @@ static DWORD WINAPI notifier_main(void *arg);
 
 /* ---- the queue ---- */
 
-void notify_start(void)
+HRESULT notify_start(void)
 {
     HMODULE module;
     HANDLE thread;
+    HRESULT hr;
 
     AcquireSRWLockExclusive(&queue_lock);
     if (notifier_running)
     {
         ReleaseSRWLockExclusive(&queue_lock);
-        return;
+        return S_OK;
     }
     notifier_running = TRUE;
     ReleaseSRWLockExclusive(&queue_lock);
 
     /* The thread keeps the DLL loaded for as long as the process lives. */
-    if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)notifier_main,
-                           &module))
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)notifier_main,
+                            &module))
+        hr = HRESULT_FROM_WIN32(GetLastError());
+    else if (FAILED(hr = engine_fault("THREAD_NOTIFY")) ||
+             !(thread = CreateThread(NULL, 0, notifier_main, module, 0, NULL)))
     {
-        if ((thread = CreateThread(NULL, 0, notifier_main, module, 0, NULL)))
-        {
-            CloseHandle(thread);
-            return;
-        }
+        if (SUCCEEDED(hr))
+            hr = HRESULT_FROM_WIN32(GetLastError());
         FreeLibrary(module);
     }
-    ERR("cannot start the notifier: %lu", GetLastError());
-    /* The next registration tries again; events wait in the queue meanwhile. */
+    else
+    {
+        CloseHandle(thread);
+        return S_OK;
+    }
+    ERR("cannot start the notifier: %08lx", hr);
+    /* The registration that asked fails; the next one tries again. */
     AcquireSRWLockExclusive(&queue_lock);
     notifier_running = FALSE;
     ReleaseSRWLockExclusive(&queue_lock);
+    return hr;
 }
 
 /* Puts the job into the queue, due at `due` (a GetTickCount64 value), or moves its entry
@@ -256,6 +263,10 @@ HRESULT notify_set_sink(struct ejob *job, struct notify_sink *sink)
     struct notify_sink *old;
     HRESULT hr = S_OK;
 
+    /* The thread that will deliver the events first: a registration nobody would serve is
+     * refused. */
+    if (sink && FAILED(hr = notify_start()))
+        return hr;
     if (sink)
         notify_sink_addref(sink);
     AcquireSRWLockExclusive(&job->lock);
@@ -278,8 +289,6 @@ HRESULT notify_set_sink(struct ejob *job, struct notify_sink *sink)
     }
     ReleaseSRWLockExclusive(&job->lock);
     notify_sink_release(old);
-    if (SUCCEEDED(hr) && sink)
-        notify_start();
     return hr;
 }
 
@@ -313,6 +322,8 @@ HRESULT notify_set_cmdline(struct ejob *job, const WCHAR *program, const WCHAR *
             return E_INVALIDARG;
         program = parameters = NULL;
     }
+    if (program && FAILED(hr = notify_start()))
+        return hr;
     if (program && !(new_program = heap_strdup(program)))
         return E_OUTOFMEMORY;
     if (parameters && !(new_parameters = heap_strdup(parameters)))
@@ -340,8 +351,6 @@ HRESULT notify_set_cmdline(struct ejob *job, const WCHAR *program, const WCHAR *
     ReleaseSRWLockExclusive(&job->lock);
     free_str(new_program);
     free_str(new_parameters);
-    if (SUCCEEDED(hr) && program)
-        notify_start();
     return hr;
 }
 
@@ -407,8 +416,16 @@ static struct notify_sink *take(struct ejob *job, struct pass *pass, ULONGLONG n
     AcquireSRWLockShared(&job->lock);
     queued = notify->file_count;
     ReleaseSRWLockShared(&job->lock);
-    if (queued && !(pass->files = HeapAlloc(GetProcessHeap(), 0, queued * sizeof(*pass->files))))
-        queued = 0;
+    if (queued && (FAILED(engine_fault("ALLOC_NOTIFY")) ||
+                   !(pass->files = HeapAlloc(GetProcessHeap(), 0, queued * sizeof(*pass->files)))))
+    {
+        /* Nothing goes out without its files, or a JobTransferred would overtake the last
+         * FileTransferred: the whole pass waits. */
+        AcquireSRWLockExclusive(&job->lock);
+        schedule(job, GetTickCount64() + NOTIFY_RETRY_MS);
+        ReleaseSRWLockExclusive(&job->lock);
+        return NULL;
+    }
     AcquireSRWLockExclusive(&job->lock);
     if (ejob_is_final(job))
     {

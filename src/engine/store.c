@@ -152,6 +152,7 @@ static void put_file(struct record_writer *w, const struct ejob_file *file)
     record_put_str(w, TAG_FILE_REMOTE, file->remote);
     record_put_str(w, TAG_FILE_LOCAL, file->local);
     record_put_str(w, TAG_FILE_TEMP, file->temp);
+    record_put_bytes(w, TAG_FILE_TEMP_ID, &file->temp_id, sizeof(file->temp_id));
     record_put_u64(w, TAG_FILE_TOTAL, file->progress.BytesTotal);
     record_put_u64(w, TAG_FILE_DURABLE,
                    file->finished ? file->progress.BytesTransferred : file->durable);
@@ -418,6 +419,9 @@ static struct ejob_file *read_file(struct record_reader *r)
             break;
         case TAG_FILE_TEMP:
             set_str(&file->temp, &f);
+            break;
+        case TAG_FILE_TEMP_ID:
+            get_bytes(&f, &file->temp_id, sizeof(file->temp_id));
             break;
         case TAG_FILE_TOTAL:
             file->progress.BytesTotal = get_u64(&f);
@@ -939,8 +943,9 @@ static void scan(void)
         TRACE("job %s: adopted", debugstr_guid(&job->id));
         engine_adopt_job(job);
         /* Its command line or notification class still wants the job's events. */
-        if (job->notify.program || !IsEqualGUID(&job->options.notification_clsid, &GUID_NULL))
-            notify_start();
+        if ((job->notify.program || !IsEqualGUID(&job->options.notification_clsid, &GUID_NULL)) &&
+            FAILED(notify_start()))
+            WARN("job %s: its events wait for the notifier", debugstr_guid(&job->id));
         restart(job);
         ejob_release(job);
     } while (FindNextFileW(find, &data));

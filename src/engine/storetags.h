@@ -83,6 +83,7 @@ enum
     TAG_FILE_BYTES_FROM_HTTP,
     TAG_FILE_HTTP_CONNECTIONS,
     TAG_FILE_DOWNLOAD_MS,
+    TAG_FILE_TEMP_ID, /* bytes: struct file_identity of the temporary file */
 };
 
 #endif /* OPENDO_STORETAGS_H */

@@ -281,7 +281,12 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     UINT64 counted = 0;
     DWORD written;
 
-    engine_fault("WRITE");
+    /* A failing WRITE point stands for the write's failure (ERROR_DISK_FULL, say). */
+    if (FAILED(hr = engine_fault("WRITE")))
+    {
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        return hr;
+    }
     if (ctx->sink)
     {
         /* The client's stream, called outside every lock; it must take all the bytes. */
@@ -330,17 +335,38 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
 }
 
 /* Opens the temporary file for writing and decides where the fetch continues: at the bytes
- * already counted, if the file really holds them, otherwise from the start. */
+ * already counted, if the file really holds them, otherwise from the start. Only the file the
+ * engine created is opened (tempfile_open); one made anew has its identity recorded. */
 static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR *temp, UINT64 counted)
 {
+    struct ejob_file *file;
+    struct file_identity id;
     LARGE_INTEGER size, pos;
+    BOOL current;
+    HRESULT hr;
 
-    ctx->out = CreateFileW(temp, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
-                           OPEN_ALWAYS, FILE_ATTRIBUTE_HIDDEN | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
-    if (ctx->out == INVALID_HANDLE_VALUE)
+    AcquireSRWLockShared(&ctx->job->lock);
+    file = ctx->job->files[ctx->index];
+    id = file->temp_id;
+    ReleaseSRWLockShared(&ctx->job->lock);
+    if (FAILED(hr = tempfile_open(temp, &id, &ctx->out)))
     {
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
-        return HRESULT_FROM_WIN32(GetLastError());
+        return hr;
+    }
+    AcquireSRWLockExclusive(&ctx->job->lock);
+    if ((current = still_current(ctx)))
+        file->temp_id = id;
+    ReleaseSRWLockExclusive(&ctx->job->lock);
+    if (!current)
+    {
+        /* Stopped meanwhile: Cancel may have deleted the file already, so one made anew here
+         * goes again. */
+        CloseHandle(ctx->out);
+        ctx->out = INVALID_HANDLE_VALUE;
+        if (hr == S_FALSE)
+            tempfile_delete(temp, &id);
+        return E_ABORT;
     }
     ctx->flushed_at = GetTickCount64();
     ctx->unflushed = 0;
@@ -356,7 +382,12 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR *temp, UINT64 cou
         }
     }
     ctx->offset = 0;
-    return transfer_restart(ctx);
+    if (FAILED(hr = transfer_restart(ctx)))
+    {
+        CloseHandle(ctx->out);
+        ctx->out = INVALID_HANDLE_VALUE;
+    }
+    return hr;
 }
 
 /* A stream sink continues where its bytes end; it is only asked to seek when that is not where
@@ -387,15 +418,22 @@ static HRESULT open_sink(struct transfer_ctx *ctx, UINT64 counted, UINT64 positi
  * the destination. `source` is the local source's path, or NULL. Closes ctx->out. */
 static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const WCHAR *temp)
 {
-    HRESULT hr = S_OK;
+    HRESULT hr;
 
-    if (!FlushFileBuffers(ctx->out))
+    if (SUCCEEDED(hr = engine_fault("FLUSH")) && !FlushFileBuffers(ctx->out))
         hr = HRESULT_FROM_WIN32(GetLastError());
     CloseHandle(ctx->out);
     ctx->out = INVALID_HANDLE_VALUE;
     if (FAILED(hr))
     {
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        return hr;
+    }
+    /* Private while partial, the file now gets what its folder gives new files. */
+    if (FAILED(hr = tempfile_inherit_acl(temp)))
+    {
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        ctx->transient = TRUE;
         return hr;
     }
     if (source && ctx->acl_flags &&
@@ -581,14 +619,13 @@ void transfer_run(struct ejob *job, LONG generation)
     /* The temporary file of the file being fetched, until it is finished. */
     const WCHAR *working = NULL;
     const WCHAR *temp;
-    struct ejob_file *file;
+    struct ejob_file *file = NULL;
     /* The block that holds the strings of ctx.options (ejob_options_copy). */
     WCHAR *options_block = NULL, *grown;
     SIZE_T options_capacity = 0, need;
     UINT64 counted, sink_position;
     ULONGLONG started;
     BOOL final;
-    DWORD err;
     HRESULT hr;
 
     AcquireSRWLockExclusive(&job->lock);
@@ -757,8 +794,8 @@ void transfer_run(struct ejob *job, LONG generation)
 
     /* Cancel or Complete did not wait for this worker: they deleted its unfinished file, which
      * it may have created anew since. Final jobs' files no longer change. */
-    if (final && working && !DeleteFileW(working) && (err = GetLastError()) != ERROR_FILE_NOT_FOUND)
-        WARN("cannot delete %s: %lu", debugstr_w(working), err);
+    if (final && working && FAILED(hr = tempfile_delete(working, &file->temp_id)))
+        WARN("cannot delete %s: %08lx", debugstr_w(working), hr);
     wipe(options_block, options_capacity);
     if (requeue.wanted)
         engine_submit(job, requeue.generation, requeue.priority, requeue.delay_ms);

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/* Temporary files: created exclusively and privately in the destination's folder, then reopened,
+ * renamed and deleted only while their name still leads to the file the engine created. */
+
+/*
+ * Design
+ * ------
+ * A file's bytes land in a hidden temporary file, "BIT<8 hex digits>.tmp" in the destination's
+ * folder, so that Complete is a rename within one volume. Whoever may write to that folder may
+ * try to make the engine write, rename or delete something else: plant a file, a hard link or a
+ * symbolic link at a name the engine uses, before the engine creates it or after it deleted or
+ * lost it. So:
+ *
+ *  - A name is only ever created with CREATE_NEW, which fails on anything that exists at the
+ *    name, a dangling symbolic link included. On a collision the next name is tried, up to
+ *    TEMP_ATTEMPTS of them; the first is random, so that the names cannot be foretold (the
+ *    fault point TEMP_NAME starts them at BIT00000000.tmp instead, for the tests).
+ *  - The new file gets an explicit, protected DACL: full access for the user and for SYSTEM,
+ *    nothing for anyone else, and the user as its owner. Administrators are not named: they
+ *    can take ownership of any file anyway, and nobody else needs the partial bytes. (BITS
+ *    itself lets the temporary file inherit the folder's ACL from the start; we are stricter
+ *    while the bytes are partial.) Once all of a file's bytes are in, its DACL becomes what
+ *    the folder gives a new file (tempfile_inherit_acl): what BITS documents for the delivered
+ *    file.
+ *  - The file's identity (volume serial number and file index) is kept with the job. A name is
+ *    reopened (tempfile_open), renamed (tempfile_commit) or deleted (tempfile_delete) through a
+ *    handle opened with FILE_FLAG_OPEN_REPARSE_POINT and only if that handle is the file the
+ *    engine created: same identity, one link, no reparse point, no folder. Renaming and
+ *    deleting through that handle leave no moment in which the name could be swapped. A name
+ *    with nothing at it is created again, exclusively (the transfer then starts over).
+ *
+ * Under Wine 8: CREATE_NEW refuses existing names and Unix symbolic links, dangling or not. A
+ * DACL is mapped onto the Unix mode bits: the user's and SYSTEM's entries read back, and
+ * Everyone's only if others may read the file, so a private file reads back without it. Wine
+ * follows a Unix symbolic link even with FILE_FLAG_OPEN_REPARSE_POINT and reports no reparse
+ * point: there the identity is what gives a link away (the handle is its target's).
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include "engine/engine.h"
+#include "core/url.h"
+#include <aclapi.h>
+
+/* Names tried before giving up with ERROR_FILE_EXISTS. */
+#define TEMP_ATTEMPTS 100
+/* "\BIT" + 8 hex digits + ".tmp". */
+#define TEMP_NAME_CHARS 16
+
+/* The user (from the thread's token, else the process's) and the security descriptor that
+ * gives a new file to that user and SYSTEM only. Everything lives in the struct itself. */
+struct private_descriptor
+{
+    SECURITY_DESCRIPTOR sd;
+    union
+    {
+        TOKEN_USER user;
+        BYTE user_buffer[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    };
+    BYTE system[SECURITY_MAX_SID_SIZE];
+    union
+    {
+        ACL acl;
+        BYTE acl_buffer[sizeof(ACL) + 2 * (sizeof(ACCESS_ALLOWED_ACE) + SECURITY_MAX_SID_SIZE)];
+    };
+};
+
+static HRESULT last_error(void)
+{
+    DWORD err = GetLastError();
+
+    return HRESULT_FROM_WIN32(err ? err : ERROR_GEN_FAILURE);
+}
+
+static HRESULT make_private_descriptor(struct private_descriptor *pd)
+{
+    DWORD size = sizeof(pd->system);
+    HANDLE token;
+    BOOL ok;
+
+    /* A thread that impersonates acts for its client; otherwise the process's user acts. */
+    if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token) &&
+        !OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+        return last_error();
+    ok = GetTokenInformation(token, TokenUser, pd->user_buffer, sizeof(pd->user_buffer), &size);
+    CloseHandle(token);
+    size = sizeof(pd->system);
+    if (!ok || !CreateWellKnownSid(WinLocalSystemSid, NULL, pd->system, &size) ||
+        !InitializeAcl(&pd->acl, sizeof(pd->acl_buffer), ACL_REVISION) ||
+        !AddAccessAllowedAce(&pd->acl, ACL_REVISION, FILE_ALL_ACCESS, pd->user.User.Sid) ||
+        !AddAccessAllowedAce(&pd->acl, ACL_REVISION, FILE_ALL_ACCESS, pd->system) ||
+        !InitializeSecurityDescriptor(&pd->sd, SECURITY_DESCRIPTOR_REVISION) ||
+        !SetSecurityDescriptorOwner(&pd->sd, pd->user.User.Sid, FALSE) ||
+        !SetSecurityDescriptorDacl(&pd->sd, TRUE, &pd->acl, FALSE) ||
+        !SetSecurityDescriptorControl(&pd->sd, SE_DACL_PROTECTED, SE_DACL_PROTECTED))
+        return last_error();
+    return S_OK;
+}
+
+/* Creates `name` exclusively: never an existing file, link or folder. */
+static HANDLE create_exclusive(const WCHAR *name, struct private_descriptor *pd, DWORD access,
+                               DWORD share, DWORD flags)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof(sa), &pd->sd, FALSE};
+
+    return CreateFileW(name, access, share, &sa, CREATE_NEW, FILE_ATTRIBUTE_HIDDEN | flags, NULL);
+}
+
+static void identity_of(const BY_HANDLE_FILE_INFORMATION *info, struct file_identity *id)
+{
+    id->volume = info->dwVolumeSerialNumber;
+    id->index = (UINT64)info->nFileIndexHigh << 32 | info->nFileIndexLow;
+}
+
+static BOOL identity_known(const struct file_identity *id)
+{
+    return id->volume || id->index;
+}
+
+/* Is the open handle the temporary file the engine created? A file whose identity is not known
+ * yet (*id all zero: a record that did not keep it) is taken if it is a plain file with one
+ * link, and *id learns it. */
+static BOOL is_ours(HANDLE file, struct file_identity *id)
+{
+    BY_HANDLE_FILE_INFORMATION info;
+    struct file_identity found;
+
+    if (!GetFileInformationByHandle(file, &info))
+        return FALSE;
+    if ((info.dwFileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY)) ||
+        info.nNumberOfLinks != 1)
+        return FALSE;
+    identity_of(&info, &found);
+    /* A file system without file indices (some network redirectors) answers 0: nothing to
+     * compare there. */
+    if (identity_known(id) && found.index && memcmp(&found, id, sizeof(found)))
+        return FALSE;
+    if (!identity_known(id))
+        *id = found;
+    return TRUE;
+}
+
+/* The first number of the names to try: random, or 0 when the fault point TEMP_NAME fails. */
+static DWORD first_number(void)
+{
+    GUID guid;
+
+    /* A version 4 GUID's first field is all random bits. */
+    if (FAILED(engine_fault("TEMP_NAME")) || FAILED(CoCreateGuid(&guid)))
+        return 0;
+    return guid.Data1;
+}
+
+HRESULT tempfile_create(const WCHAR *local, WCHAR **temp, struct file_identity *id)
+{
+    struct private_descriptor pd;
+    BY_HANDLE_FILE_INFORMATION info;
+    WCHAR name[MAX_PATH];
+    size_t len = path_dir_length(local);
+    DWORD attrs, number, err = ERROR_FILE_EXISTS;
+    HANDLE file = INVALID_HANDLE_VALUE;
+    HRESULT hr;
+
+    *temp = NULL;
+    memset(id, 0, sizeof(*id));
+    /* "C:\name" lives in "C:\", not in "C:" (which means C's current directory). */
+    if (len == 2)
+        len = 3;
+    if (len == 0 || len + TEMP_NAME_CHARS >= ARRAY_SIZE(name))
+        return E_INVALIDARG;
+    memcpy(name, local, len * sizeof(WCHAR));
+    name[len] = 0;
+    attrs = GetFileAttributesW(name);
+    if (attrs == INVALID_FILE_ATTRIBUTES)
+    {
+        DWORD err = GetLastError();
+        /* A missing last folder is ERROR_FILE_NOT_FOUND to GetFileAttributes, a missing folder
+         * above it ERROR_PATH_NOT_FOUND. Either way the path to the file does not exist, which is
+         * what creating the file there says (0x80070003), and what BITS answers. */
+        return HRESULT_FROM_WIN32(err == ERROR_FILE_NOT_FOUND ? ERROR_PATH_NOT_FOUND : err);
+    }
+    if (!(attrs & FILE_ATTRIBUTE_DIRECTORY))
+        return E_INVALIDARG;
+    /* A folder is no name for a file. BITS documents E_INVALIDARG for "the local file name is
+     * not valid" and E_ACCESSDENIED for a folder the user may not write to; the name is what is
+     * wrong here, so E_INVALIDARG, before anything is created. (A name that ends in a separator,
+     * "." or ".." never gets here: path_is_absolute refuses it.) */
+    attrs = GetFileAttributesW(local);
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
+        return E_INVALIDARG;
+    if (FAILED(hr = make_private_descriptor(&pd)))
+        return hr;
+    /* "C:\" ends in a separator already. */
+    if (name[len - 1] == '\\')
+        len--;
+    /* Creating the file both proves that we may write there and reserves a name on the
+     * destination's volume, so that Complete is a same-volume rename. */
+    number = first_number();
+    for (int attempt = 0; attempt < TEMP_ATTEMPTS; attempt++, number++)
+    {
+        swprintf(name + len, ARRAY_SIZE(name) - len, L"\\BIT%08lX.tmp", number);
+        file = create_exclusive(name, &pd, FILE_READ_ATTRIBUTES, 0, 0);
+        if (file != INVALID_HANDLE_VALUE)
+            break;
+        err = GetLastError();
+        /* Something is there already (a file, a link, a folder): it is left alone. */
+        if (err != ERROR_FILE_EXISTS && err != ERROR_ALREADY_EXISTS)
+            break;
+    }
+    if (file == INVALID_HANDLE_VALUE)
+        return err == ERROR_ACCESS_DENIED ? E_ACCESSDENIED : HRESULT_FROM_WIN32(err);
+    if (GetFileInformationByHandle(file, &info))
+        identity_of(&info, id);
+    CloseHandle(file);
+    if (!(*temp = heap_strdup(name)))
+    {
+        tempfile_delete(name, id);
+        memset(id, 0, sizeof(*id));
+        return E_OUTOFMEMORY;
+    }
+    return S_OK;
+}
+
+HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out)
+{
+    struct private_descriptor pd;
+    const DWORD share = FILE_SHARE_READ | FILE_SHARE_DELETE;
+    BY_HANDLE_FILE_INFORMATION info;
+    HANDLE file;
+    HRESULT hr;
+
+    *out = INVALID_HANDLE_VALUE;
+    file = CreateFileW(temp, GENERIC_WRITE, share, NULL, OPEN_EXISTING,
+                       FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
+    if (file != INVALID_HANDLE_VALUE)
+    {
+        if (!is_ours(file, id))
+        {
+            CloseHandle(file);
+            WARN("%s is not the temporary file this job created: left alone", debugstr_w(temp));
+            return HRESULT_FROM_WIN32(ERROR_FILE_EXISTS);
+        }
+        *out = file;
+        return S_OK;
+    }
+    if (GetLastError() != ERROR_FILE_NOT_FOUND)
+        return last_error();
+    /* Gone (deleted by someone, or never kept): made again, under the same rules as at first. A
+     * name taken meanwhile fails with ERROR_FILE_EXISTS. */
+    if (FAILED(hr = make_private_descriptor(&pd)))
+        return hr;
+    file = create_exclusive(temp, &pd, GENERIC_WRITE, share, FILE_FLAG_SEQUENTIAL_SCAN);
+    if (file == INVALID_HANDLE_VALUE)
+        return last_error();
+    memset(id, 0, sizeof(*id));
+    if (GetFileInformationByHandle(file, &info))
+        identity_of(&info, id);
+    *out = file;
+    return S_FALSE;
+}
+
+/* Opens the name for a rename or a delete (DELETE access, and `access`), if it is ours. S_FALSE
+ * (and no handle) when nothing is there, HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) when something
+ * else is. */
+static HRESULT open_for_change(const WCHAR *temp, const struct file_identity *id, DWORD access,
+                               HANDLE *out)
+{
+    /* Any sharing: a worker that was not waited for may still hold the file open (it allows
+     * FILE_SHARE_DELETE). */
+    const DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    struct file_identity expected = *id;
+    DWORD err;
+
+    *out = CreateFileW(temp, DELETE | SYNCHRONIZE | FILE_READ_ATTRIBUTES | access, share, NULL,
+                       OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    if (*out == INVALID_HANDLE_VALUE)
+    {
+        err = GetLastError();
+        if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
+            return S_FALSE;
+        return HRESULT_FROM_WIN32(err);
+    }
+    if (!is_ours(*out, &expected))
+    {
+        CloseHandle(*out);
+        *out = INVALID_HANDLE_VALUE;
+        WARN("%s is not the temporary file this job created: left alone", debugstr_w(temp));
+        return HRESULT_FROM_WIN32(ERROR_FILE_EXISTS);
+    }
+    return S_OK;
+}
+
+HRESULT tempfile_delete(const WCHAR *temp, const struct file_identity *id)
+{
+    FILE_DISPOSITION_INFO disposition = {TRUE};
+    HANDLE file;
+    HRESULT hr;
+
+    if ((hr = open_for_change(temp, id, 0, &file)) != S_OK)
+        return hr == HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) ? S_FALSE : hr;
+    hr = S_OK;
+    if (!SetFileInformationByHandle(file, FileDispositionInfo, &disposition, sizeof(disposition)))
+        hr = last_error();
+    CloseHandle(file);
+    return hr;
+}
+
+HRESULT tempfile_commit(const WCHAR *temp, const struct file_identity *id, const WCHAR *local)
+{
+    BYTE buffer[sizeof(FILE_RENAME_INFO) + MAX_PATH * sizeof(WCHAR)];
+    FILE_RENAME_INFO *rename = (FILE_RENAME_INFO *)buffer;
+    FILE_BASIC_INFO basic = {.FileAttributes = FILE_ATTRIBUTE_NORMAL};
+    size_t len = wcslen(local);
+    BOOL unhidden;
+    HANDLE file;
+    HRESULT hr;
+
+    if (len >= MAX_PATH)
+        return E_INVALIDARG;
+    hr = open_for_change(temp, id, FILE_WRITE_ATTRIBUTES, &file);
+    /* A DACL copied from the source (SetFileACLFlags) may not let the user change attributes:
+     * the file is delivered all the same, hidden. */
+    if (hr == HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED))
+        hr = open_for_change(temp, id, 0, &file);
+    if (hr != S_OK)
+        return hr == S_FALSE ? HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) : hr;
+    memset(buffer, 0, sizeof(buffer));
+    rename->ReplaceIfExists = TRUE;
+    rename->FileNameLength = len * sizeof(WCHAR);
+    memcpy(rename->FileName, local, (len + 1) * sizeof(WCHAR));
+    /* The delivered file is not hidden; a file that stays (the rename failed) hides again. */
+    unhidden = SetFileInformationByHandle(file, FileBasicInfo, &basic, sizeof(basic));
+    if (!SetFileInformationByHandle(file, FileRenameInfo, rename,
+                                    sizeof(*rename) + rename->FileNameLength))
+    {
+        hr = last_error();
+        basic.FileAttributes = FILE_ATTRIBUTE_HIDDEN;
+        if (unhidden)
+            SetFileInformationByHandle(file, FileBasicInfo, &basic, sizeof(basic));
+    }
+    CloseHandle(file);
+    return hr;
+}
+
+HRESULT tempfile_inherit_acl(const WCHAR *temp)
+{
+    WCHAR folder[MAX_PATH];
+    PSECURITY_DESCRIPTOR descriptor = NULL;
+    TOKEN_DEFAULT_DACL *fallback = NULL;
+    size_t len = path_dir_length(temp);
+    ACL empty, *folder_dacl = NULL, *dacl = &empty;
+    BOOL inheritable = FALSE;
+    HANDLE token;
+    DWORD err, size = 0;
+    void *ace;
+
+    if (len == 2)
+        len = 3;
+    if (len == 0 || len >= ARRAY_SIZE(folder))
+        return E_INVALIDARG;
+    memcpy(folder, temp, len * sizeof(WCHAR));
+    folder[len] = 0;
+    if ((err = GetNamedSecurityInfoW(folder, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
+                                     &folder_dacl, NULL, &descriptor)))
+        return HRESULT_FROM_WIN32(err);
+    for (DWORD i = 0; folder_dacl && i < folder_dacl->AceCount; i++)
+    {
+        if (GetAce(folder_dacl, i, &ace) && (((ACE_HEADER *)ace)->AceFlags & OBJECT_INHERIT_ACE))
+            inheritable = TRUE;
+    }
+    LocalFree(descriptor);
+    if (!InitializeAcl(&empty, sizeof(empty), ACL_REVISION))
+        return last_error();
+    /* A folder that gives its files nothing: a new file there gets the owner's default DACL,
+     * and so does this one. */
+    if (!inheritable)
+    {
+        if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token) &&
+            !OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+            return last_error();
+        GetTokenInformation(token, TokenDefaultDacl, NULL, 0, &size);
+        if (size && (fallback = heap_alloc_zero(size)) &&
+            GetTokenInformation(token, TokenDefaultDacl, fallback, size, &size) &&
+            fallback->DefaultDacl)
+            dacl = fallback->DefaultDacl;
+        CloseHandle(token);
+    }
+    /* The file's own entries go; the folder's inheritable ones come in. */
+    err = SetNamedSecurityInfoW((WCHAR *)temp, SE_FILE_OBJECT,
+                                DACL_SECURITY_INFORMATION | UNPROTECTED_DACL_SECURITY_INFORMATION,
+                                NULL, NULL, dacl, NULL);
+    heap_free(fallback);
+    return HRESULT_FROM_WIN32(err);
+}
