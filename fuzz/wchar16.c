@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* wcslen, wcscmp, wmemcpy, wcschr and wmemchr for native fuzz builds with a 16-bit wchar_t (see wchar16.h). */
+/* wcslen, wcscmp, wmemcpy, wcschr and wmemchr for native fuzz builds with a 16-bit wchar_t (see
+ * wchar16.h). */
 #include <string.h>
 #include "wchar16.h"
 

@@ -299,8 +299,8 @@ static void test_file_ranges_copy(void **state)
     tu_path(local, ARRAY_SIZE(local), f.dir, L"ranges.bin");
     assert_hr(S_OK,
               IBackgroundCopyJob_QueryInterface(f.job, &IID_IBackgroundCopyJob3, (void **)&job3));
-    assert_hr(S_OK, IBackgroundCopyJob3_AddFileWithRanges(job3, f.remote, local,
-                                                          ARRAY_SIZE(given), given));
+    assert_hr(S_OK, IBackgroundCopyJob3_AddFileWithRanges(job3, f.remote, local, ARRAY_SIZE(given),
+                                                          given));
     IBackgroundCopyJob3_Release(job3);
     file = tu_job_file(f.job, 1);
     file2 = file2_of(file);
