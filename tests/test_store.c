@@ -399,37 +399,46 @@ static void unreadable_records_set_aside(void **state)
     tu_remove_tree(dir);
 }
 
-/* Rewrites a record with its ModificationTime `days` in the past. */
-static void age_record(const WCHAR *path, unsigned int days)
+/* Rewrites a record with field `tag` (a u32 or u64 field) set to `value`. */
+static void rewrite_field(const WCHAR *path, uint16_t tag, uint64_t value, BOOL wide)
 {
     struct record_writer w;
     struct record_reader r;
     struct record_field f;
-    ULARGE_INTEGER when;
     uint8_t *out;
     size_t out_size;
-    FILETIME now;
     DWORD size;
     BYTE *data = read_file(path, &size, FALSE);
 
     assert_int_equal(RECORD_OK, record_open(data, size, &r));
-    GetSystemTimeAsFileTime(&now);
-    when.LowPart = now.dwLowDateTime;
-    when.HighPart = now.dwHighDateTime;
-    when.QuadPart -= (ULONGLONG)days * 86400 * 10000000;
     record_writer_init(&w);
     while (record_next(&r, &f))
     {
-        if (f.tag == TAG_MODIFICATION_TIME)
-            record_put_u64(&w, TAG_MODIFICATION_TIME, when.QuadPart);
-        else
+        if (f.tag != tag)
             record_put_field(&w, &f);
+        else if (wide)
+            record_put_u64(&w, tag, value);
+        else
+            record_put_u32(&w, tag, (uint32_t)value);
     }
     assert_int_equal(RECORD_OK, record_finish(&w, &out, &out_size));
     record_writer_free(&w);
     write_all(path, out, (DWORD)out_size);
     free(out);
     free(data);
+}
+
+/* Rewrites a record with its ModificationTime `days` in the past. */
+static void age_record(const WCHAR *path, unsigned int days)
+{
+    ULARGE_INTEGER when;
+    FILETIME now;
+
+    GetSystemTimeAsFileTime(&now);
+    when.LowPart = now.dwLowDateTime;
+    when.HighPart = now.dwHighDateTime;
+    when.QuadPart -= (ULONGLONG)days * 86400 * 10000000;
+    rewrite_field(path, TAG_MODIFICATION_TIME, when.QuadPart, TRUE);
 }
 
 /* BITS drops jobs that did not change for 90 days: the next process cancels such a job when it
@@ -466,6 +475,35 @@ static void old_jobs_are_dropped(void **state)
     assert_int_equal(0, count.Data1);
     assert_false(tu_exists(path));
     assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+    tu_remove_tree(dir);
+}
+
+/* A record whose checksum holds but which says what no job can be (a state of 99) is set aside
+ * as well; the good record beside it loads. */
+static void impossible_records_set_aside(void **state)
+{
+    WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH];
+    WCHAR path[MAX_PATH];
+    GUID id, count;
+
+    tu_scratch("store_impossible", dir, ARRAY_SIZE(dir));
+    tu_path(store, ARRAY_SIZE(store), dir, L"store");
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"good.txt");
+    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    DeleteFileW(answer);
+    tu_path(local, ARRAY_SIZE(local), dir, L"bad.txt");
+    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    assert_true(read_id(answer, &id, 0));
+    record_path(path, ARRAY_SIZE(path), store, &id, L".job");
+    rewrite_field(path, TAG_STATE, 99, FALSE);
+
+    DeleteFileW(answer);
+    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    assert_true(read_id(answer, &count, 0));
+    assert_int_equal(1, count.Data1);
+    assert_int_equal(1, tu_count(store, L"*.bad"));
     tu_remove_tree(dir);
 }
 
@@ -533,8 +571,11 @@ static int teardown_group(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(records_follow_the_job),       cmocka_unit_test(job_outlives_its_process),
-        cmocka_unit_test(unreadable_records_set_aside), cmocka_unit_test(old_jobs_are_dropped),
+        cmocka_unit_test(records_follow_the_job),
+        cmocka_unit_test(job_outlives_its_process),
+        cmocka_unit_test(unreadable_records_set_aside),
+        cmocka_unit_test(old_jobs_are_dropped),
+        cmocka_unit_test(impossible_records_set_aside),
         cmocka_unit_test(killed_download_goes_on),
     };
     int argc;

@@ -707,6 +707,14 @@ static HRESULT read_job(struct record_reader *r, struct ejob *job)
         return E_ACCESSDENIED;
     }
     free_str(sid);
+    /* A record that passed its checksum but says what no job can be (written by hand, or by a
+     * bug): set aside rather than handed to clients and the engine. Final jobs are never
+     * stored. */
+    if (job->type != BG_JOB_TYPE_DOWNLOAD || job->state > BG_JOB_STATE_TRANSFERRED ||
+        job->priority > BG_JOB_PRIORITY_LOW ||
+        (job->error.present && job->error.file_index >= (LONG)job->file_count) ||
+        job->error.file_index < -1)
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
     if (!job->description)
         job->description = heap_strdup(L"");
     if (!job->display_name || !job->description)
