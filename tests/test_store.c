@@ -101,8 +101,9 @@ static int helper_transfer(WCHAR **argv)
     return 1;
 }
 
-/* helper list <answer>: writes how many jobs EnumJobs sees, after making and cancelling a new
- * one (the store must keep working whatever it found). */
+/* helper list <answer> [<release>]: writes how many jobs EnumJobs sees, after making and
+ * cancelling a new one (the store must keep working whatever it found); with <release>, keeps
+ * its jobs until that file exists. */
 static int helper_list(WCHAR **argv)
 {
     IBackgroundCopyManager *own = tu_manager();
@@ -120,6 +121,13 @@ static int helper_list(WCHAR **argv)
     IEnumBackgroundCopyJobs_GetCount(jobs, &count);
     id.Data1 = count;
     write_id(argv[0], &id);
+    /* With a second path: the jobs stay loaded here until that file exists. */
+    if (argv[1][0])
+    {
+        ULONGLONG deadline = GetTickCount64() + TIMEOUT;
+        while (!tu_exists(argv[1]) && GetTickCount64() < deadline)
+            Sleep(20);
+    }
     IEnumBackgroundCopyJobs_Release(jobs);
     IBackgroundCopyManager_Release(own);
     return 0;
@@ -507,6 +515,48 @@ static void impossible_records_set_aside(void **state)
     tu_remove_tree(dir);
 }
 
+/* Two processes that open one store at the same moment: each job is loaded by exactly one. */
+static void two_processes_start_at_once(void **state)
+{
+    WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[2][MAX_PATH];
+    WCHAR name[32], release[MAX_PATH];
+    HANDLE helpers[2];
+    GUID id, count[2];
+    int jobs = 3;
+
+    tu_scratch("store_at_once", dir, ARRAY_SIZE(dir));
+    tu_path(store, ARRAY_SIZE(store), dir, L"store");
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    for (int i = 0; i < jobs; i++)
+    {
+        swprintf(name, ARRAY_SIZE(name), L"file%d.txt", i);
+        tu_path(local, ARRAY_SIZE(local), dir, name);
+        tu_path(answer[0], MAX_PATH, dir, L"answer.txt");
+        DeleteFileW(answer[0]);
+        wait_helper(start_helper(store, L"create", url, local, answer[0]), 0);
+        assert_true(read_id(answer[0], &id, 0));
+    }
+    tu_path(release, ARRAY_SIZE(release), dir, L"release.txt");
+    for (int i = 0; i < 2; i++)
+    {
+        swprintf(name, ARRAY_SIZE(name), L"count%d.txt", i);
+        tu_path(answer[i], MAX_PATH, dir, name);
+        helpers[i] = start_helper(store, L"list", answer[i], release, NULL);
+    }
+    /* Both answer while both are alive: between them they hold every job, none twice. */
+    for (int i = 0; i < 2; i++)
+        assert_true(read_id(answer[i], &count[i], TIMEOUT));
+    write_all(release, "go", 2);
+    for (int i = 0; i < 2; i++)
+        wait_helper(helpers[i], 0);
+    if (count[0].Data1 + count[1].Data1 != (ULONG)jobs)
+        fail_msg("the two processes loaded %lu and %lu of %d jobs", count[0].Data1, count[1].Data1,
+                 jobs);
+    assert_int_equal(jobs, tu_count(store, L"*.job"));
+    assert_int_equal(0, tu_count(store, L"*.bad"));
+    tu_remove_tree(dir);
+}
+
 /* Cancel and Complete take the record away before they return; other changes reach it
  * within a second. */
 static void records_follow_the_job(void **state)
@@ -576,6 +626,7 @@ int main(void)
         cmocka_unit_test(unreadable_records_set_aside),
         cmocka_unit_test(old_jobs_are_dropped),
         cmocka_unit_test(impossible_records_set_aside),
+        cmocka_unit_test(two_processes_start_at_once),
         cmocka_unit_test(killed_download_goes_on),
     };
     int argc;
@@ -589,7 +640,7 @@ int main(void)
             result = helper_create(argv + 3);
         else if (!wcscmp(argv[2], L"transfer") && argc >= 6)
             result = helper_transfer(argv + 3);
-        else if (!wcscmp(argv[2], L"list") && argc >= 4)
+        else if (!wcscmp(argv[2], L"list") && argc >= 5)
             result = helper_list(argv + 3);
         CoUninitialize();
         ExitProcess(result);
