@@ -79,6 +79,23 @@ static int helper_create(WCHAR **argv)
     return 0;
 }
 
+/* helper start <url> <local> <answer>: makes a job, resumes it and exits at once, as
+ * `bitsadmin /create`, `/addfile` and `/resume` do one process each. */
+static int helper_start(WCHAR **argv)
+{
+    IBackgroundCopyManager *own = tu_manager();
+    IBackgroundCopyJob *job;
+    GUID id;
+
+    IBackgroundCopyManager_CreateJob(own, L"started", BG_JOB_TYPE_DOWNLOAD, &id, &job);
+    IBackgroundCopyJob_AddFile(job, argv[0], argv[1]);
+    IBackgroundCopyJob_Resume(job);
+    write_id(argv[2], &id);
+    IBackgroundCopyJob_Release(job);
+    IBackgroundCopyManager_Release(own);
+    return 0;
+}
+
 /* helper transfer <url> <local> <answer>: starts the job and answers once half of it is in,
  * then waits to be killed. */
 static int helper_transfer(WCHAR **argv)
@@ -515,6 +532,29 @@ static void impossible_records_set_aside(void **state)
     tu_remove_tree(dir);
 }
 
+/* A process resumes a job and exits at once; the next process finds it on its way (or done),
+ * and completes it. */
+static void job_resumed_by_a_process_that_exited(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH], served[MAX_PATH];
+    IBackgroundCopyJob *job;
+    GUID id;
+
+    tu_scratch("store_started", dir, ARRAY_SIZE(dir));
+    tu_url(url, ARRAY_SIZE(url), L"4m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    wait_helper(start_helper(NULL, L"start", url, local, answer), 0);
+    assert_true(read_id(answer, &id, 0));
+    job = wait_job(&id, 3000);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    tu_www(served, ARRAY_SIZE(served), L"4m.bin");
+    assert_true(tu_same_file(served, local));
+    IBackgroundCopyJob_Release(job);
+    tu_remove_tree(dir);
+}
+
 /* Two processes that open one store at the same moment: each job is loaded by exactly one. */
 static void two_processes_start_at_once(void **state)
 {
@@ -627,6 +667,7 @@ int main(void)
         cmocka_unit_test(old_jobs_are_dropped),
         cmocka_unit_test(impossible_records_set_aside),
         cmocka_unit_test(two_processes_start_at_once),
+        cmocka_unit_test(job_resumed_by_a_process_that_exited),
         cmocka_unit_test(killed_download_goes_on),
     };
     int argc;
@@ -638,6 +679,8 @@ int main(void)
         CoInitializeEx(NULL, COINIT_MULTITHREADED);
         if (!wcscmp(argv[2], L"create") && argc >= 6)
             result = helper_create(argv + 3);
+        else if (!wcscmp(argv[2], L"start") && argc >= 6)
+            result = helper_start(argv + 3);
         else if (!wcscmp(argv[2], L"transfer") && argc >= 6)
             result = helper_transfer(argv + 3);
         else if (!wcscmp(argv[2], L"list") && argc >= 5)
