@@ -54,6 +54,17 @@ static BOOL read_id(const WCHAR *path, GUID *id, DWORD timeout_ms)
     }
 }
 
+/* A helper's job: `name`, with url copied to local. */
+static IBackgroundCopyJob *helper_job(IBackgroundCopyManager *own, const WCHAR *name,
+                                      const WCHAR *url, const WCHAR *local, GUID *id)
+{
+    IBackgroundCopyJob *job = NULL;
+
+    IBackgroundCopyManager_CreateJob(own, name, BG_JOB_TYPE_DOWNLOAD, id, &job);
+    IBackgroundCopyJob_AddFile(job, url, local);
+    return job;
+}
+
 /* helper create <url> <local> <answer>: makes a job with one file and leaves it there. */
 static int helper_create(WCHAR **argv)
 {
@@ -63,8 +74,7 @@ static int helper_create(WCHAR **argv)
     IBackgroundCopyJob *job;
     GUID id;
 
-    IBackgroundCopyManager_CreateJob(own, L"stored", BG_JOB_TYPE_DOWNLOAD, &id, &job);
-    IBackgroundCopyJob_AddFile(job, argv[0], argv[1]);
+    job = helper_job(own, L"stored", argv[0], argv[1], &id);
     IBackgroundCopyJob_SetDescription(job, L"made by another process");
     IBackgroundCopyJob_SetPriority(job, BG_JOB_PRIORITY_HIGH);
     /* When the job is transferred, in whatever process: the command line writes <local>.done. */
@@ -87,8 +97,7 @@ static int helper_start(WCHAR **argv)
     IBackgroundCopyJob *job;
     GUID id;
 
-    IBackgroundCopyManager_CreateJob(own, L"started", BG_JOB_TYPE_DOWNLOAD, &id, &job);
-    IBackgroundCopyJob_AddFile(job, argv[0], argv[1]);
+    job = helper_job(own, L"started", argv[0], argv[1], &id);
     IBackgroundCopyJob_Resume(job);
     write_id(argv[2], &id);
     IBackgroundCopyJob_Release(job);
@@ -105,8 +114,7 @@ static int helper_transfer(WCHAR **argv)
     BG_JOB_PROGRESS p;
     GUID id;
 
-    IBackgroundCopyManager_CreateJob(own, L"killed", BG_JOB_TYPE_DOWNLOAD, &id, &job);
-    IBackgroundCopyJob_AddFile(job, argv[0], argv[1]);
+    job = helper_job(own, L"killed", argv[0], argv[1], &id);
     IBackgroundCopyJob_Resume(job);
     do
     {
