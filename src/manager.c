@@ -122,8 +122,8 @@ static HRESULT WINAPI manager_GetJob(IBackgroundCopyManager *iface, REFGUID id,
     *out = NULL;
     if (!id)
         return E_INVALIDARG;
-    if (!(found = engine_find_job(id)))
-        return dialect_result(manager->dialect, BG_E_NOT_FOUND);
+    if (FAILED(hr = engine_get_job(id, &found)))
+        return dialect_result(manager->dialect, hr);
     hr = job_create(found, manager->dialect, out);
     ejob_release(found);
     return hr;
@@ -144,6 +144,9 @@ static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flag
     *out = NULL;
     if (flags & ~BG_JOB_ENUM_ALL_USERS)
         return E_INVALIDARG;
+    /* As BITS: the jobs of every user are for administrators. */
+    if ((flags & BG_JOB_ENUM_ALL_USERS) && !owner_caller_is_admin())
+        return E_ACCESSDENIED;
 
     if (FAILED(hr = engine_enum_jobs(&snapshot, &count)))
         return hr;

@@ -94,28 +94,6 @@ static void check_owner(const struct owner *owner, const struct token_facts *fac
     assert_int_equal(facts->elevated, owner->elevated);
 }
 
-/* An impersonation token made from the process's, with Administrators turned into a
- * deny-only group (CreateRestrictedToken's SidsToDisable). */
-static HANDLE token_without_admins(void)
-{
-    SID_IDENTIFIER_AUTHORITY nt = {SECURITY_NT_AUTHORITY};
-    SID_AND_ATTRIBUTES disable = {0};
-    HANDLE process, restricted, impersonation;
-
-    assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_ALL_ACCESS, &process));
-    assert_true(AllocateAndInitializeSid(&nt, 2, SECURITY_BUILTIN_DOMAIN_RID,
-                                         DOMAIN_ALIAS_RID_ADMINS, 0, 0, 0, 0, 0, 0, &disable.Sid));
-    if (!CreateRestrictedToken(process, 0, 1, &disable, 0, NULL, 0, NULL, &restricted))
-        fail_msg("CreateRestrictedToken: %lu", GetLastError());
-    if (!DuplicateTokenEx(restricted, TOKEN_ALL_ACCESS, NULL, SecurityImpersonation,
-                          TokenImpersonation, &impersonation))
-        fail_msg("DuplicateTokenEx: %lu", GetLastError());
-    FreeSid(disable.Sid);
-    CloseHandle(restricted);
-    CloseHandle(process);
-    return impersonation;
-}
-
 static void engine_owner_of_caller_reads_the_token(void **state)
 {
     struct token_facts facts;
@@ -154,7 +132,7 @@ static void engine_owner_of_caller_while_impersonating(void **state)
     owner_clear(&owner);
 
     /* The restricted token still names the same user. */
-    token = token_without_admins();
+    token = tu_token_without_admins();
     read_token(token, &facts);
     assert_true(SetThreadToken(NULL, token));
     assert_hr(S_OK, owner_of_caller(&owner));
@@ -177,7 +155,7 @@ static void engine_owner_caller_is_admin_follows_the_token(void **state)
 
     /* The thread's token counts, not the process's: with Administrators deny-only, the caller
      * is no administrator. */
-    token = token_without_admins();
+    token = tu_token_without_admins();
     read_token(token, &restricted);
     assert_false(restricted.admin);
     assert_true(SetThreadToken(NULL, token));

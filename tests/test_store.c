@@ -89,6 +89,36 @@ static int helper_create(WCHAR **argv)
     return 0;
 }
 
+/* helper own|ownrun <url> <local> <answer>: makes a job whose command line appends a line to
+ * <local>.cmd when it is transferred, resumes it (ownrun), answers, and keeps running until
+ * <answer>.release exists; then exits without Cancel or Complete. */
+static int helper_own(WCHAR **argv, BOOL resume)
+{
+    IBackgroundCopyManager *own = tu_manager();
+    WCHAR parameters[MAX_PATH + 60], release[MAX_PATH + 10];
+    ULONGLONG deadline = GetTickCount64() + 3 * TIMEOUT;
+    IBackgroundCopyJob2 *job2;
+    IBackgroundCopyJob *job;
+    GUID id;
+
+    job = helper_job(own, L"shared", argv[0], argv[1], &id);
+    IBackgroundCopyJob_SetDescription(job, L"owned by another process");
+    IBackgroundCopyJob_SetPriority(job, BG_JOB_PRIORITY_HIGH);
+    swprintf(parameters, ARRAY_SIZE(parameters), L"cmd.exe /c echo ran>> \"%ls.cmd\"", argv[1]);
+    IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob2, (void **)&job2);
+    IBackgroundCopyJob2_SetNotifyCmdLine(job2, L"C:\\windows\\system32\\cmd.exe", parameters);
+    IBackgroundCopyJob2_Release(job2);
+    if (resume)
+        IBackgroundCopyJob_Resume(job);
+    write_id(argv[2], &id);
+    swprintf(release, ARRAY_SIZE(release), L"%ls.release", argv[2]);
+    while (!tu_exists(release) && GetTickCount64() < deadline)
+        Sleep(20);
+    IBackgroundCopyJob_Release(job);
+    IBackgroundCopyManager_Release(own);
+    return 0;
+}
+
 /* helper start <url> <local> <answer>: makes a job, resumes it and exits at once, as
  * `bitsadmin /create`, `/addfile` and `/resume` do one process each. */
 static int helper_start(WCHAR **argv)
@@ -432,8 +462,9 @@ static void unreadable_records_set_aside(void **state)
     tu_remove_tree(dir);
 }
 
-/* Rewrites a record with field `tag` (a u32 or u64 field) set to `value`. */
-static void rewrite_field(const WCHAR *path, uint16_t tag, uint64_t value, BOOL wide)
+/* Rewrites a record with field `tag` set to `text`, or else (a u32 or u64 field) to `value`. */
+static void rewrite_field(const WCHAR *path, uint16_t tag, uint64_t value, BOOL wide,
+                          const WCHAR *text)
 {
     struct record_writer w;
     struct record_reader r;
@@ -449,6 +480,8 @@ static void rewrite_field(const WCHAR *path, uint16_t tag, uint64_t value, BOOL 
     {
         if (f.tag != tag)
             record_put_field(&w, &f);
+        else if (text)
+            record_put_str(&w, tag, (const uint16_t *)text);
         else if (wide)
             record_put_u64(&w, tag, value);
         else
@@ -471,7 +504,7 @@ static void age_record(const WCHAR *path, unsigned int days)
     when.LowPart = now.dwLowDateTime;
     when.HighPart = now.dwHighDateTime;
     when.QuadPart -= (ULONGLONG)days * 86400 * 10000000;
-    rewrite_field(path, TAG_MODIFICATION_TIME, when.QuadPart, TRUE);
+    rewrite_field(path, TAG_MODIFICATION_TIME, when.QuadPart, TRUE, NULL);
 }
 
 /* BITS drops jobs that did not change for 90 days: the next process cancels such a job when it
@@ -530,7 +563,7 @@ static void impossible_records_set_aside(void **state)
     wait_helper(start_helper(store, L"create", url, local, answer), 0);
     assert_true(read_id(answer, &id, 0));
     record_path(path, ARRAY_SIZE(path), store, &id, L".job");
-    rewrite_field(path, TAG_STATE, 99, FALSE);
+    rewrite_field(path, TAG_STATE, 99, FALSE, NULL);
 
     DeleteFileW(answer);
     wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
@@ -563,13 +596,38 @@ static void job_resumed_by_a_process_that_exited(void **state)
     tu_remove_tree(dir);
 }
 
-/* Two processes that open one store at the same moment: each job is loaded by exactly one. */
+/* The process that owns a job, as its record says (0 if the record cannot be read now). */
+static DWORD record_owner(const WCHAR *path)
+{
+    struct record_reader r;
+    struct record_field f;
+    uint32_t pid = 0;
+    DWORD size;
+    BYTE *data = read_file(path, &size, TRUE);
+
+    if (!data)
+        return 0;
+    if (record_open(data, size, &r) == RECORD_OK)
+    {
+        while (record_next(&r, &f))
+        {
+            if (f.tag == TAG_OWNER_PID)
+                record_get_u32(&f, &pid);
+        }
+    }
+    free(data);
+    return pid;
+}
+
+/* Two processes that open one store at the same moment: each job is owned by exactly one, and
+ * both see all of them. */
 static void two_processes_start_at_once(void **state)
 {
     WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[2][MAX_PATH];
     WCHAR name[32], release[MAX_PATH];
     HANDLE helpers[2];
-    GUID id, count[2];
+    GUID count[2], ids[3];
+    ULONGLONG deadline;
     int jobs = 3;
 
     tu_scratch("store_at_once", dir, ARRAY_SIZE(dir));
@@ -582,7 +640,7 @@ static void two_processes_start_at_once(void **state)
         tu_path(answer[0], MAX_PATH, dir, L"answer.txt");
         DeleteFileW(answer[0]);
         wait_helper(start_helper(store, L"create", url, local, answer[0]), 0);
-        assert_true(read_id(answer[0], &id, 0));
+        assert_true(read_id(answer[0], &ids[i], 0));
     }
     tu_path(release, ARRAY_SIZE(release), dir, L"release.txt");
     for (int i = 0; i < 2; i++)
@@ -591,15 +649,31 @@ static void two_processes_start_at_once(void **state)
         tu_path(answer[i], MAX_PATH, dir, name);
         helpers[i] = start_helper(store, L"list", answer[i], release, NULL);
     }
-    /* Both answer while both are alive: between them they hold every job, none twice. */
+    /* Both answer while both are alive: each sees every job. */
     for (int i = 0; i < 2; i++)
         assert_true(read_id(answer[i], &count[i], TIMEOUT));
+    if (count[0].Data1 != (ULONG)jobs || count[1].Data1 != (ULONG)jobs)
+        fail_msg("the two processes saw %lu and %lu of %d jobs", count[0].Data1, count[1].Data1,
+                 jobs);
+    /* Each job was adopted by one of them (an adopter writes the record again, as its own); a
+     * second adopter would have found the lock taken. */
+    for (int i = 0; i < jobs; i++)
+    {
+        DWORD owner;
+
+        record_path(local, ARRAY_SIZE(local), store, &ids[i], L".job");
+        deadline = GetTickCount64() + 3000;
+        while ((owner = record_owner(local)) != GetProcessId(helpers[0]) &&
+               owner != GetProcessId(helpers[1]))
+        {
+            if (GetTickCount64() > deadline)
+                fail_msg("job %d is owned by process %04lx, neither helper", i, owner);
+            Sleep(50);
+        }
+    }
     write_all(release, "go", 2);
     for (int i = 0; i < 2; i++)
         wait_helper(helpers[i], 0);
-    if (count[0].Data1 + count[1].Data1 != (ULONG)jobs)
-        fail_msg("the two processes loaded %lu and %lu of %d jobs", count[0].Data1, count[1].Data1,
-                 jobs);
     assert_int_equal(jobs, tu_count(store, L"*.job"));
     assert_int_equal(0, tu_count(store, L"*.bad"));
     tu_remove_tree(dir);
@@ -652,6 +726,318 @@ static void records_follow_the_job(void **state)
     tu_remove_tree(dir);
 }
 
+/* ---- sharing between live processes ---- */
+
+/* A callback that counts what it is told. */
+struct events
+{
+    IBackgroundCopyCallback IBackgroundCopyCallback_iface;
+    LONG transferred;
+    LONG errors;
+    LONG modifications;
+    HANDLE transferred_event;
+};
+
+static struct events *impl_from_callback(IBackgroundCopyCallback *iface)
+{
+    return CONTAINING_RECORD(iface, struct events, IBackgroundCopyCallback_iface);
+}
+
+static HRESULT WINAPI events_QueryInterface(IBackgroundCopyCallback *iface, REFIID riid, void **out)
+{
+    if (IsEqualGUID(riid, &IID_IUnknown) || IsEqualGUID(riid, &IID_IBackgroundCopyCallback))
+    {
+        *out = iface;
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+/* The object lives on the test's stack, for longer than any job holds it. */
+static ULONG WINAPI events_AddRef(IBackgroundCopyCallback *iface)
+{
+    return 2;
+}
+
+static ULONG WINAPI events_Release(IBackgroundCopyCallback *iface)
+{
+    return 1;
+}
+
+static HRESULT WINAPI events_JobTransferred(IBackgroundCopyCallback *iface, IBackgroundCopyJob *job)
+{
+    struct events *events = impl_from_callback(iface);
+
+    InterlockedIncrement(&events->transferred);
+    SetEvent(events->transferred_event);
+    return S_OK;
+}
+
+static HRESULT WINAPI events_JobError(IBackgroundCopyCallback *iface, IBackgroundCopyJob *job,
+                                      IBackgroundCopyError *error)
+{
+    InterlockedIncrement(&impl_from_callback(iface)->errors);
+    return S_OK;
+}
+
+static HRESULT WINAPI events_JobModification(IBackgroundCopyCallback *iface,
+                                             IBackgroundCopyJob *job, DWORD reserved)
+{
+    InterlockedIncrement(&impl_from_callback(iface)->modifications);
+    return S_OK;
+}
+
+static const IBackgroundCopyCallbackVtbl events_vtbl = {
+    events_QueryInterface, events_AddRef,   events_Release,
+    events_JobTransferred, events_JobError, events_JobModification,
+};
+
+/* Waits until the record at path holds the string `text`, for timeout_ms at most. */
+static void wait_record_text(const WCHAR *path, const WCHAR *text, DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    size_t len = wcslen(text) * sizeof(WCHAR);
+    BOOL found = FALSE;
+    BYTE *data;
+    DWORD size;
+
+    while (!found)
+    {
+        if ((data = read_file(path, &size, TRUE)))
+        {
+            for (DWORD i = 0; i + len <= size && !found; i++)
+                found = !memcmp(data + i, text, len);
+            free(data);
+        }
+        if (!found && GetTickCount64() > deadline)
+            fail_msg("the record did not get %ls within %lu ms", text, timeout_ms);
+        Sleep(20);
+    }
+}
+
+/* Lines in a text file, 0 if there is none. */
+static int count_lines(const WCHAR *path)
+{
+    DWORD size;
+    BYTE *data = read_file(path, &size, TRUE);
+    int lines = 0;
+
+    if (!data)
+        return 0;
+    for (DWORD i = 0; i < size; i++)
+        lines += data[i] == '\n';
+    free(data);
+    return lines;
+}
+
+/* A job that another live process owns: seen here at once with its properties, controlled
+ * from here (setters, AddFile, Resume, Complete), transferred by its owner, whose command line
+ * runs once; the callback registered here fires here. */
+static void live_processes_share_jobs(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], url2[MAX_PATH], local[MAX_PATH], local2[MAX_PATH];
+    WCHAR answer[MAX_PATH], release[MAX_PATH + 10], store[MAX_PATH], record[MAX_PATH];
+    WCHAR served[MAX_PATH], cmd[MAX_PATH + 8], *text;
+    static const WCHAR marker[] = L"described in the other process";
+    struct events events = {{&events_vtbl}};
+    IEnumBackgroundCopyJobs *jobs;
+    IDeliveryOptimizationFile2 *do_file;
+    IBackgroundCopyJob *job, *listed;
+    IBackgroundCopyFile *file;
+    BG_JOB_PRIORITY priority;
+    BG_JOB_STATE job_state;
+    BG_JOB_PROGRESS progress;
+    IStream *stream;
+    VARIANT v;
+    HANDLE helper;
+    BOOL seen = FALSE;
+    GUID id, other;
+
+    tu_scratch("store_shared", dir, ARRAY_SIZE(dir));
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_url(url2, ARRAY_SIZE(url2), L"4m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    tu_path(local2, ARRAY_SIZE(local2), dir, L"4m.bin");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    swprintf(release, ARRAY_SIZE(release), L"%ls.release", answer);
+    swprintf(cmd, ARRAY_SIZE(cmd), L"%ls.cmd", local);
+    helper = start_helper(NULL, L"own", url, local, answer);
+    assert_true(read_id(answer, &id, TIMEOUT));
+    state_dir(store, ARRAY_SIZE(store));
+    record_path(record, ARRAY_SIZE(record), store, &id, L".job");
+
+    /* Seen at once, as its owner made it. */
+    assert_hr(S_OK, IBackgroundCopyManager_GetJob(manager, &id, &job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetDisplayName(job, &text));
+    assert_cotask_str(L"shared", text);
+    assert_hr(S_OK, IBackgroundCopyJob_GetDescription(job, &text));
+    assert_cotask_str(L"owned by another process", text);
+    assert_hr(S_OK, IBackgroundCopyJob_GetPriority(job, &priority));
+    assert_int_equal(BG_JOB_PRIORITY_HIGH, priority);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
+    assert_hr(S_OK, IBackgroundCopyManager_EnumJobs(manager, 0, &jobs));
+    while (IEnumBackgroundCopyJobs_Next(jobs, 1, &listed, NULL) == S_OK)
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetId(listed, &other));
+        seen |= IsEqualGUID(&id, &other);
+        IBackgroundCopyJob_Release(listed);
+    }
+    IEnumBackgroundCopyJobs_Release(jobs);
+    assert_true(seen);
+    /* Its bytes arrive in the other process: a stream of this one cannot take them. */
+    file = tu_job_file(job, 0);
+    assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(file, &IID_IDeliveryOptimizationFile2,
+                                                       (void **)&do_file));
+    assert_hr(S_OK, CreateStreamOnHGlobal(NULL, TRUE, &stream));
+    V_VT(&v) = VT_UNKNOWN;
+    V_UNKNOWN(&v) = (IUnknown *)stream;
+    assert_hr(E_NOTIMPL, IDeliveryOptimizationFile2_SetProperty(
+                             do_file, DOFilePropertyId_DownloadSinkInterface, &v));
+    IStream_Release(stream);
+    IDeliveryOptimizationFile2_Release(do_file);
+    IBackgroundCopyFile_Release(file);
+
+    /* A setter here reaches the owner (and its record) within a second; AddFile and Resume
+     * are done by the owner before they return. */
+    assert_hr(S_OK, IBackgroundCopyJob_SetDescription(job, marker));
+    assert_hr(S_OK, IBackgroundCopyJob_GetDescription(job, &text));
+    assert_cotask_str(marker, text);
+    wait_record_text(record, marker, 1500);
+    assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, url2, local2));
+    progress = tu_progress(job);
+    assert_int_equal(2, progress.FilesTotal);
+    events.transferred_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    assert_hr(S_OK, IBackgroundCopyJob_SetNotifyInterface(
+                        job, (IUnknown *)&events.IBackgroundCopyCallback_iface));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_not_equal(BG_JOB_STATE_SUSPENDED, job_state);
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+    /* The owner did the transfer; this process's callback heard of it. */
+    assert_int_equal(GetProcessId(helper), record_owner(record));
+    assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(events.transferred_event, TIMEOUT));
+    /* The command line ran in the owner, once. */
+    tu_wait_count(dir, L"hello.txt.cmd", 1, TIMEOUT);
+    Sleep(1500);
+    assert_int_equal(1, count_lines(cmd));
+    assert_int_equal(1, events.transferred);
+
+    /* Complete, done by the owner: the files are there, the record and the temporary files
+     * are gone. */
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ACKNOWLEDGED, job_state);
+    tu_www(served, ARRAY_SIZE(served), L"hello.txt");
+    assert_true(tu_same_file(served, local));
+    tu_www(served, ARRAY_SIZE(served), L"4m.bin");
+    assert_true(tu_same_file(served, local2));
+    assert_false(tu_exists(record));
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
+    assert_hr(BG_E_NOT_FOUND, IBackgroundCopyManager_GetJob(manager, &id, &listed));
+    IBackgroundCopyJob_Release(job);
+    write_all(release, "go", 2);
+    wait_helper(helper, 0);
+    CloseHandle(events.transferred_event);
+    tu_remove_tree(dir);
+}
+
+/* The owner of a transferring job exits: this process, which shows the job, adopts it within
+ * two seconds and goes on from the owner's checkpoint. */
+static void owner_that_ends_is_replaced(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH];
+    WCHAR release[MAX_PATH + 10], store[MAX_PATH], record[MAX_PATH];
+    BG_JOB_PROGRESS before, after;
+    IBackgroundCopyJob *job;
+    ULONGLONG ended;
+    HANDLE helper;
+    GUID id;
+
+    tu_scratch("store_replaced", dir, ARRAY_SIZE(dir));
+    tu_unique_url(url, ARRAY_SIZE(url), L"throttled/24m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"24m.bin");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    swprintf(release, ARRAY_SIZE(release), L"%ls.release", answer);
+    helper = start_helper(NULL, L"ownrun", url, local, answer);
+    assert_true(read_id(answer, &id, TIMEOUT));
+    state_dir(store, ARRAY_SIZE(store));
+    record_path(record, ARRAY_SIZE(record), store, &id, L".job");
+    assert_hr(S_OK, IBackgroundCopyManager_GetJob(manager, &id, &job));
+
+    /* The view moves with the owner's transfer. */
+    tu_wait_bytes(job, 1 << 20, TIMEOUT);
+    before = tu_progress(job);
+    Sleep(1200);
+    after = tu_progress(job);
+    assert_true(after.BytesTransferred > before.BytesTransferred);
+
+    write_all(release, "go", 2);
+    wait_helper(helper, 0);
+    ended = GetTickCount64();
+    while (record_owner(record) != GetCurrentProcessId())
+    {
+        if (GetTickCount64() - ended > 2000)
+            fail_msg("the job was not adopted within 2 s of its owner's exit");
+        Sleep(20);
+    }
+    /* It goes on here. */
+    before = tu_progress(job);
+    tu_wait_bytes(job, before.BytesTransferred + (2 << 20), TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    assert_false(tu_exists(record));
+    tu_wait_count(dir, L"BIT*.tmp", 0, TIMEOUT);
+    IBackgroundCopyJob_Release(job);
+    tu_remove_tree(dir);
+}
+
+/* BITS: the jobs of every user are for administrators. */
+static void all_users_needs_an_administrator(void **state)
+{
+    IEnumBackgroundCopyJobs *jobs = (void *)0xdeadbeef;
+    HANDLE token = tu_token_without_admins();
+
+    assert_true(SetThreadToken(NULL, token));
+    assert_hr(E_ACCESSDENIED,
+              IBackgroundCopyManager_EnumJobs(manager, BG_JOB_ENUM_ALL_USERS, &jobs));
+    assert_null(jobs);
+    /* Its own jobs a user may always list. */
+    assert_hr(S_OK, IBackgroundCopyManager_EnumJobs(manager, 0, &jobs));
+    IEnumBackgroundCopyJobs_Release(jobs);
+    assert_true(RevertToSelf());
+    CloseHandle(token);
+}
+
+/* A record of another user in the store is not this user's to see or run. */
+static void other_users_jobs_are_refused(void **state)
+{
+    WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH];
+    WCHAR path[MAX_PATH];
+    IBackgroundCopyJob *job = (void *)0xdeadbeef;
+    GUID id;
+
+    tu_scratch("store_other_user", dir, ARRAY_SIZE(dir));
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    /* Made in a store of its own, then given to another user and put into ours. */
+    tu_path(store, ARRAY_SIZE(store), dir, L"store");
+    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    assert_true(read_id(answer, &id, 0));
+    record_path(path, ARRAY_SIZE(path), store, &id, L".job");
+    rewrite_field(path, TAG_OWNER_SID, 0, FALSE, L"S-1-5-21-1-2-3-1001");
+    state_dir(store, ARRAY_SIZE(store));
+    record_path(local, ARRAY_SIZE(local), store, &id, L".job");
+    assert_true(MoveFileW(path, local));
+    assert_hr(E_ACCESSDENIED, IBackgroundCopyManager_GetJob(manager, &id, &job));
+    assert_null(job);
+    /* Left as it is, for its user. */
+    assert_true(tu_exists(local));
+    assert_true(DeleteFileW(local));
+    tu_remove_tree(dir);
+}
+
 static int setup_group(void **state)
 {
     if (tu_com_setup(state))
@@ -677,6 +1063,10 @@ int main(void)
         cmocka_unit_test(two_processes_start_at_once),
         cmocka_unit_test(job_resumed_by_a_process_that_exited),
         cmocka_unit_test(killed_download_goes_on),
+        cmocka_unit_test(live_processes_share_jobs),
+        cmocka_unit_test(owner_that_ends_is_replaced),
+        cmocka_unit_test(all_users_needs_an_administrator),
+        cmocka_unit_test(other_users_jobs_are_refused),
     };
     int argc;
     WCHAR **argv = CommandLineToArgvW(GetCommandLineW(), &argc);
@@ -693,6 +1083,10 @@ int main(void)
             result = helper_transfer(argv + 3);
         else if (!wcscmp(argv[2], L"list") && argc >= 5)
             result = helper_list(argv + 3);
+        else if (!wcscmp(argv[2], L"own") && argc >= 6)
+            result = helper_own(argv + 3, FALSE);
+        else if (!wcscmp(argv[2], L"ownrun") && argc >= 6)
+            result = helper_own(argv + 3, TRUE);
         CoUninitialize();
         ExitProcess(result);
     }

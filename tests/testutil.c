@@ -543,3 +543,25 @@ int tu_access_count(const WCHAR *url, int status)
     free(text);
     return count;
 }
+
+/* An impersonation token made from the process's, with Administrators turned into a
+ * deny-only group (CreateRestrictedToken's SidsToDisable). */
+HANDLE tu_token_without_admins(void)
+{
+    SID_IDENTIFIER_AUTHORITY nt = {SECURITY_NT_AUTHORITY};
+    SID_AND_ATTRIBUTES disable = {0};
+    HANDLE process, restricted, impersonation;
+
+    assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_ALL_ACCESS, &process));
+    assert_true(AllocateAndInitializeSid(&nt, 2, SECURITY_BUILTIN_DOMAIN_RID,
+                                         DOMAIN_ALIAS_RID_ADMINS, 0, 0, 0, 0, 0, 0, &disable.Sid));
+    if (!CreateRestrictedToken(process, 0, 1, &disable, 0, NULL, 0, NULL, &restricted))
+        fail_msg("CreateRestrictedToken: %lu", GetLastError());
+    if (!DuplicateTokenEx(restricted, TOKEN_ALL_ACCESS, NULL, SecurityImpersonation,
+                          TokenImpersonation, &impersonation))
+        fail_msg("DuplicateTokenEx: %lu", GetLastError());
+    FreeSid(disable.Sid);
+    CloseHandle(restricted);
+    CloseHandle(process);
+    return impersonation;
+}

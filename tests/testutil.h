@@ -110,4 +110,8 @@ int tu_access_count(const WCHAR *url, int status);
 /* Body bytes the test nginx sent for url, over every request for it (its access log). */
 UINT64 tu_access_bytes(const WCHAR *url);
 
+/* An impersonation token made from the process's, with Administrators as a deny-only
+ * group: for the checks that need an administrator. The caller closes it. */
+HANDLE tu_token_without_admins(void);
+
 #endif

@@ -66,6 +66,8 @@ HRESULT efile_set_remote(struct ejob *job, ULONG index, const WCHAR *url)
 
     if (!valid_remote(url))
         return E_INVALIDARG;
+    if (share_forward(job, SHARE_SET_REMOTE, &(struct share_args){.index = index, .a = url}, &hr))
+        return hr;
     if (!(copy = heap_strdup(url)))
         return E_OUTOFMEMORY;
     AcquireSRWLockExclusive(&job->lock);
@@ -110,6 +112,9 @@ HRESULT ejob_replace_remote_prefix(struct ejob *job, const WCHAR *old_prefix,
 
     if (!old_prefix || !new_prefix || !*old_prefix || !*new_prefix)
         return E_INVALIDARG;
+    if (share_forward(job, SHARE_REPLACE_PREFIX,
+                      &(struct share_args){.a = old_prefix, .b = new_prefix}, &hr))
+        return hr;
     old_len = wcslen(old_prefix);
     new_len = wcslen(new_prefix);
 
@@ -261,6 +266,8 @@ HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
 
     if (!path_is_absolute(path) || wcslen(path) >= MAX_PATH)
         return E_INVALIDARG;
+    if (share_forward(job, SHARE_SET_LOCAL, &(struct share_args){.index = index, .a = path}, &hr))
+        return hr;
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockShared(&job->lock);
     file = job->files[index];
@@ -325,6 +332,12 @@ HRESULT efile_set_sink(struct ejob *job, ULONG index, IStream *stream)
     IStream *held;
     HRESULT hr;
 
+    /* The stream lives in this process; the job's bytes arrive in the one that owns it. */
+    if (store_is_mirror(job))
+    {
+        FIXME("job %s: a stream sink for a job another process owns", debugstr_guid(&job->id));
+        return E_NOTIMPL;
+    }
     /* Registered here, on the caller's thread, so that the table knows the stream's apartment.
      * This may call the stream (QueryInterface for marshaling): it happens before any lock. */
     if (FAILED(hr = git_get(&git)))
@@ -402,6 +415,8 @@ HRESULT efile_invalidate(struct ejob *job, ULONG index)
     struct ejob_file *file;
     HRESULT hr = S_OK;
 
+    if (share_forward(job, SHARE_INVALIDATE, &(struct share_args){.index = index}, &hr))
+        return hr;
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
     file = job->files[index];

@@ -371,13 +371,24 @@ out:
 
 HRESULT ejob_add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *infos)
 {
+    const struct share_args args = {.count = count, .files = infos};
+    HRESULT hr;
+
+    if (count && !infos)
+        return E_INVALIDARG;
+    if (share_forward(job, SHARE_ADD_FILES, &args, &hr))
+        return hr;
     return add_files(job, count, infos, NULL, NULL);
 }
 
 HRESULT ejob_add_file(struct ejob *job, const struct efile_spec *spec, ULONG *index)
 {
     BG_FILE_INFO info = {(WCHAR *)spec->remote, (WCHAR *)spec->local};
+    const struct share_args args = {.spec = spec, .out_index = index};
+    HRESULT hr;
 
+    if (share_forward(job, SHARE_ADD_FILE, &args, &hr))
+        return hr;
     return add_files(job, 1, &info, spec, index);
 }
 
@@ -400,6 +411,8 @@ HRESULT ejob_resume(struct ejob *job)
     BG_JOB_PRIORITY priority;
     LONG generation;
 
+    if (share_forward(job, SHARE_RESUME, NULL, &hr))
+        return hr;
     /* The scheduler's entry is made first, outside the locks: a Resume that cannot queue the
      * job fails before it changes anything. */
     if (!(entry = new_entry()))
@@ -455,6 +468,8 @@ HRESULT ejob_suspend(struct ejob *job)
     HRESULT hr = S_OK;
     BOOL waited = TRUE;
 
+    if (share_forward(job, SHARE_SUSPEND, NULL, &hr))
+        return hr;
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
     switch (job->state)
@@ -510,6 +525,8 @@ HRESULT ejob_cancel(struct ejob *job)
 {
     HRESULT hr = S_OK;
 
+    if (share_forward(job, SHARE_CANCEL, NULL, &hr))
+        return hr;
     AcquireSRWLockExclusive(&job->op_lock);
     if (!finish(job, BG_JOB_STATE_CANCELLED))
     {
@@ -544,6 +561,8 @@ HRESULT ejob_complete(struct ejob *job)
     BOOL partial = FALSE, undeleted = FALSE, waited;
     ULONG i;
 
+    if (share_forward(job, SHARE_COMPLETE, NULL, &hr))
+        return hr;
     AcquireSRWLockExclusive(&job->op_lock);
     AcquireSRWLockExclusive(&job->lock);
     if (ejob_is_final(job))

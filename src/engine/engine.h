@@ -3,6 +3,7 @@
 #ifndef OPENDO_ENGINE_H
 #define OPENDO_ENGINE_H
 
+#include <stdint.h>
 #include "base.h"
 #include <wincrypt.h>
 
@@ -237,12 +238,27 @@ struct ejob
     struct proxy_cache detected_proxy;
 
     /* The job store (store.c). */
-    HANDLE store_lock;       /* lock: the job's lock file, held while this process owns the
-                              * job; NULL when it is not stored (final, or no store) */
-    BOOL store_dirty;        /* lock: the job is in the store's dirty list */
-    struct ejob *store_next; /* store's lock: the dirty list */
-    ULONG retention_days;    /* lock: days without change before the job is dropped; 0: BITS'
-                              * 90 */
+    HANDLE store_lock;           /* lock: the job's lock file, held while this process owns the
+                                  * job; NULL when it is not stored (final, or no store) */
+    BOOL store_dirty;            /* lock: the job is in the store's dirty list */
+    struct ejob *store_next;     /* store's lock: the dirty list */
+    ULONG retention_days;        /* lock: days without change before the job is dropped; 0: BITS'
+                                  * 90 */
+    ULONGLONG saved_progress_at; /* lock: when live progress last marked the record dirty */
+
+    /* Sharing (store.c, share.c). A job that another live process owns is a mirror here: a
+     * view loaded from its record and refreshed as the owner rewrites it. Its control
+     * operations are forwarded to the owner; its setters change the mirror and are sent to
+     * the owner by the store thread; it has no worker, command line or notification class of
+     * its own, only the callbacks registered in this process. When the owner ends, the store
+     * thread adopts it: it becomes an owned job like any other. */
+    BOOL remote;           /* lock: a mirror of another process's job */
+    DWORD remote_pid;      /* lock: the owner's process id, from its record (0: unknown) */
+    UINT64 remote_started; /* lock: the owner's creation time, as a FILETIME value */
+    BOOL remote_dirty;     /* lock: settings changed here are not with the owner yet */
+    LONG remote_serial;    /* lock: bumped by every such change */
+    FILETIME record_time;  /* store's scan lock: the record's write time when last read */
+    UINT64 record_size;    /* store's scan lock: its size then */
 };
 
 /* ---- owners (engine/owner.c) ---- */
@@ -304,8 +320,11 @@ HRESULT tempfile_inherit_acl(const WCHAR *temp);
  * reference for the caller. */
 HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_progress_timeout,
                           struct ejob **out);
-/* The live (non-final) job with this id, with a reference for the caller, or NULL. */
+/* The live (non-final) job with this id, with a reference for the caller, or NULL. Looks in
+ * the store for a job that another process made. */
 struct ejob *engine_find_job(const GUID *id);
+/* engine_find_job with the reason: BG_E_NOT_FOUND, or E_ACCESSDENIED for another user's. */
+HRESULT engine_get_job(const GUID *id, struct ejob **out);
 /* A snapshot of the live jobs, in creation order: *jobs (HeapAlloc'ed, NULL when *count is 0)
  * holds a reference to each; the caller releases them and frees the array. */
 HRESULT engine_enum_jobs(struct ejob ***jobs, ULONG *count);
@@ -338,6 +357,94 @@ void store_flush(void);
 /* The job became final: its record goes and its lock file is let go, before this returns.
  * Caller holds no job lock (op_lock may be held). */
 void store_remove_job(struct ejob *job);
+
+/* TRUE if the job is a mirror of another process's job. Takes job->lock. */
+BOOL store_is_mirror(struct ejob *job);
+/* Live progress changed: the record is written again at most every STORE_PROGRESS_MS, so that
+ * other processes see progress at most a second old. Caller holds job->lock exclusively. */
+void store_mark_progress(struct ejob *job);
+/* Looks for records that appeared or changed since the last look (at most every 250 ms), as
+ * the store thread does: EnumJobs and GetJob see what other processes did a moment ago.
+ * Caller holds no lock. */
+void store_refresh(void);
+/* GetJob of a job this process does not know: loads its record if there is one (as a mirror
+ * when its owner lives, else adopted). S_OK, BG_E_NOT_FOUND, or E_ACCESSDENIED for another
+ * user's record. Caller holds no lock. */
+HRESULT store_probe(const GUID *id);
+
+/* What the sharing code needs of the store's records. */
+/* The job's record (its live progress too); the caller frees *data with free(). Takes
+ * job->lock shared. */
+HRESULT store_encode(struct ejob *job, uint8_t **data, size_t *size);
+/* A job from a record: seen by nobody, in no table. `mirror`: progress is the owner's live
+ * count, else what was flushed. E_ACCESSDENIED for another user's record,
+ * HRESULT_FROM_WIN32(ERROR_INVALID_DATA) for one that cannot be read. */
+HRESULT store_decode(const uint8_t *data, size_t size, BOOL mirror, struct ejob **out);
+/* A file from a record's file group (TAG_FILE), for a forwarded AddFile: NULL if it is no
+ * group, or without memory. */
+struct record_field;
+struct ejob_file *store_decode_file(const struct record_field *group);
+#define MERGE_STATUS 0x1   /* state, times, error, progress and the files' transfer state */
+#define MERGE_SETTINGS 0x2 /* what the client sets: names, priority, flags, options */
+#define MERGE_CMDLINE 0x4  /* the notification command line */
+/* Copies `what` of `from` (seen by nobody else; it receives the replaced values, freed with
+ * it) into `job`, appending the files it has and `job` has not; a mirror's registered
+ * callbacks get the events the changes mean. FALSE without memory for new files (nothing is
+ * changed then). Takes job->lock exclusively. */
+BOOL store_merge(struct ejob *job, struct ejob *from, ULONG what);
+/* A mirror whose owner does not answer: adopts it if its lock can be taken (the owner is gone).
+ * S_OK once the job is owned here, S_FALSE while another process still holds its lock, or the
+ * failure. Caller holds job->op_lock exclusively. */
+HRESULT store_take_over(struct ejob *job);
+/* Reads a mirror's record again (the owner may have changed): S_OK, or BG_E_NOT_FOUND if the
+ * record is gone. Caller holds no job lock. */
+HRESULT store_reload_mirror(struct ejob *job);
+/* Writes the job's record now (a change forwarded by another process, which reads it next).
+ * Caller holds no lock. */
+void store_save_now(struct ejob *job);
+
+/* ---- sharing between the processes of the user (engine/share.c) ---- */
+
+/*
+ * Each process that opens the store answers on a named pipe of its own, private to the user,
+ * for the jobs it owns: another process forwards its control operations there and gets the
+ * result with the job's record as it is after the operation.
+ */
+enum share_op
+{
+    SHARE_RESUME = 1,
+    SHARE_SUSPEND,
+    SHARE_CANCEL,
+    SHARE_COMPLETE,
+    SHARE_ADD_FILES,      /* files[count]: AddFile, AddFileSet */
+    SHARE_ADD_FILE,       /* spec: AddFileWithRanges, the DO AddFile; *out_index */
+    SHARE_SET_REMOTE,     /* index, a: SetRemoteName */
+    SHARE_REPLACE_PREFIX, /* a, b */
+    SHARE_SET_LOCAL,      /* index, a: DownloadSinkFilePath */
+    SHARE_INVALIDATE,     /* index: SetValidationState(FALSE) */
+    SHARE_SET_CMDLINE,    /* a, b: SetNotifyCmdLine */
+    SHARE_SETTINGS,       /* the mirror's settings, changed by setters here */
+    SHARE_SNAPSHOT,       /* nothing: the answer brings the job as it is now */
+};
+struct share_args
+{
+    ULONG index;
+    const WCHAR *a, *b;
+    ULONG count;
+    const BG_FILE_INFO *files;
+    const struct efile_spec *spec;
+    ULONG *out_index;
+};
+/* If the job is a mirror, sends the operation to its owner, puts the outcome in *hr and returns
+ * TRUE; FALSE if the job is owned here (the caller does the operation itself). A mirror whose
+ * owner is gone is adopted first (FALSE then). Caller holds no lock. */
+BOOL share_forward(struct ejob *job, enum share_op op, const struct share_args *args, HRESULT *hr);
+/* Starts answering other processes of the user, for the store at `dir`. Caller holds no lock. */
+HRESULT share_start(const WCHAR *dir, const WCHAR *sid);
+/* This process's identity in records: its id and creation time. */
+void share_self(DWORD *pid, UINT64 *started);
+/* TRUE while the process `pid`, created at `started`, runs. */
+BOOL share_process_alive(DWORD pid, UINT64 started);
 
 /* ---- job model (engine/engine.c) ---- */
 

@@ -82,8 +82,26 @@ HRESULT engine_adopt_job(struct ejob *job)
 
 struct ejob *engine_find_job(const GUID *id)
 {
+    struct ejob *job;
+
+    engine_get_job(id, &job);
+    return job;
+}
+
+HRESULT engine_get_job(const GUID *id, struct ejob **out)
+{
+    HRESULT hr = S_OK;
+
     engine_init();
-    return engine_find_loaded_job(id);
+    /* Made by another process a moment ago, perhaps. */
+    if (!(*out = engine_find_loaded_job(id)) &&
+        (FAILED(hr = store_probe(id)) || !(*out = engine_find_loaded_job(id))))
+        return FAILED(hr) ? hr : (HRESULT)BG_E_NOT_FOUND;
+    /* Another process's job is shown as it is there now, not as its record was a moment ago
+     * (a client that hands a job's id to another usually changed it just before). */
+    if (share_forward(*out, SHARE_SNAPSHOT, NULL, &hr) && FAILED(hr))
+        WARN("job %s: its owner does not answer: %08lx", debugstr_guid(id), hr);
+    return S_OK;
 }
 
 struct ejob *engine_find_loaded_job(const GUID *id)
@@ -107,6 +125,7 @@ struct ejob *engine_find_loaded_job(const GUID *id)
 HRESULT engine_enum_jobs(struct ejob ***jobs, ULONG *count)
 {
     engine_init();
+    store_refresh();
     return engine_snapshot_jobs(jobs, count);
 }
 

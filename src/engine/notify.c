@@ -161,9 +161,11 @@ static void arm_state_event(struct ejob *job)
 {
     ULONG event = state_event(job);
 
+    /* A mirror's command line and notification class are its owner's to serve. */
     if (!event || silenced(job) ||
-        (!job->notify.sink && !job->notify.program &&
-         IsEqualGUID(&job->options.notification_clsid, &GUID_NULL)))
+        (!job->notify.sink &&
+         (job->remote ||
+          (!job->notify.program && IsEqualGUID(&job->options.notification_clsid, &GUID_NULL)))))
         return;
     job->notify.pending |= event;
     job->notify.attempts = 0;
@@ -282,7 +284,11 @@ HRESULT notify_set_sink(struct ejob *job, struct notify_sink *sink)
         /* The files already announced were meant for the previous client. */
         dequeue_files(&job->notify, NULL, ~0u);
         job->notify.pending &= ~NOTIFY_EVENT_MODIFICATION;
-        ejob_touch(job);
+        /* A callback is this process's affair: the owner of a mirrored job hears nothing. */
+        if (job->remote)
+            notify_modified(job);
+        else
+            ejob_touch(job);
         /* BITS calls a new callback even for an event that happened before it came. */
         if (sink)
             arm_state_event(job);
@@ -322,6 +328,10 @@ HRESULT notify_set_cmdline(struct ejob *job, const WCHAR *program, const WCHAR *
             return E_INVALIDARG;
         program = parameters = NULL;
     }
+    /* A mirror's command line is set, and run, by the process that owns the job. */
+    if (share_forward(job, SHARE_SET_CMDLINE, &(struct share_args){.a = program, .b = parameters},
+                      &hr))
+        return hr;
     if (program && FAILED(hr = notify_start()))
         return hr;
     if (program && !(new_program = heap_strdup(program)))
@@ -400,6 +410,7 @@ struct pass
     struct notify_delivery delivery;
     ULONG *files; /* owned: delivery.files */
     ULONG retry;  /* events to try again later */
+    BOOL mirror;  /* the job is another process's: its command line runs there */
 };
 
 /* Copies what is due under the lock. Returns the sink to let go of (final or silenced job). */
@@ -459,7 +470,8 @@ static struct notify_sink *take(struct ejob *job, struct pass *pass, ULONGLONG n
         now >= notify->retry_due)
     {
         due |= notify->pending & (NOTIFY_EVENT_TRANSFERRED | NOTIFY_EVENT_ERROR);
-        d->clsid = job->options.notification_clsid;
+        d->clsid = job->remote ? GUID_NULL : job->options.notification_clsid;
+        pass->mirror = job->remote;
         d->context = job->error.context;
         d->code = job->error.code;
         d->file_index = job->error.file_index;
@@ -510,7 +522,7 @@ static void deliver(struct ejob *job, struct pass *pass)
         pass->retry = state_events & ~d->delivered;
         return;
     }
-    if (program)
+    if (program && !pass->mirror)
     {
         if (FAILED(notify_run_program(program, parameters)))
             pass->retry = state_events & ~d->delivered;

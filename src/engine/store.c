@@ -27,9 +27,21 @@
  * A record that cannot be read (corrupt, truncated, from a newer version) is moved aside to
  * {id}.bad with its reason logged; it never stops the others from loading.
  *
+ * Sharing: a record whose lock another live process holds is loaded as a mirror (ejob.remote),
+ * so that EnumJobs and GetJob show it. The owner rewrites its records with live progress at
+ * least every STORE_PROGRESS_MS while it transfers, and a process that has mirrors looks at
+ * the folder every STORE_REFRESH_MS, reading again the records whose time or size changed:
+ * a view is at most about a second old. Control operations on a mirror go to the owner
+ * (share.c) and come back with the job's record; setters change the mirror, which the store
+ * thread sends to the owner (SHARE_SETTINGS) with its next batch. When the owner's process is
+ * gone (its id and creation time are in the record), the next look takes the lock and adopts
+ * the job; when its record is gone, the owner cancelled or completed it.
+ *
  * Locks: store_lock guards the dirty list and is innermost (taken under job->lock by
  * store_mark_dirty; nothing is taken while it is held). The store thread takes a job's lock
- * shared to serialise it, and no lock for the file I/O.
+ * shared to serialise it, and no lock for the file I/O. scan_lock serialises the looks at the
+ * folder; it is taken under a job's op_lock (share_forward adopting a mirror), so a look only
+ * tries op_lock and leaves a busy mirror for the next look.
  */
 
 #include <stdio.h>
@@ -47,6 +59,11 @@
  * whose owner is gone. */
 #define STORE_COMMIT_MS 200
 #define STORE_SCAN_MS 1000
+/* While this process shows jobs that other processes own, it looks this often, and a client's
+ * EnumJobs looks again if the last look is older: views are at most about a second old. */
+#define STORE_REFRESH_MS 250
+/* Live progress rewrites a transferring job's record this often (the owner's side of it). */
+#define STORE_PROGRESS_MS 500
 /* BITS and DO drop jobs that did not change for this long. */
 #define RETENTION_DAYS_DEFAULT 90
 
@@ -156,6 +173,7 @@ static void put_file(struct record_writer *w, const struct ejob_file *file)
     record_put_u64(w, TAG_FILE_TOTAL, file->progress.BytesTotal);
     record_put_u64(w, TAG_FILE_DURABLE,
                    file->finished ? file->progress.BytesTransferred : file->durable);
+    record_put_u64(w, TAG_FILE_LIVE, file->progress.BytesTransferred);
     record_put_u32(w, TAG_FILE_FINISHED, file->finished);
     record_put_u32(w, TAG_FILE_COMPLETED, file->progress.Completed);
     record_put_u32(w, TAG_FILE_TEMP_DELETED, file->temp_deleted);
@@ -184,8 +202,14 @@ static void put_job(struct record_writer *w, const struct ejob *job)
 {
     const struct ejob_options *o = &job->options;
 
+    DWORD pid;
+    UINT64 started;
+
+    share_self(&pid, &started);
     record_put_bytes(w, TAG_ID, &job->id, sizeof(job->id));
     record_put_u32(w, TAG_TYPE, job->type);
+    record_put_u32(w, TAG_OWNER_PID, pid);
+    record_put_u64(w, TAG_OWNER_STARTED, started);
     record_put_str(w, TAG_OWNER_SID, job->owner.sid);
     record_put_u32(w, TAG_STATE, job->state);
     record_put_str(w, TAG_DISPLAY_NAME, job->display_name);
@@ -395,12 +419,15 @@ static void read_credential(struct ejob_options *options, struct record_reader *
     options->credentials[target - 1][scheme - 1] = c;
 }
 
-/* A file from its group; NULL without memory. */
-static struct ejob_file *read_file(struct record_reader *r)
+/* A file from its group; NULL without memory. `mirror`: its progress is what the owner
+ * counted (TAG_FILE_LIVE), else what was flushed. */
+static struct ejob_file *read_file(struct record_reader *r, BOOL mirror)
 {
     struct ejob_file *file;
     struct record_field f;
     BG_FILE_RANGE range, *grown;
+    UINT64 live = 0;
+    BOOL live_set = FALSE;
 
     if (!(file = heap_alloc_zero(sizeof(*file))))
         return NULL;
@@ -428,6 +455,10 @@ static struct ejob_file *read_file(struct record_reader *r)
             break;
         case TAG_FILE_DURABLE:
             file->durable = get_u64(&f);
+            break;
+        case TAG_FILE_LIVE:
+            live = get_u64(&f);
+            live_set = TRUE;
             break;
         case TAG_FILE_FINISHED:
             file->finished = !!get_u32(&f);
@@ -498,8 +529,10 @@ static struct ejob_file *read_file(struct record_reader *r)
             break;
         }
     }
-    /* What was flushed is what the file holds; the rest comes again. */
-    file->progress.BytesTransferred = file->durable;
+    /* What was flushed is what the file holds; the rest comes again. A view of a job that
+     * another process transfers shows what that process counted. */
+    file->progress.BytesTransferred =
+        mirror && live_set && live >= file->durable ? live : file->durable;
     if (file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
         file->progress.BytesTransferred > file->progress.BytesTotal)
         file->progress.BytesTransferred = file->durable = 0;
@@ -529,7 +562,7 @@ static BOOL append_file(struct ejob *job, struct ejob_file *file)
 }
 
 /* Builds a job from its record: the counters are computed again from the files. */
-static HRESULT read_job(struct record_reader *r, struct ejob *job)
+static HRESULT read_job(struct record_reader *r, struct ejob *job, BOOL mirror)
 {
     struct ejob_options *o = &job->options;
     struct record_reader inner;
@@ -547,6 +580,12 @@ static HRESULT read_job(struct record_reader *r, struct ejob *job)
             break;
         case TAG_TYPE:
             job->type = get_u32(&f);
+            break;
+        case TAG_OWNER_PID:
+            job->remote_pid = get_u32(&f);
+            break;
+        case TAG_OWNER_STARTED:
+            job->remote_started = get_u64(&f);
             break;
         case TAG_OWNER_SID:
             set_str(&sid, &f);
@@ -680,7 +719,7 @@ static HRESULT read_job(struct record_reader *r, struct ejob *job)
         case TAG_FILE:
             if (!record_enter(&f, &inner))
                 break;
-            if (!(file = read_file(&inner)) || !append_file(job, file))
+            if (!(file = read_file(&inner, mirror)) || !append_file(job, file))
             {
                 efile_free(file);
                 free_str(sid);
@@ -756,12 +795,78 @@ static HANDLE take_lock(const GUID *id)
                        FILE_ATTRIBUTE_HIDDEN | FILE_FLAG_DELETE_ON_CLOSE, NULL);
 }
 
-/* Reads the record at `path` for a job whose lock the caller holds. */
-static HRESULT load(const WCHAR *path, HANDLE lock, struct ejob **out)
+/* A job from a record in memory; *reason names what is wrong with a record that cannot be
+ * read (for the log), else NULL. */
+static HRESULT decode(const uint8_t *data, size_t size, BOOL mirror, struct ejob **out,
+                      const char **reason)
 {
     enum record_status status;
     struct record_reader r;
-    LARGE_INTEGER size;
+    struct ejob *job;
+    HRESULT hr;
+
+    *out = NULL;
+    *reason = NULL;
+    if ((status = record_open(data, size, &r)) != RECORD_OK)
+    {
+        *reason = record_status_name(status);
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    }
+    if (FAILED(hr = ejob_create(L"", BG_JOB_TYPE_DOWNLOAD, &job)))
+        return hr;
+    /* ejob_create gave it a new id and the caller as owner: the record says otherwise. */
+    free_str(job->description);
+    job->description = NULL;
+    if (FAILED(hr = read_job(&r, job, mirror)))
+    {
+        ejob_release(job);
+        if (hr == HRESULT_FROM_WIN32(ERROR_INVALID_DATA))
+            *reason = "inconsistent";
+        return hr;
+    }
+    *out = job;
+    return S_OK;
+}
+
+HRESULT store_decode(const uint8_t *data, size_t size, BOOL mirror, struct ejob **out)
+{
+    const char *reason;
+
+    return decode(data, size, mirror, out, &reason);
+}
+
+struct ejob_file *store_decode_file(const struct record_field *group)
+{
+    struct record_reader inner;
+
+    if (group->tag != TAG_FILE || !record_enter(group, &inner))
+        return NULL;
+    return read_file(&inner, FALSE);
+}
+
+HRESULT store_encode(struct ejob *job, uint8_t **data, size_t *size)
+{
+    struct record_writer w;
+    enum record_status status;
+
+    *data = NULL;
+    *size = 0;
+    record_writer_init(&w);
+    AcquireSRWLockShared(&job->lock);
+    put_job(&w, job);
+    ReleaseSRWLockShared(&job->lock);
+    status = record_finish(&w, data, size);
+    record_writer_free(&w);
+    return status == RECORD_OK ? S_OK : E_OUTOFMEMORY;
+}
+
+/* Reads the record at `path`: a job owned here when the caller holds its lock (`lock`, which
+ * the job then keeps), else a mirror of another process's job (`lock` NULL). An unreadable
+ * record is moved aside. */
+static HRESULT load(const WCHAR *path, HANDLE lock, struct ejob **out)
+{
+    BY_HANDLE_FILE_INFORMATION info;
+    const char *reason;
     struct ejob *job;
     uint8_t *data;
     DWORD read;
@@ -769,21 +874,23 @@ static HRESULT load(const WCHAR *path, HANDLE lock, struct ejob **out)
     HRESULT hr;
 
     *out = NULL;
-    file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+    file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                       0, NULL);
     if (file == INVALID_HANDLE_VALUE)
         return HRESULT_FROM_WIN32(GetLastError());
-    if (!GetFileSizeEx(file, &size) || size.QuadPart > 64 * 1024 * 1024)
+    if (!GetFileInformationByHandle(file, &info) || info.nFileSizeHigh ||
+        info.nFileSizeLow > 64 * 1024 * 1024)
     {
         CloseHandle(file);
         set_aside(path, "too large");
         return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
     }
-    if (!(data = HeapAlloc(GetProcessHeap(), 0, size.QuadPart ? size.QuadPart : 1)))
+    if (!(data = HeapAlloc(GetProcessHeap(), 0, info.nFileSizeLow ? info.nFileSizeLow : 1)))
     {
         CloseHandle(file);
         return E_OUTOFMEMORY;
     }
-    if (!ReadFile(file, data, (DWORD)size.QuadPart, &read, NULL) || read != size.QuadPart)
+    if (!ReadFile(file, data, info.nFileSizeLow, &read, NULL) || read != info.nFileSizeLow)
     {
         hr = HRESULT_FROM_WIN32(GetLastError());
         CloseHandle(file);
@@ -791,31 +898,19 @@ static HRESULT load(const WCHAR *path, HANDLE lock, struct ejob **out)
         return hr;
     }
     CloseHandle(file);
-    if ((status = record_open(data, read, &r)) != RECORD_OK)
-    {
-        heap_free(data);
-        set_aside(path, record_status_name(status));
-        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
-    }
-    if (FAILED(hr = ejob_create(L"", BG_JOB_TYPE_DOWNLOAD, &job)))
-    {
-        heap_free(data);
-        return hr;
-    }
-    /* ejob_create gave it a new id and the caller as owner: the record says otherwise. */
-    free_str(job->description);
-    job->description = NULL;
-    if (FAILED(hr = read_job(&r, job)))
+    hr = decode(data, read, !lock, &job, &reason);
+    heap_free(data);
+    if (FAILED(hr))
     {
         /* Another user's record is left alone; without memory, the next scan tries again. */
-        heap_free(data);
-        ejob_release(job);
-        if (hr == HRESULT_FROM_WIN32(ERROR_INVALID_DATA))
-            set_aside(path, "inconsistent");
+        if (reason)
+            set_aside(path, reason);
         return hr;
     }
-    heap_free(data);
     job->store_lock = lock;
+    job->remote = !lock;
+    job->record_time = info.ftLastWriteTime;
+    job->record_size = info.nFileSizeLow;
     *out = job;
     return S_OK;
 }
@@ -863,111 +958,617 @@ static BOOL expired(const struct ejob *job)
            (now.QuadPart - changed.QuadPart) / 10000000 / 86400 >= days;
 }
 
-static int compare_guids(const void *a, const void *b)
+/* The events a job owned here needs once it is in the table: its command line or notification
+ * class wants the notifier, and a job that was on its way goes on. */
+static void start_owned(struct ejob *job)
+{
+    BOOL events;
+
+    AcquireSRWLockExclusive(&job->lock);
+    events = job->notify.program || !IsEqualGUID(&job->options.notification_clsid, &GUID_NULL);
+    /* The record names its new owner: other processes know whom to ask. */
+    store_mark_dirty(job);
+    ReleaseSRWLockExclusive(&job->lock);
+    if (events && FAILED(notify_start()))
+        WARN("job %s: its events wait for the notifier", debugstr_guid(&job->id));
+    restart(job);
+}
+
+/* ---- merging a record into a job that others see ---- */
+
+static void swap_str(WCHAR **a, WCHAR **b)
+{
+    WCHAR *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void merge_file(struct ejob_file *to, struct ejob_file *from, ULONG what)
+{
+    if (what & MERGE_STATUS)
+    {
+        swap_str(&to->remote, &from->remote);
+        /* A local name and its temporary name are set once and then read without the lock. */
+        if (!to->local && from->local)
+        {
+            swap_str(&to->local, &from->local);
+            swap_str(&to->temp, &from->temp);
+        }
+        to->temp_id = from->temp_id;
+        to->progress = from->progress;
+        to->durable = from->durable;
+        to->finished = from->finished;
+        to->temp_deleted = from->temp_deleted;
+        memcpy(to->validator, from->validator, sizeof(to->validator));
+        to->remote_size = from->remote_size;
+        to->http_status = from->http_status;
+        to->bytes_downloaded = from->bytes_downloaded;
+        to->bytes_from_http = from->bytes_from_http;
+        to->http_connections = from->http_connections;
+        to->download_ms = from->download_ms;
+    }
+    if (what & MERGE_SETTINGS)
+    {
+        to->size_hint = from->size_hint;
+        to->size_hint_set = from->size_hint_set;
+        swap_str(&to->decryption_info, &from->decryption_info);
+        swap_str(&to->integrity_info, &from->integrity_info);
+        to->integrity_mandatory = from->integrity_mandatory;
+        to->integrity_mandatory_set = from->integrity_mandatory_set;
+        to->validation_state = from->validation_state;
+    }
+}
+
+/* Computes the job's progress again from its files. Caller holds job->lock exclusively. */
+static void recount(struct ejob *job)
+{
+    job->progress.FilesTotal = job->file_count;
+    job->progress.FilesTransferred = 0;
+    job->progress.BytesTransferred = 0;
+    job->unknown_sizes = 0;
+    job->known_bytes = 0;
+    for (ULONG i = 0; i < job->file_count; i++)
+    {
+        struct ejob_file *file = job->files[i];
+        job->progress.BytesTransferred += file->progress.BytesTransferred;
+        job->progress.FilesTransferred += file->finished;
+        if (file->progress.BytesTotal == BG_SIZE_UNKNOWN)
+            job->unknown_sizes++;
+        else
+            job->known_bytes += file->progress.BytesTotal;
+    }
+    job->progress.BytesTotal = job->unknown_sizes ? BG_SIZE_UNKNOWN : job->known_bytes;
+}
+
+/* Makes room for `count` files in the job's array, allocating outside the lock. Caller holds
+ * no lock. */
+static BOOL reserve_files(struct ejob *job, ULONG count)
+{
+    struct ejob_file **grown, **old;
+
+    for (;;)
+    {
+        AcquireSRWLockShared(&job->lock);
+        if (job->file_capacity >= count)
+        {
+            ReleaseSRWLockShared(&job->lock);
+            return TRUE;
+        }
+        ReleaseSRWLockShared(&job->lock);
+        if (!(grown = HeapAlloc(GetProcessHeap(), 0, count * sizeof(*grown))))
+            return FALSE;
+        AcquireSRWLockExclusive(&job->lock);
+        old = grown;
+        if (job->file_capacity < count)
+        {
+            if (job->file_count)
+                memcpy(grown, job->files, job->file_count * sizeof(*grown));
+            old = job->files;
+            job->files = grown;
+            job->file_capacity = count;
+        }
+        ReleaseSRWLockExclusive(&job->lock);
+        heap_free(old);
+    }
+}
+
+/* See store_merge. Caller holds job->lock exclusively and made room for from's files. */
+static void merge_locked(struct ejob *job, struct ejob *from, ULONG what)
+{
+    BG_JOB_STATE old_state = job->state;
+    FILETIME old_time = job->times.ModificationTime;
+    UINT64 old_bytes = job->progress.BytesTransferred;
+    ULONG old_count = job->file_count, common = min(job->file_count, from->file_count);
+    BOOL changed;
+
+    for (ULONG i = 0; i < common; i++)
+    {
+        BOOL was_finished = job->files[i]->finished;
+        merge_file(job->files[i], from->files[i], what);
+        if (job->remote && !was_finished && job->files[i]->finished)
+            notify_file_transferred(job, i);
+    }
+    if (what & MERGE_STATUS)
+    {
+        /* New files are taken over whole: `from` lets go of them. */
+        for (ULONG i = common; i < from->file_count && job->file_count < job->file_capacity; i++)
+        {
+            job->files[job->file_count++] = from->files[i];
+            from->files[i] = NULL;
+            if (job->remote && job->files[i]->finished)
+                notify_file_transferred(job, i);
+        }
+        from->file_count = common;
+        job->state = from->state;
+        job->error.present = from->error.present;
+        job->error.code = from->error.code;
+        job->error.context = from->error.context;
+        job->error.file_index = from->error.file_index;
+        job->error_count = from->error_count;
+        job->times = from->times;
+        job->resumed = from->resumed;
+        job->retention_days = from->retention_days;
+        job->remote_pid = from->remote_pid;
+        job->remote_started = from->remote_started;
+        recount(job);
+    }
+    if (what & MERGE_SETTINGS)
+    {
+        struct ejob_options options = job->options;
+
+        swap_str(&job->display_name, &from->display_name);
+        swap_str(&job->description, &from->description);
+        job->priority = from->priority;
+        job->notify_flags = from->notify_flags;
+        job->min_retry_delay = from->min_retry_delay;
+        job->no_progress_timeout = from->no_progress_timeout;
+        job->no_progress_timeout_set = from->no_progress_timeout_set;
+        job->file_acl_flags = from->file_acl_flags;
+        job->peer_caching_flags = from->peer_caching_flags;
+        job->options = from->options;
+        from->options = options;
+        http_forget_proxy(job);
+    }
+    if (what & MERGE_CMDLINE)
+    {
+        swap_str(&job->notify.program, &from->notify.program);
+        swap_str(&job->notify.parameters, &from->notify.parameters);
+    }
+    if (!job->remote)
+        return;
+    /* This process's callbacks hear of what the owner did. */
+    changed = job->state != old_state || CompareFileTime(&job->times.ModificationTime, &old_time) ||
+              job->progress.BytesTransferred != old_bytes || job->file_count != old_count;
+    if (job->state != old_state &&
+        (job->state == BG_JOB_STATE_TRANSFERRED || job->state == BG_JOB_STATE_ERROR))
+        notify_state_entered(job);
+    else if (changed)
+        notify_modified(job);
+}
+
+BOOL store_merge(struct ejob *job, struct ejob *from, ULONG what)
+{
+    if ((what & MERGE_STATUS) && !reserve_files(job, from->file_count))
+        return FALSE;
+    AcquireSRWLockExclusive(&job->lock);
+    merge_locked(job, from, what);
+    ReleaseSRWLockExclusive(&job->lock);
+    return TRUE;
+}
+
+/* ---- mirrors of other processes' jobs ---- */
+
+/* Serialises the looks at the store folder (the store thread's, EnumJobs' and GetJob's) and
+ * what they change in mirrors. Taken before job->lock; under job->op_lock (share_forward), so
+ * a look only tries op_lock, never waits for it. */
+static SRWLOCK scan_lock = SRWLOCK_INIT;
+static ULONGLONG last_scan; /* scan_lock: when the folder was last looked at */
+
+BOOL store_is_mirror(struct ejob *job)
+{
+    BOOL remote;
+
+    AcquireSRWLockShared(&job->lock);
+    remote = job->remote;
+    ReleaseSRWLockShared(&job->lock);
+    return remote;
+}
+
+/* The record of a mirror is gone: its owner cancelled or completed it (a job that was
+ * TRANSFERRED is taken as completed). Caller holds scan_lock and job->op_lock. */
+static void finish_mirror(struct ejob *job, const WCHAR *path)
+{
+    /* A record being replaced is never missing, but a listing may pass it by: look again. */
+    if (GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES)
+        return;
+    AcquireSRWLockExclusive(&job->lock);
+    if (!job->remote || ejob_is_final(job))
+    {
+        ReleaseSRWLockExclusive(&job->lock);
+        return;
+    }
+    TRACE("job %s: its owner let it go", debugstr_guid(&job->id));
+    job->state =
+        job->state == BG_JOB_STATE_TRANSFERRED ? BG_JOB_STATE_ACKNOWLEDGED : BG_JOB_STATE_CANCELLED;
+    job->remote = FALSE;
+    job->generation++;
+    notify_modified(job);
+    ReleaseSRWLockExclusive(&job->lock);
+    engine_forget_job(job);
+}
+
+/* Reads a mirror's changed record into it. Nothing is taken over from a record read while this
+ * process changed the mirror (a setter, or a forwarded operation's answer): the next look
+ * reads it again. Caller holds scan_lock. */
+static void refresh_mirror(struct ejob *job, const WCHAR *path)
+{
+    struct ejob *from;
+    LONG serial;
+    HRESULT hr;
+
+    AcquireSRWLockShared(&job->lock);
+    serial = job->remote_serial;
+    ReleaseSRWLockShared(&job->lock);
+    if (FAILED(hr = load(path, NULL, &from)))
+    {
+        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) &&
+            TryAcquireSRWLockExclusive(&job->op_lock))
+        {
+            finish_mirror(job, path);
+            ReleaseSRWLockExclusive(&job->op_lock);
+        }
+        return;
+    }
+    if (reserve_files(job, from->file_count))
+    {
+        AcquireSRWLockExclusive(&job->lock);
+        if (job->remote && !ejob_is_final(job) && job->remote_serial == serial)
+        {
+            merge_locked(job, from,
+                         MERGE_STATUS | MERGE_CMDLINE | (job->remote_dirty ? 0 : MERGE_SETTINGS));
+            job->record_time = from->record_time;
+            job->record_size = from->record_size;
+        }
+        ReleaseSRWLockExclusive(&job->lock);
+    }
+    ejob_release(from);
+}
+
+/* Turns a mirror whose lock the caller took (`lock`) into a job owned here: its record is read
+ * again (what was flushed, not what the owner counted), the settings changed here and not yet
+ * sent win, and it goes on from its checkpoint. Caller holds scan_lock and job->op_lock. */
+static HRESULT adopt_mirror(struct ejob *job, HANDLE lock)
+{
+    WCHAR path[MAX_PATH];
+    struct ejob *from;
+    BOOL dirty;
+    HRESULT hr;
+
+    if (!store_is_mirror(job))
+    {
+        CloseHandle(lock);
+        return S_OK;
+    }
+    if (!job_path(&job->id, L".job", path, ARRAY_SIZE(path)))
+    {
+        CloseHandle(lock);
+        return E_FAIL;
+    }
+    if (FAILED(hr = load(path, lock, &from)))
+    {
+        CloseHandle(lock);
+        if (hr == HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND))
+        {
+            finish_mirror(job, path);
+            return S_OK;
+        }
+        return hr;
+    }
+    from->store_lock = NULL;
+    if (!reserve_files(job, from->file_count))
+    {
+        CloseHandle(lock);
+        ejob_release(from);
+        return E_OUTOFMEMORY;
+    }
+    AcquireSRWLockExclusive(&job->lock);
+    merge_locked(job, from,
+                 MERGE_STATUS | MERGE_CMDLINE | (job->remote_dirty ? 0 : MERGE_SETTINGS));
+    job->record_time = from->record_time;
+    job->record_size = from->record_size;
+    job->remote = FALSE;
+    job->store_lock = lock;
+    dirty = job->remote_dirty;
+    job->remote_dirty = FALSE;
+    if (dirty)
+        store_mark_dirty(job);
+    ReleaseSRWLockExclusive(&job->lock);
+    ejob_release(from);
+    TRACE("job %s: adopted from a process that ended", debugstr_guid(&job->id));
+    start_owned(job);
+    return S_OK;
+}
+
+HRESULT store_take_over(struct ejob *job)
+{
+    HANDLE lock;
+    HRESULT hr;
+
+    if (!store_is_mirror(job))
+        return S_OK;
+    if ((lock = take_lock(&job->id)) == INVALID_HANDLE_VALUE)
+        return S_FALSE;
+    AcquireSRWLockExclusive(&scan_lock);
+    hr = adopt_mirror(job, lock);
+    ReleaseSRWLockExclusive(&scan_lock);
+    return hr;
+}
+
+HRESULT store_reload_mirror(struct ejob *job)
+{
+    WCHAR path[MAX_PATH];
+
+    if (!job_path(&job->id, L".job", path, ARRAY_SIZE(path)))
+        return E_FAIL;
+    AcquireSRWLockExclusive(&scan_lock);
+    refresh_mirror(job, path);
+    ReleaseSRWLockExclusive(&scan_lock);
+    return store_is_mirror(job) ? S_OK : BG_E_NOT_FOUND;
+}
+
+/* ---- looking at the store ---- */
+
+/* A job in the table at the start of a look, and whether its record was seen. */
+struct known
+{
+    GUID id;
+    struct ejob *job; /* a reference */
+    BOOL seen;
+};
+
+static int compare_known(const void *a, const void *b)
 {
     return memcmp(a, b, sizeof(GUID));
 }
 
-/* The ids of the jobs in the table, sorted: a scan looks each record's id up in it, so that a
- * store of many jobs costs a scan n log n, not n squared. NULL (and 0) without memory or jobs. */
-static GUID *known_ids(ULONG *count)
+/* The jobs in the table, sorted by id: a look finds each record's job in it, so that a store
+ * of many jobs costs n log n, not n squared. NULL (and 0) without memory or jobs. */
+static struct known *known_jobs(ULONG *count)
 {
+    struct known *known = NULL;
     struct ejob **jobs;
-    GUID *ids = NULL;
 
     if (FAILED(engine_snapshot_jobs(&jobs, count)) || !*count)
         return NULL;
-    if ((ids = HeapAlloc(GetProcessHeap(), 0, *count * sizeof(*ids))))
+    if ((known = HeapAlloc(GetProcessHeap(), 0, *count * sizeof(*known))))
     {
         for (ULONG i = 0; i < *count; i++)
-            ids[i] = jobs[i]->id;
-        qsort(ids, *count, sizeof(*ids), compare_guids);
+        {
+            known[i].id = jobs[i]->id;
+            known[i].job = jobs[i];
+            known[i].seen = FALSE;
+        }
+        qsort(known, *count, sizeof(*known), compare_known);
     }
-    for (ULONG i = 0; i < *count; i++)
-        ejob_release(jobs[i]);
-    heap_free(jobs);
-    if (!ids)
+    else
+    {
+        for (ULONG i = 0; i < *count; i++)
+            ejob_release(jobs[i]);
         *count = 0;
-    return ids;
+    }
+    heap_free(jobs);
+    return known;
 }
 
-/* Loads every record whose owner is gone. */
-static void scan(void)
+/* A record of a job this process does not have: adopted if its owner is gone (or it never had
+ * one), else mirrored. S_OK once the job is in the table, E_ACCESSDENIED for another user's
+ * record. Caller holds scan_lock. */
+static HRESULT found_record(const GUID *id, const WCHAR *path)
+{
+    struct ejob *job;
+    HANDLE lock;
+    HRESULT hr;
+
+    if ((job = engine_find_loaded_job(id)))
+    {
+        ejob_release(job);
+        return S_OK;
+    }
+    lock = take_lock(id);
+    if (FAILED(hr = load(path, lock == INVALID_HANDLE_VALUE ? NULL : lock, &job)))
+    {
+        if (lock != INVALID_HANDLE_VALUE)
+            CloseHandle(lock);
+        return hr;
+    }
+    if (!IsEqualGUID(&job->id, id))
+    {
+        set_aside(path, "misnamed");
+        ejob_release(job);
+        return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    }
+    if (job->remote)
+    {
+        DWORD pid;
+        UINT64 started;
+
+        /* A job this process is making: its record is written before it enters the table. */
+        share_self(&pid, &started);
+        if (job->remote_pid == pid && job->remote_started == started)
+        {
+            ejob_release(job);
+            return BG_E_NOT_FOUND;
+        }
+        TRACE("job %s: owned by process %04lx", debugstr_guid(id), job->remote_pid);
+        hr = engine_adopt_job(job);
+        ejob_release(job);
+        return hr;
+    }
+    if (expired(job))
+    {
+        TRACE("job %s: expired", debugstr_guid(&job->id));
+        engine_adopt_job(job);
+        ejob_cancel(job);
+        ejob_release(job);
+        return BG_E_NOT_FOUND;
+    }
+    TRACE("job %s: adopted", debugstr_guid(&job->id));
+    if (FAILED(hr = engine_adopt_job(job)))
+    {
+        ejob_release(job);
+        return hr;
+    }
+    start_owned(job);
+    ejob_release(job);
+    return S_OK;
+}
+
+/* Whether a mirror's owner still runs; asked once per owner in a look. */
+struct owner_seen
+{
+    DWORD pid;
+    UINT64 started;
+    BOOL alive;
+};
+
+static BOOL owner_alive(struct ejob *job, struct owner_seen *seen, ULONG *seen_count, ULONG max)
+{
+    DWORD pid;
+    UINT64 started;
+    BOOL alive;
+
+    AcquireSRWLockShared(&job->lock);
+    pid = job->remote_pid;
+    started = job->remote_started;
+    ReleaseSRWLockShared(&job->lock);
+    if (!pid)
+        return FALSE;
+    for (ULONG i = 0; i < *seen_count; i++)
+    {
+        if (seen[i].pid == pid && seen[i].started == started)
+            return seen[i].alive;
+    }
+    alive = share_process_alive(pid, started);
+    if (*seen_count < max)
+    {
+        seen[*seen_count].pid = pid;
+        seen[*seen_count].started = started;
+        seen[*seen_count].alive = alive;
+        (*seen_count)++;
+    }
+    return alive;
+}
+
+/* Looks at every record: adopts the ones whose owner is gone, mirrors the ones other processes
+ * own, refreshes the mirrors whose record changed and lets go of those whose record went.
+ * Returns TRUE if the table holds mirrors. Caller holds scan_lock. */
+static BOOL scan_locked(void)
 {
     WCHAR pattern[MAX_PATH], path[MAX_PATH];
+    struct owner_seen owners[16];
+    ULONG known_count, owner_count = 0;
     WIN32_FIND_DATAW data;
-    struct ejob *job, *known;
+    struct known *known, *k;
+    BOOL mirrors = FALSE;
     HANDLE find, lock;
-    ULONG known_count;
-    GUID id, *ids;
+    GUID id;
 
+    last_scan = GetTickCount64();
     if (swprintf(pattern, ARRAY_SIZE(pattern), L"%ls\\*.job", store_dir) < 0)
-        return;
-    if ((find = FindFirstFileW(pattern, &data)) == INVALID_HANDLE_VALUE)
-        return;
-    ids = known_ids(&known_count);
-    do
+        return FALSE;
+    known = known_jobs(&known_count);
+    if ((find = FindFirstFileW(pattern, &data)) != INVALID_HANDLE_VALUE)
     {
-        WCHAR name[40];
-        size_t len = wcslen(data.cFileName);
+        do
+        {
+            WCHAR name[40];
 
-        if (len != 42 || (data.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY))
-            continue;
-        memcpy(name, data.cFileName, 38 * sizeof(WCHAR));
-        name[38] = 0;
-        if (FAILED(CLSIDFromString(name, &id)))
-            continue;
-        /* Ours already (the table was read before the scan; a job added since then is
-         * found by its lock, which this process holds). */
-        if (ids && bsearch(&id, ids, known_count, sizeof(*ids), compare_guids))
-            continue;
-        if ((known = engine_find_loaded_job(&id)))
+            if (wcslen(data.cFileName) != 42 || (data.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY))
+                continue;
+            memcpy(name, data.cFileName, 38 * sizeof(WCHAR));
+            name[38] = 0;
+            if (FAILED(CLSIDFromString(name, &id)) ||
+                swprintf(path, ARRAY_SIZE(path), L"%ls\\%ls", store_dir, data.cFileName) < 0)
+                continue;
+            if (known && (k = bsearch(&id, known, known_count, sizeof(*known), compare_known)))
+            {
+                k->seen = TRUE;
+                if (store_is_mirror(k->job) &&
+                    (CompareFileTime(&data.ftLastWriteTime, &k->job->record_time) ||
+                     data.nFileSizeLow != k->job->record_size))
+                    refresh_mirror(k->job, path);
+                continue;
+            }
+            found_record(&id, path);
+        } while (FindNextFileW(find, &data));
+        FindClose(find);
+    }
+    for (ULONG i = 0; i < known_count; i++)
+    {
+        struct ejob *job = known[i].job;
+
+        if (store_is_mirror(job) && TryAcquireSRWLockExclusive(&job->op_lock))
         {
-            ejob_release(known);
-            continue;
+            if (!known[i].seen && job_path(&job->id, L".job", path, ARRAY_SIZE(path)))
+                finish_mirror(job, path);
+            else if (!owner_alive(job, owners, &owner_count, ARRAY_SIZE(owners)) &&
+                     (lock = take_lock(&job->id)) != INVALID_HANDLE_VALUE)
+                adopt_mirror(job, lock);
+            ReleaseSRWLockExclusive(&job->op_lock);
         }
-        if ((lock = take_lock(&id)) == INVALID_HANDLE_VALUE)
-            continue;
-        if (swprintf(path, ARRAY_SIZE(path), L"%ls\\%ls", store_dir, data.cFileName) < 0 ||
-            FAILED(load(path, lock, &job)))
-        {
-            CloseHandle(lock);
-            continue;
-        }
-        if (!IsEqualGUID(&job->id, &id))
-        {
-            set_aside(path, "misnamed");
-            ejob_release(job);
-            continue;
-        }
-        if (expired(job))
-        {
-            TRACE("job %s: expired", debugstr_guid(&job->id));
-            engine_adopt_job(job);
-            ejob_cancel(job);
-            ejob_release(job);
-            continue;
-        }
-        TRACE("job %s: adopted", debugstr_guid(&job->id));
-        engine_adopt_job(job);
-        /* Its command line or notification class still wants the job's events. */
-        if ((job->notify.program || !IsEqualGUID(&job->options.notification_clsid, &GUID_NULL)) &&
-            FAILED(notify_start()))
-            WARN("job %s: its events wait for the notifier", debugstr_guid(&job->id));
-        restart(job);
+        mirrors |= store_is_mirror(job);
         ejob_release(job);
-    } while (FindNextFileW(find, &data));
-    FindClose(find);
-    heap_free(ids);
+    }
+    heap_free(known);
+    return mirrors;
+}
+
+static BOOL scan(void)
+{
+    BOOL mirrors;
+
+    AcquireSRWLockExclusive(&scan_lock);
+    mirrors = scan_locked();
+    ReleaseSRWLockExclusive(&scan_lock);
+    return mirrors;
+}
+
+void store_refresh(void)
+{
+    if (!store_open)
+        return;
+    AcquireSRWLockExclusive(&scan_lock);
+    if (GetTickCount64() - last_scan >= STORE_REFRESH_MS)
+        scan_locked();
+    ReleaseSRWLockExclusive(&scan_lock);
+}
+
+HRESULT store_probe(const GUID *id)
+{
+    WCHAR path[MAX_PATH];
+    HRESULT hr;
+
+    if (!store_open || !job_path(id, L".job", path, ARRAY_SIZE(path)) ||
+        GetFileAttributesW(path) == INVALID_FILE_ATTRIBUTES)
+        return BG_E_NOT_FOUND;
+    AcquireSRWLockExclusive(&scan_lock);
+    hr = found_record(id, path);
+    ReleaseSRWLockExclusive(&scan_lock);
+    if (hr == E_ACCESSDENIED)
+        return hr;
+    return SUCCEEDED(hr) ? S_OK : BG_E_NOT_FOUND;
 }
 
 /* ---- the store thread ---- */
 
-/* Writes every dirty job now. The whole batch runs under commit_lock, so that store_flush,
- * which takes it too, returns only once a batch the store thread started is written. */
+/* Writes every dirty job now, and sends the settings changed in mirrors to their owners. The
+ * whole batch runs under commit_lock, so that store_flush, which takes it too, returns only
+ * once a batch the store thread started is written. */
 static void commit(void)
 {
     struct ejob *job, *next;
+    BOOL remote;
+    HRESULT hr;
 
     AcquireSRWLockExclusive(&commit_lock);
     AcquireSRWLockExclusive(&store_lock);
@@ -980,8 +1581,21 @@ static void commit(void)
         next = job->store_next;
         job->store_next = NULL;
         job->store_dirty = FALSE;
+        remote = job->remote;
         ReleaseSRWLockExclusive(&job->lock);
-        if (FAILED(save(job)))
+        if (remote && share_forward(job, SHARE_SETTINGS, NULL, &hr))
+        {
+            /* An owner that cannot be reached is tried again with the next batch (its job is
+             * adopted meanwhile if it is gone); one that refused keeps its settings. */
+            if (FAILED(hr) && HRESULT_FACILITY(hr) == FACILITY_WIN32)
+            {
+                AcquireSRWLockExclusive(&job->lock);
+                if (job->remote_dirty)
+                    store_mark_dirty(job);
+                ReleaseSRWLockExclusive(&job->lock);
+            }
+        }
+        else if (FAILED(save(job)))
         {
             /* Tried again with the next batch: a reader may have held the record open, or the
              * disk may be full for a moment. */
@@ -997,7 +1611,7 @@ static void commit(void)
 static DWORD WINAPI store_main(void *arg)
 {
     ULONGLONG next_scan = GetTickCount64() + STORE_SCAN_MS, now;
-    BOOL dirty;
+    BOOL dirty, mirrors = FALSE;
 
     for (;;)
     {
@@ -1015,8 +1629,9 @@ static DWORD WINAPI store_main(void *arg)
         }
         if (GetTickCount64() >= next_scan)
         {
-            scan();
-            next_scan = GetTickCount64() + STORE_SCAN_MS;
+            mirrors = scan();
+            /* Other processes' jobs are looked at more often: their views stay fresh. */
+            next_scan = GetTickCount64() + (mirrors ? STORE_REFRESH_MS : STORE_SCAN_MS);
         }
     }
     return 0;
@@ -1043,6 +1658,9 @@ static BOOL CALLBACK init(INIT_ONCE *once, void *param, void **context)
         return TRUE;
     }
     store_open = TRUE;
+    /* Other processes reach the jobs of this one from now on. */
+    if (FAILED(hr = share_start(store_dir, user_sid)))
+        WARN("other processes cannot reach this process's jobs: %08lx", hr);
     /* The jobs that wait in the store are there before the first call returns. */
     scan();
     if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)store_main,
@@ -1084,7 +1702,16 @@ HRESULT store_add_job(struct ejob *job)
 
 void store_mark_dirty(struct ejob *job)
 {
-    if (!job->store_lock || job->store_dirty || ejob_is_final(job))
+    if (job->remote)
+    {
+        /* A setter changed a mirror: the store thread sends the settings to the owner, and
+         * until then no look at the record takes them back. */
+        job->remote_dirty = TRUE;
+        job->remote_serial++;
+    }
+    else if (!job->store_lock)
+        return;
+    if (job->store_dirty || ejob_is_final(job))
         return;
     job->store_dirty = TRUE;
     ejob_addref(job);
@@ -1095,6 +1722,21 @@ void store_mark_dirty(struct ejob *job)
     ReleaseSRWLockExclusive(&store_lock);
 }
 
+void store_mark_progress(struct ejob *job)
+{
+    ULONGLONG now = GetTickCount64();
+
+    if (now - job->saved_progress_at < STORE_PROGRESS_MS)
+        return;
+    job->saved_progress_at = now;
+    store_mark_dirty(job);
+}
+
+void store_save_now(struct ejob *job)
+{
+    if (store_open)
+        save(job);
+}
 void store_remove_job(struct ejob *job)
 {
     WCHAR path[MAX_PATH];

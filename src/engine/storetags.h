@@ -51,8 +51,10 @@ enum
     TAG_CERT_BY_NAME,
     TAG_CERT_HASH,
     TAG_CERT_SUBJECT,
-    TAG_CREDENTIAL, /* group: target, scheme, user, protected password */
-    TAG_FILE,       /* group */
+    TAG_CREDENTIAL,    /* group: target, scheme, user, protected password */
+    TAG_FILE,          /* group */
+    TAG_OWNER_PID,     /* the owning process's id */
+    TAG_OWNER_STARTED, /* u64: its creation time (a FILETIME value) */
 
     TAG_CRED_TARGET = 100,
     TAG_CRED_SCHEME,
@@ -84,6 +86,11 @@ enum
     TAG_FILE_HTTP_CONNECTIONS,
     TAG_FILE_DOWNLOAD_MS,
     TAG_FILE_TEMP_ID, /* bytes: struct file_identity of the temporary file */
+    TAG_FILE_LIVE,    /* u64: bytes counted, flushed or not (for other processes' views) */
+
+    /* Fields of a request between processes (share.c), not of a stored record. */
+    TAG_REQ_A = 300,
+    TAG_REQ_B,
 };
 
 #endif /* OPENDO_STORETAGS_H */

@@ -315,6 +315,7 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         job->no_progress_since = GetTickCount64();
         counted = file->progress.BytesTransferred;
         notify_modified(job);
+        store_mark_progress(job);
         if (job->options.max_download_size &&
             job->progress.BytesTransferred > job->options.max_download_size)
             hr = size_limit_failure(ctx);
