@@ -65,23 +65,37 @@ static IBackgroundCopyJob *helper_job(IBackgroundCopyManager *own, const WCHAR *
     return job;
 }
 
-/* helper create <url> <local> <answer>: makes a job with one file and leaves it there. */
-static int helper_create(WCHAR **argv)
+/* A helper's job with a description, HIGH priority, and a command line that runs
+ * `cmd.exe /c <command>` when the job is transferred, in whatever process. */
+static IBackgroundCopyJob *helper_notifying_job(IBackgroundCopyManager *own, const WCHAR *name,
+                                                const WCHAR *description, const WCHAR *url,
+                                                const WCHAR *local, const WCHAR *command, GUID *id)
 {
-    IBackgroundCopyManager *own = tu_manager();
-    WCHAR parameters[MAX_PATH + 40];
+    IBackgroundCopyJob *job = helper_job(own, name, url, local, id);
+    WCHAR parameters[MAX_PATH + 60];
     IBackgroundCopyJob2 *job2;
-    IBackgroundCopyJob *job;
-    GUID id;
 
-    job = helper_job(own, L"stored", argv[0], argv[1], &id);
-    IBackgroundCopyJob_SetDescription(job, L"made by another process");
+    IBackgroundCopyJob_SetDescription(job, description);
     IBackgroundCopyJob_SetPriority(job, BG_JOB_PRIORITY_HIGH);
-    /* When the job is transferred, in whatever process: the command line writes <local>.done. */
-    swprintf(parameters, ARRAY_SIZE(parameters), L"cmd.exe /c echo done > \"%ls.done\"", argv[1]);
+    swprintf(parameters, ARRAY_SIZE(parameters), L"cmd.exe /c %ls", command);
     IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob2, (void **)&job2);
     IBackgroundCopyJob2_SetNotifyCmdLine(job2, L"C:\\windows\\system32\\cmd.exe", parameters);
     IBackgroundCopyJob2_Release(job2);
+    return job;
+}
+
+/* helper create <url> <local> <answer>: makes a job with one file and leaves it there; its
+ * command line writes <local>.done. */
+static int helper_create(WCHAR **argv)
+{
+    IBackgroundCopyManager *own = tu_manager();
+    WCHAR command[MAX_PATH + 30];
+    IBackgroundCopyJob *job;
+    GUID id;
+
+    swprintf(command, ARRAY_SIZE(command), L"echo done > \"%ls.done\"", argv[1]);
+    job = helper_notifying_job(own, L"stored", L"made by another process", argv[0], argv[1],
+                               command, &id);
     write_id(argv[2], &id);
     /* No Cancel, no Complete: the job stays for the next process. */
     IBackgroundCopyJob_Release(job);
@@ -90,24 +104,19 @@ static int helper_create(WCHAR **argv)
 }
 
 /* helper own|ownrun <url> <local> <answer>: makes a job whose command line appends a line to
- * <local>.cmd when it is transferred, resumes it (ownrun), answers, and keeps running until
- * <answer>.release exists; then exits without Cancel or Complete. */
+ * <local>.cmd, resumes it (ownrun), answers, and keeps running until <answer>.release exists;
+ * then exits without Cancel or Complete. */
 static int helper_own(WCHAR **argv, BOOL resume)
 {
     IBackgroundCopyManager *own = tu_manager();
-    WCHAR parameters[MAX_PATH + 60], release[MAX_PATH + 10];
+    WCHAR command[MAX_PATH + 30], release[MAX_PATH + 10];
     ULONGLONG deadline = GetTickCount64() + 3 * TIMEOUT;
-    IBackgroundCopyJob2 *job2;
     IBackgroundCopyJob *job;
     GUID id;
 
-    job = helper_job(own, L"shared", argv[0], argv[1], &id);
-    IBackgroundCopyJob_SetDescription(job, L"owned by another process");
-    IBackgroundCopyJob_SetPriority(job, BG_JOB_PRIORITY_HIGH);
-    swprintf(parameters, ARRAY_SIZE(parameters), L"cmd.exe /c echo ran>> \"%ls.cmd\"", argv[1]);
-    IBackgroundCopyJob_QueryInterface(job, &IID_IBackgroundCopyJob2, (void **)&job2);
-    IBackgroundCopyJob2_SetNotifyCmdLine(job2, L"C:\\windows\\system32\\cmd.exe", parameters);
-    IBackgroundCopyJob2_Release(job2);
+    swprintf(command, ARRAY_SIZE(command), L"echo ran>> \"%ls.cmd\"", argv[1]);
+    job = helper_notifying_job(own, L"shared", L"owned by another process", argv[0], argv[1],
+                               command, &id);
     if (resume)
         IBackgroundCopyJob_Resume(job);
     write_id(argv[2], &id);

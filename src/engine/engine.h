@@ -384,6 +384,8 @@ HRESULT store_decode(const uint8_t *data, size_t size, BOOL mirror, struct ejob 
  * group, or without memory. */
 struct record_field;
 struct ejob_file *store_decode_file(const struct record_field *group);
+/* A string field's value (HeapAlloc'ed, freed with free_str), NULL without memory. */
+WCHAR *store_get_str(const struct record_field *f);
 #define MERGE_STATUS 0x1   /* state, times, error, progress and the files' transfer state */
 #define MERGE_SETTINGS 0x2 /* what the client sets: names, priority, flags, options */
 #define MERGE_CMDLINE 0x4  /* the notification command line */

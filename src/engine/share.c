@@ -157,19 +157,6 @@ static void request_free(struct request *req)
     heap_free(req->files);
 }
 
-static WCHAR *field_str(const struct record_field *f)
-{
-    size_t len = record_str_len(f);
-    WCHAR *s = HeapAlloc(GetProcessHeap(), 0, (len + 1) * sizeof(WCHAR));
-
-    if (s && !record_get_str(f, (uint16_t *)s, len + 1))
-    {
-        heap_free(s);
-        s = NULL;
-    }
-    return s;
-}
-
 /* Reads a request's arguments (SHARE_SETTINGS has none: its record is a job's). */
 static HRESULT parse_request(const uint8_t *data, uint32_t size, struct request *req)
 {
@@ -190,7 +177,7 @@ static HRESULT parse_request(const uint8_t *data, uint32_t size, struct request 
     {
         WCHAR **s = f.tag == TAG_REQ_A ? &req->a : f.tag == TAG_REQ_B ? &req->b : NULL;
 
-        if (s && !*s && !(*s = field_str(&f)))
+        if (s && !*s && !(*s = store_get_str(&f)))
             return E_OUTOFMEMORY;
         if (f.tag == TAG_FILE && req->count < files &&
             !(req->files[req->count++] = store_decode_file(&f)))

@@ -325,7 +325,7 @@ static HRESULT save(struct ejob *job)
 
 /* ---- reading ---- */
 
-static WCHAR *get_str(const struct record_field *f)
+WCHAR *store_get_str(const struct record_field *f)
 {
     size_t len = record_str_len(f);
     WCHAR *s = HeapAlloc(GetProcessHeap(), 0, (len + 1) * sizeof(WCHAR));
@@ -372,7 +372,7 @@ static void get_bytes(const struct record_field *f, void *out, size_t size)
 static void set_str(WCHAR **field, const struct record_field *f)
 {
     free_str(*field);
-    *field = get_str(f);
+    *field = store_get_str(f);
 }
 
 static void read_credential(struct ejob_options *options, struct record_reader *r)
