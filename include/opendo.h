@@ -22,6 +22,12 @@ extern "C"
     extern const CLSID CLSID_DeliveryOptimization;
     /* {72d72fcb-bc24-44b4-84a0-38411b90eb4b}: OpenDO's type library. */
     extern const IID LIBID_OpenDOLib;
+    /* {481cc7de-b793-4c69-aa1f-d284e9e05eab}: OpenDO's proxies and stubs, registered for the
+     * interfaces that have no proxy of the system's. */
+    extern const CLSID CLSID_OpenDOProxyStub;
+    /* {0892fcb0-7375-455d-9004-c852619c5838}: the AppID of the COM surrogate that serves
+     * CLSCTX_LOCAL_SERVER clients. */
+    extern const GUID APPID_OpenDO;
 
 #define OPENDO_PROGID L"OpenDO.Manager"
 #define OPENDO_PROGID_VERSIONED L"OpenDO.Manager.1"

@@ -17,7 +17,7 @@ export OPENDO_BUILD_DIR=$build
 export WINEPREFIX=$build/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 # A persistent wineserver for the whole run: otherwise the first test to start one keeps
 # ctest's output pipe open until the server exits, and its time looks inflated.
-wineserver -p
+wineserver -p 2>/dev/null || true  # one may be running already (an earlier run, a debugging session)
 # Start Wine's own helpers (services, rpcss, the desktop) from a process whose output goes
 # nowhere: one started by the first test would inherit that test's output pipe and keep ctest
 # waiting long after the test ended. regsvr32 initialises COM, which brings them all up.

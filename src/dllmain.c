@@ -15,6 +15,9 @@ HRESULT WINAPI DllGetClassObject(REFCLSID clsid, REFIID riid, void **out)
     if (!out)
         return E_POINTER;
     *out = NULL;
+    if (IsEqualCLSID(clsid, &CLSID_OpenDOProxyStub))
+        return proxy_get_class_object(clsid, riid, out);
+    surrogate_watch();
     return factory_get_class_object(clsid, riid, out);
 }
 
@@ -23,5 +26,5 @@ HRESULT WINAPI DllCanUnloadNow(void)
     /* Counted here: live COM objects, server locks, jobs in the queue (manager.c) and HTTP
      * requests that WinHTTP has not closed yet (http.c). Worker and notifier threads pin the
      * module themselves until they leave. */
-    return module_in_use() ? S_FALSE : S_OK;
+    return module_in_use() || proxy_in_use() ? S_FALSE : S_OK;
 }

@@ -45,7 +45,7 @@ static ULONG enumerator_release(struct enumerator *e)
         heap_free(e->items);
         ftm_release(&e->ftm);
         heap_free(e);
-        module_unlock();
+        object_unlock();
     }
     return refs;
 }
@@ -263,7 +263,7 @@ static HRESULT enumerator_create(const IID *iid, IUnknown **items, ULONG count, 
         e->items[i] = items[i];
         IUnknown_AddRef(items[i]);
     }
-    module_lock();
+    object_lock();
     *out = e;
     return S_OK;
 }

@@ -56,7 +56,7 @@ static ULONG WINAPI error_Release(IBackgroundCopyError *iface)
         ftm_release(&error->ftm);
         ejob_release(error->ejob);
         heap_free(error);
-        module_unlock();
+        object_unlock();
     }
     return refs;
 }
@@ -168,7 +168,7 @@ HRESULT error_create(struct ejob *ejob, enum dialect dialect, BG_ERROR_CONTEXT c
     error->code = code;
     error->file_index = file_index;
     ejob_addref(ejob);
-    module_lock();
+    object_lock();
     *out = &error->IBackgroundCopyError_iface;
     return S_OK;
 }

@@ -59,9 +59,9 @@ static HRESULT WINAPI factory_CreateInstance(IClassFactory *iface, IUnknown *out
 static HRESULT WINAPI factory_LockServer(IClassFactory *iface, BOOL lock)
 {
     if (lock)
-        module_lock();
+        object_lock();
     else
-        module_unlock();
+        object_unlock();
     return S_OK;
 }
 
@@ -73,6 +73,12 @@ static const IClassFactoryVtbl factory_vtbl = {
 static struct class_factory factories[] = {
     {{&factory_vtbl}, &CLSID_OpenDOManager, manager_create, DIALECT_BITS},
     {{&factory_vtbl}, &CLSID_DeliveryOptimization, manager_create, DIALECT_DO},
+    /* Served only where `regsvr32 /n /i:bits` pointed the system's BITS classes at us. */
+    {{&factory_vtbl}, &CLSID_SystemBits, manager_create, DIALECT_BITS},
+    {{&factory_vtbl}, &CLSID_SystemBits5_0, manager_create, DIALECT_BITS},
+    {{&factory_vtbl}, &CLSID_SystemBits10_1, manager_create, DIALECT_BITS},
+    {{&factory_vtbl}, &CLSID_SystemBits10_2, manager_create, DIALECT_BITS},
+    {{&factory_vtbl}, &CLSID_SystemBits10_3, manager_create, DIALECT_BITS},
 };
 
 HRESULT factory_get_class_object(REFCLSID clsid, REFIID riid, void **out)

@@ -46,7 +46,7 @@ static ULONG WINAPI file_Release(IBackgroundCopyFile5 *iface)
         ftm_release(&file->ftm);
         ejob_release(file->ejob);
         heap_free(file);
-        module_unlock();
+        object_unlock();
     }
     return refs;
 }
@@ -275,7 +275,7 @@ HRESULT file_create(struct ejob *ejob, ULONG index, enum dialect dialect, IBackg
     file->index = index;
     file->dialect = dialect;
     ejob_addref(ejob);
-    module_lock();
+    object_lock();
     *out = (IBackgroundCopyFile *)&file->IBackgroundCopyFile5_iface;
     return S_OK;
 }

@@ -60,7 +60,7 @@ static ULONG WINAPI job_Release(IBackgroundCopyJob5 *iface)
         heap_free(job);
         /* As for the manager: the client may be about to exit. */
         store_flush();
-        module_unlock();
+        object_unlock();
     }
     return refs;
 }
@@ -613,7 +613,7 @@ HRESULT job_create(struct ejob *ejob, enum dialect dialect, IBackgroundCopyJob *
     job->dialect = dialect;
     job->ejob = ejob;
     ejob_addref(ejob);
-    module_lock();
+    object_lock();
     *out = (IBackgroundCopyJob *)&job->IBackgroundCopyJob5_iface;
     return S_OK;
 }

@@ -56,7 +56,7 @@ static ULONG WINAPI manager_Release(IBackgroundCopyManager *iface)
         /* A client that lets go of its manager may be about to exit: what it changed is on
          * disk before this returns. */
         store_flush();
-        module_unlock();
+        object_unlock();
     }
     return refs;
 }
@@ -199,7 +199,7 @@ HRESULT manager_create(enum dialect dialect, REFIID riid, void **out)
     manager->IBackgroundCopyManager_iface.lpVtbl = &manager_vtbl;
     manager->refs = 1;
     manager->dialect = dialect;
-    module_lock();
+    object_lock();
     /* Before the first job exists: its events go through the COM layer. */
     callback_init();
     /* The jobs waiting in the store are found, and go on, when a client makes a manager. */

@@ -44,6 +44,38 @@ HRESULT dialect_result(enum dialect dialect, HRESULT hr);
 
 /* ---- COM objects ---- */
 
+/* guids.c: the system's BITS classes (CLSID_BackgroundCopyManager and its versions). */
+extern const CLSID CLSID_SystemBits, CLSID_SystemBits5_0, CLSID_SystemBits10_1,
+    CLSID_SystemBits10_2, CLSID_SystemBits10_3;
+
+/* register.c: registry helpers. */
+HRESULT reg_set_value(HKEY root, const WCHAR *subkey, const WCHAR *name, const WCHAR *value);
+/* Deletes subkey and everything under it; S_OK if it is not there. */
+HRESULT reg_delete_tree(HKEY root, const WCHAR *subkey);
+/* TRUE in a Wine prefix (ntdll says so). */
+BOOL reg_on_wine(void);
+
+/* proxy.c: the proxies and stubs of the IDL's interfaces. */
+HRESULT proxy_get_class_object(REFCLSID clsid, REFIID riid, void **out);
+/* TRUE while a proxy or stub made here lives. */
+BOOL proxy_in_use(void);
+/* Registers the proxies for the interfaces that have none (and, in a Wine prefix, for the two
+ * enumerators that Wine's own proxies get wrong, keeping what they replace), and the proxy
+ * class. */
+HRESULT proxy_register(const WCHAR *module_path);
+/* Removes the registrations that name our proxy class (putting back what they replaced), and
+ * the class. */
+HRESULT proxy_unregister(void);
+
+/* surrogate.c: objects handed to clients (and server locks), counted apart from the module's
+ * other references: the surrogate process ends when none is left and no job of its own is
+ * transferring. object_lock/object_unlock also take and drop a module reference. */
+void object_lock(void);
+void object_unlock(void);
+/* In a COM surrogate process (dllhost.exe), starts (once) the thread that ends the process by
+ * the rule in surrogate.c; does nothing in any other process. */
+void surrogate_watch(void);
+
 /* factory.c */
 HRESULT factory_get_class_object(REFCLSID clsid, REFIID riid, void **out);
 /* manager.c: creates a manager object (the class factory's constructor). */

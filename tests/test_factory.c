@@ -2,7 +2,10 @@
 /* The class factory and the unload rule: DllGetClassObject, IClassFactory, DllCanUnloadNow. */
 #include "testutil.h"
 
-/* {4991d34b-80a1-4291-83b6-3328366b9097}: BITS' own class, which OpenDO does not serve. */
+/* A class id that no one serves. */
+static const CLSID clsid_nobody = {
+    0x2f4b8a51, 0x6c3e, 0x4d2a, {0x9b, 0x61, 0x0e, 0x7d, 0x53, 0xa8, 0x14, 0xc2}};
+/* {4991d34b-80a1-4291-83b6-3328366b9097}: BITS' own class, served for regsvr32 /n /i:bits. */
 static const CLSID clsid_bits_manager = {
     0x4991d34b, 0x80a1, 0x4291, {0x83, 0xb6, 0x33, 0x28, 0x36, 0x6b, 0x90, 0x97}};
 
@@ -28,8 +31,12 @@ static void test_unknown_clsid(void **state)
 {
     void *out = (void *)0xdeadbeef;
 
-    assert_hr(CLASS_E_CLASSNOTAVAILABLE,
-              get_class_object(&clsid_bits_manager, &IID_IClassFactory, &out));
+    /* The system's BITS class is served (for `regsvr32 /n /i:bits`); a class of no one is not. */
+    assert_hr(S_OK, get_class_object(&clsid_bits_manager, &IID_IClassFactory, &out));
+    assert_non_null(out);
+    IClassFactory_Release((IClassFactory *)out);
+    out = (void *)0xdeadbeef;
+    assert_hr(CLASS_E_CLASSNOTAVAILABLE, get_class_object(&clsid_nobody, &IID_IClassFactory, &out));
     assert_null(out);
     out = (void *)0xdeadbeef;
     assert_hr(CLASS_E_CLASSNOTAVAILABLE, get_class_object(&IID_IUnknown, &IID_IUnknown, &out));

@@ -107,6 +107,37 @@ static void check_typelib_path(void)
         fail_msg("the type library is registered as \"%ls\", expected \"%ls\"", value, dll_path);
 }
 
+#define OUR_PROXIES L"{481CC7DE-B793-4C69-AA1F-D284E9E05EAB}"
+#define WINE_PROXIES L"{5CE34C0D-0DC9-4C1F-897C-DAA1B78CEE7C}"
+#define JOB5_PROXY L"Interface\\{E847030C-BBBA-4657-AF6D-484AA42BF1FE}\\ProxyStubClsid32"
+#define MANAGER_PROXY MANAGER_INTERFACE_KEY L"\\ProxyStubClsid32"
+#define ENUM_JOBS_PROXY L"Interface\\{1AF4F612-3B71-466F-8F58-7B6F73AC57AD}\\ProxyStubClsid32"
+
+static BOOL value_exists(const WCHAR *key, const WCHAR *name)
+{
+    return !RegGetValueW(HKEY_CLASSES_ROOT, key, name, RRF_RT_ANY, NULL, NULL, NULL);
+}
+
+/* Ours where the prefix had no proxy (Job5), Wine's kept where it has a working one (the
+ * manager), and Wine's broken enumerator proxies replaced with theirs kept aside. */
+static void check_proxies_registered(void)
+{
+    check_value(L"CLSID\\" OUR_PROXIES L"\\InprocServer32", NULL, dll_path);
+    check_value(JOB5_PROXY, NULL, OUR_PROXIES);
+    check_value(MANAGER_PROXY, NULL, WINE_PROXIES);
+    check_value(ENUM_JOBS_PROXY, NULL, OUR_PROXIES);
+    check_value(ENUM_JOBS_PROXY, L"OpenDO.Replaced", WINE_PROXIES);
+}
+
+static void check_proxies_unregistered(void)
+{
+    assert_false(key_exists(L"CLSID\\" OUR_PROXIES));
+    assert_false(key_exists(JOB5_PROXY));
+    check_value(MANAGER_PROXY, NULL, WINE_PROXIES);
+    check_value(ENUM_JOBS_PROXY, NULL, WINE_PROXIES);
+    assert_false(value_exists(ENUM_JOBS_PROXY, L"OpenDO.Replaced"));
+}
+
 static void check_registered(void)
 {
     check_value(CLSID_KEY L"\\InprocServer32", NULL, dll_path);
@@ -114,6 +145,11 @@ static void check_registered(void)
     check_value(CLSID_KEY L"\\ProgID", NULL, L"OpenDO.Manager.1");
     check_value(CLSID_KEY L"\\VersionIndependentProgID", NULL, L"OpenDO.Manager");
     check_value(CLSID_KEY L"\\TypeLib", NULL, L"{72D72FCB-BC24-44B4-84A0-38411B90EB4B}");
+    /* The surrogate: CLSCTX_LOCAL_SERVER runs the DLL in Wine's 64-bit dllhost. */
+    check_value(CLSID_KEY, L"AppID", L"{0892FCB0-7375-455D-9004-C852619C5838}");
+    check_value(L"AppID\\{0892FCB0-7375-455D-9004-C852619C5838}", L"DllSurrogate",
+                L"C:\\windows\\system32\\dllhost.exe");
+    check_proxies_registered();
     check_value(L"OpenDO.Manager\\CLSID", NULL, CLSID_TEXT);
     check_value(L"OpenDO.Manager\\CurVer", NULL, L"OpenDO.Manager.1");
     check_value(L"OpenDO.Manager.1\\CLSID", NULL, CLSID_TEXT);
@@ -127,6 +163,8 @@ static void check_unregistered(void)
     assert_false(key_exists(L"OpenDO.Manager"));
     assert_false(key_exists(L"OpenDO.Manager.1"));
     assert_false(key_exists(TYPELIB_KEY));
+    assert_false(key_exists(L"AppID\\{0892FCB0-7375-455D-9004-C852619C5838}"));
+    check_proxies_unregistered();
 }
 
 /* Registration must leave every HKCR\Interface key of the typelib's interfaces as it was:
@@ -403,7 +441,12 @@ static void test_dosvc_refuses_foreign(void **state)
     assert_false(key_exists(DO_KEY L"\\LocalServer32"));
     check_value(DO_KEY L"\\InprocServer32", NULL, dll_path);
     check_do_dialect();
+    check_value(DO_KEY, L"AppID", L"{0892FCB0-7375-455D-9004-C852619C5838}");
+    /* Uninstalling puts back exactly what was replaced. */
     assert_hr(S_OK, dll_install(FALSE, L"dosvc"));
+    check_value(DO_KEY L"\\LocalServer32", NULL, L"C:\\windows\\system32\\dosvc-stand-in.exe");
+    assert_false(key_exists(DO_KEY L"\\InprocServer32"));
+    remove_do_key(NULL);
     assert_false(key_exists(DO_KEY));
 
     /* Bad command lines. */

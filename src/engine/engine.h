@@ -341,6 +341,9 @@ HRESULT engine_adopt_job(struct ejob *job);
 /* engine_find_job and engine_enum_jobs without opening the store: for the store itself. */
 struct ejob *engine_find_loaded_job(const GUID *id);
 HRESULT engine_snapshot_jobs(struct ejob ***jobs, ULONG *count);
+/* TRUE while a job this process owns (not a mirror) is queued, transferring or waiting to retry:
+ * work that goes on with no client attached. Caller holds no lock. */
+BOOL engine_owns_active_jobs(void);
 
 /* ---- the job store (engine/store.c) ---- */
 
@@ -632,6 +635,7 @@ struct transfer_ctx
     BOOL http;                   /* the source is http(s): its bytes count as bytesFromHttp */
     ULONGLONG flushed_at;        /* when the temporary file was last flushed (a checkpoint) */
     UINT64 unflushed;            /* bytes written to it since */
+    UINT64 counted;              /* the file's bytes counted after this fetch's last write */
     struct ejob_options options; /* the job's options when the fetch started (a copy the
                                   * worker owns) */
 };

@@ -166,6 +166,29 @@ HRESULT engine_snapshot_jobs(struct ejob ***jobs, ULONG *count)
     return S_OK;
 }
 
+BOOL engine_owns_active_jobs(void)
+{
+    struct ejob **jobs;
+    ULONG count;
+    BOOL active = FALSE;
+
+    if (FAILED(engine_snapshot_jobs(&jobs, &count)))
+        return TRUE; /* cannot tell: assume work is left */
+    for (ULONG i = 0; i < count; i++)
+    {
+        AcquireSRWLockShared(&jobs[i]->lock);
+        if (!jobs[i]->remote && (jobs[i]->worker_active || jobs[i]->state == BG_JOB_STATE_QUEUED ||
+                                 jobs[i]->state == BG_JOB_STATE_CONNECTING ||
+                                 jobs[i]->state == BG_JOB_STATE_TRANSFERRING ||
+                                 jobs[i]->state == BG_JOB_STATE_TRANSIENT_ERROR))
+            active = TRUE;
+        ReleaseSRWLockShared(&jobs[i]->lock);
+        ejob_release(jobs[i]);
+    }
+    heap_free(jobs);
+    return active;
+}
+
 void engine_forget_job(struct ejob *job)
 {
     BOOL found = FALSE;

@@ -330,9 +330,33 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     if (SUCCEEDED(hr) && !ctx->sink)
     {
         ctx->unflushed += size;
+        ctx->counted = counted;
         checkpoint(ctx, counted);
     }
     return hr;
+}
+
+/* When a fetch stops, for whatever reason (Suspend, an error, the end of the data), what it
+ * wrote becomes durable: the progress a client saw after Suspend is the progress the next
+ * process starts from. Unlike checkpoint(), this runs after the job's generation moved on, so
+ * it checks instead that the file still counts those bytes (no restart, no Cancel). Caller
+ * holds no lock. */
+static void settle(struct transfer_ctx *ctx)
+{
+    struct ejob_file *file;
+
+    if (!ctx->counted || !ctx->unflushed || !FlushFileBuffers(ctx->out))
+        return;
+    ctx->unflushed = 0;
+    AcquireSRWLockExclusive(&ctx->job->lock);
+    file = ctx->index < ctx->job->file_count ? ctx->job->files[ctx->index] : NULL;
+    if (file && !ejob_is_final(ctx->job) && ctx->counted > file->durable &&
+        ctx->counted <= file->progress.BytesTransferred)
+    {
+        file->durable = ctx->counted;
+        store_mark_dirty(ctx->job);
+    }
+    ReleaseSRWLockExclusive(&ctx->job->lock);
 }
 
 /* Opens the temporary file for writing and decides where the fetch continues: at the bytes
@@ -495,6 +519,7 @@ static HRESULT fetch_source(struct transfer_ctx *ctx, const WCHAR *remote, const
     }
     if (!ctx->sink)
     {
+        settle(ctx);
         CloseHandle(ctx->out);
         ctx->out = INVALID_HANDLE_VALUE;
     }
