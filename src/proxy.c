@@ -230,96 +230,68 @@ HRESULT __RPC_STUB IEnumBackgroundCopyJobs_Next_Stub(IEnumBackgroundCopyJobs *jo
     return IEnumBackgroundCopyJobs_Next(jobs, 1, item, NULL);
 }
 
-/* ---- returned strings, carried in OPENDO_WIRE_STRING out of process ----
+/* ---- returned strings and ranges, carried in structs out of process ----
  *
- * Wine 8's NDR engine hands back NULL (or RPC_X_NULL_REF_POINTER) for an [out] LPWSTR * of
- * these proxies, but carries a string inside a struct. Each method below crosses as its
- * Remote twin with the string in an OPENDO_WIRE_STRING; the _Proxy half runs in the client,
- * the _Stub half calls the real method in the server. */
+ * Wine 8's NDR engine hands back NULL (or RPC_X_NULL_REF_POINTER) for an [out] LPWSTR * or
+ * an [out] BG_FILE_RANGE ** of these proxies, but carries them inside a struct. Each method
+ * below crosses as its Remote twin with its results in an OPENDO_WIRE_STRING (or
+ * OPENDO_WIRE_RANGES); the _Proxy half runs in the client, the _Stub half calls the real
+ * method in the server. */
 
 /* What a proxy answers for a NULL [ref] out parameter, before anything crosses. */
 #define E_NULL_REF HRESULT_FROM_WIN32(RPC_X_NULL_REF_POINTER)
 
-HRESULT CALLBACK IBackgroundCopyError_GetErrorDescription_Proxy(IBackgroundCopyError *error,
-                                                                DWORD language, LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
+/* An [out] LPWSTR * method with no other parameter: Method_Proxy in the client sends
+ * RemoteMethod, Method_Stub in the server calls the real Method. */
+#define STRING_METHOD(iface, method)                                                               \
+    HRESULT CALLBACK iface##_##method##_Proxy(iface *object, LPWSTR *text)                         \
+    {                                                                                              \
+        OPENDO_WIRE_STRING wire = {NULL};                                                          \
+        HRESULT hr;                                                                                \
+                                                                                                   \
+        if (!text)                                                                                 \
+            return E_NULL_REF;                                                                     \
+        hr = iface##_Remote##method##_Proxy(object, &wire);                                        \
+        *text = wire.text;                                                                         \
+        return hr;                                                                                 \
+    }                                                                                              \
+    HRESULT __RPC_STUB iface##_##method##_Stub(iface *object, OPENDO_WIRE_STRING *wire)            \
+    {                                                                                              \
+        wire->text = NULL;                                                                         \
+        return iface##_##method(object, &wire->text);                                              \
+    }
 
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyError_RemoteGetErrorDescription_Proxy(error, language, &wire);
-    *text = wire.text;
-    return hr;
-}
+/* The same with a language id before the string (the error's descriptions). */
+#define LANGUAGE_STRING_METHOD(iface, method)                                                      \
+    HRESULT CALLBACK iface##_##method##_Proxy(iface *object, DWORD language, LPWSTR *text)         \
+    {                                                                                              \
+        OPENDO_WIRE_STRING wire = {NULL};                                                          \
+        HRESULT hr;                                                                                \
+                                                                                                   \
+        if (!text)                                                                                 \
+            return E_NULL_REF;                                                                     \
+        hr = iface##_Remote##method##_Proxy(object, language, &wire);                              \
+        *text = wire.text;                                                                         \
+        return hr;                                                                                 \
+    }                                                                                              \
+    HRESULT __RPC_STUB iface##_##method##_Stub(iface *object, DWORD language,                      \
+                                               OPENDO_WIRE_STRING *wire)                           \
+    {                                                                                              \
+        wire->text = NULL;                                                                         \
+        return iface##_##method(object, language, &wire->text);                                    \
+    }
 
-HRESULT __RPC_STUB IBackgroundCopyError_GetErrorDescription_Stub(IBackgroundCopyError *error,
-                                                                 DWORD language,
-                                                                 OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyError_GetErrorDescription(error, language, &wire->text);
-}
-
-HRESULT CALLBACK IBackgroundCopyError_GetErrorContextDescription_Proxy(IBackgroundCopyError *error,
-                                                                       DWORD language, LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyError_RemoteGetErrorContextDescription_Proxy(error, language, &wire);
-    *text = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyError_GetErrorContextDescription_Stub(IBackgroundCopyError *error,
-                                                                        DWORD language,
-                                                                        OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyError_GetErrorContextDescription(error, language, &wire->text);
-}
-
-HRESULT CALLBACK IBackgroundCopyError_GetProtocol_Proxy(IBackgroundCopyError *error, LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyError_RemoteGetProtocol_Proxy(error, &wire);
-    *text = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyError_GetProtocol_Stub(IBackgroundCopyError *error,
-                                                         OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyError_GetProtocol(error, &wire->text);
-}
-
-HRESULT CALLBACK IBackgroundCopyFile3_GetTemporaryName_Proxy(IBackgroundCopyFile3 *file,
-                                                             LPWSTR *name)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!name)
-        return E_NULL_REF;
-    hr = IBackgroundCopyFile3_RemoteGetTemporaryName_Proxy(file, &wire);
-    *name = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyFile3_GetTemporaryName_Stub(IBackgroundCopyFile3 *file,
-                                                              OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyFile3_GetTemporaryName(file, &wire->text);
-}
+LANGUAGE_STRING_METHOD(IBackgroundCopyError, GetErrorDescription)
+LANGUAGE_STRING_METHOD(IBackgroundCopyError, GetErrorContextDescription)
+STRING_METHOD(IBackgroundCopyError, GetProtocol)
+STRING_METHOD(IBackgroundCopyFile3, GetTemporaryName)
+STRING_METHOD(IBackgroundCopyFile, GetRemoteName)
+STRING_METHOD(IBackgroundCopyFile, GetLocalName)
+STRING_METHOD(IBackgroundCopyJob, GetOwner)
+STRING_METHOD(IBackgroundCopyJob, GetDisplayName)
+STRING_METHOD(IBackgroundCopyJob, GetDescription)
+STRING_METHOD(IBackgroundCopyJob2, GetReplyFileName)
+STRING_METHOD(IBackgroundCopyJobHttpOptions, GetCustomHeaders)
 
 /* BITS_FILE_PROPERTY_VALUE has one member, the response headers' string. */
 HRESULT CALLBACK IBackgroundCopyFile5_SetProperty_Proxy(IBackgroundCopyFile5 *file,
@@ -362,142 +334,7 @@ HRESULT __RPC_STUB IBackgroundCopyFile5_GetProperty_Stub(IBackgroundCopyFile5 *f
     return hr;
 }
 
-/* ---- the other returned strings and arrays, the same way ---- */
-
-HRESULT CALLBACK IBackgroundCopyFile_GetRemoteName_Proxy(IBackgroundCopyFile *object, LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyFile_RemoteGetRemoteName_Proxy(object, &wire);
-    *text = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyFile_GetRemoteName_Stub(IBackgroundCopyFile *object,
-                                                          OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyFile_GetRemoteName(object, &wire->text);
-}
-
-HRESULT CALLBACK IBackgroundCopyFile_GetLocalName_Proxy(IBackgroundCopyFile *object, LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyFile_RemoteGetLocalName_Proxy(object, &wire);
-    *text = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyFile_GetLocalName_Stub(IBackgroundCopyFile *object,
-                                                         OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyFile_GetLocalName(object, &wire->text);
-}
-
-HRESULT CALLBACK IBackgroundCopyJob_GetOwner_Proxy(IBackgroundCopyJob *object, LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyJob_RemoteGetOwner_Proxy(object, &wire);
-    *text = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyJob_GetOwner_Stub(IBackgroundCopyJob *object,
-                                                    OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyJob_GetOwner(object, &wire->text);
-}
-
-HRESULT CALLBACK IBackgroundCopyJob_GetDisplayName_Proxy(IBackgroundCopyJob *object, LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyJob_RemoteGetDisplayName_Proxy(object, &wire);
-    *text = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyJob_GetDisplayName_Stub(IBackgroundCopyJob *object,
-                                                          OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyJob_GetDisplayName(object, &wire->text);
-}
-
-HRESULT CALLBACK IBackgroundCopyJob_GetDescription_Proxy(IBackgroundCopyJob *object, LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyJob_RemoteGetDescription_Proxy(object, &wire);
-    *text = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyJob_GetDescription_Stub(IBackgroundCopyJob *object,
-                                                          OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyJob_GetDescription(object, &wire->text);
-}
-
-HRESULT CALLBACK IBackgroundCopyJob2_GetReplyFileName_Proxy(IBackgroundCopyJob2 *object,
-                                                            LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyJob2_RemoteGetReplyFileName_Proxy(object, &wire);
-    *text = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyJob2_GetReplyFileName_Stub(IBackgroundCopyJob2 *object,
-                                                             OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyJob2_GetReplyFileName(object, &wire->text);
-}
-
-HRESULT CALLBACK IBackgroundCopyJobHttpOptions_GetCustomHeaders_Proxy(
-    IBackgroundCopyJobHttpOptions *object, LPWSTR *text)
-{
-    OPENDO_WIRE_STRING wire = {NULL};
-    HRESULT hr;
-
-    if (!text)
-        return E_NULL_REF;
-    hr = IBackgroundCopyJobHttpOptions_RemoteGetCustomHeaders_Proxy(object, &wire);
-    *text = wire.text;
-    return hr;
-}
-
-HRESULT __RPC_STUB IBackgroundCopyJobHttpOptions_GetCustomHeaders_Stub(
-    IBackgroundCopyJobHttpOptions *object, OPENDO_WIRE_STRING *wire)
-{
-    wire->text = NULL;
-    return IBackgroundCopyJobHttpOptions_GetCustomHeaders(object, &wire->text);
-}
+/* The methods with more than one result. */
 
 HRESULT CALLBACK IBackgroundCopyJob_GetProxySettings_Proxy(IBackgroundCopyJob *job,
                                                            BG_JOB_PROXY_USAGE *usage, LPWSTR *list,

@@ -253,6 +253,14 @@ static void exercise_files(struct run *run, IBackgroundCopyJob *job)
                                             &value),
            value.String && wcsstr(value.String, L"Content-Length: 4194304"));
     CoTaskMemFree(value.String);
+    range_count = 0;
+    ranges = NULL;
+    NUMBER("File5 GetFileRanges", IBackgroundCopyFile5_GetFileRanges(file5, &range_count, &ranges),
+           range_count);
+    CoTaskMemFree(ranges);
+    NUMBER("File5 GetLocalName", IBackgroundCopyFile5_GetLocalName(file5, &text),
+           ends_with(text, L"\\4m.bin"));
+    CoTaskMemFree(text);
     value.String = (WCHAR *)L"X: y";
     STEP("File5 SetProperty", IBackgroundCopyFile5_SetProperty(
                                   file5, BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS, value));
@@ -483,6 +491,14 @@ static void exercise(struct run *run, IBackgroundCopyManager *manager, const WCH
     NUMBER("Job5 Get USE_STORED_CREDENTIALS",
            IBackgroundCopyJob5_GetProperty(job5, BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS, &value),
            value.Target);
+    /* The first interfaces' methods through the newest one: OpenDO's proxy, not Wine's. */
+    STRING("Job5 GetDisplayName", IBackgroundCopyJob5_GetDisplayName(job5, &text), text);
+    STRING("Job5 GetDescription", IBackgroundCopyJob5_GetDescription(job5, &text), text);
+    text = text2 = NULL;
+    NUMBER("Job5 GetProxySettings",
+           IBackgroundCopyJob5_GetProxySettings(job5, &usage, &text, &text2), usage);
+    text_step(run, "Job5 GetProxySettings list", S_OK, text);
+    text_step(run, "Job5 GetProxySettings bypass", S_OK, text2);
     IBackgroundCopyJob5_Release(job5);
 
     /* IBackgroundCopyJobHttpOptions. */
@@ -579,12 +595,15 @@ static void test_every_interface(void **state)
     /* And the answers are the real ones, not two matching failures. */
     for (int i = 0; i < local.steps; i++)
     {
-        if (!strcmp(local.names[i], "GetDisplayName"))
+        if (!strcmp(local.names[i], "GetDisplayName") ||
+            !strcmp(local.names[i], "Job5 GetDisplayName"))
             assert_int_equal(0, wcscmp(local.text[i], L"exercise \u00e9\u2713"));
         else if (!strcmp(local.names[i], "GetProgress after"))
             assert_int_equal(local.number[i], 14 + (4 << 20) + 1064);
         else if (!strcmp(local.names[i], "Job5 Get MAX_DOWNLOAD_SIZE"))
             assert_int_equal(local.number[i], 1ull << 40);
+        else if (!strcmp(local.names[i], "File5 GetLocalName"))
+            assert_true(local.number[i]);
         else if (!strcmp(local.names[i], "File2 GetFileRanges"))
             assert_int_equal(local.number[i], 2 * 1000 + 4096 + 1000);
         else if (!strcmp(local.names[i], "GetCustomHeaders"))
