@@ -201,11 +201,11 @@ HRESULT WINAPI DllUnregisterServer(void)
         if (FAILED(hr = unregister_class(&classes[i])))
             result = SELFREG_E_CLASS;
     }
-    if (FAILED(proxy_unregister()))
-        result = SELFREG_E_CLASS;
-    /* The AppID stays while a class that /i:dosvc or /i:bits pointed at us still uses it. */
+    /* The AppID and the proxies stay while a class that /i:dosvc or /i:bits pointed at us
+     * still uses them. */
     appid_key(key, ARRAY_SIZE(key));
-    if (!installed_classes() && FAILED(reg_delete_tree(HKEY_CLASSES_ROOT, key)))
+    if (!installed_classes() &&
+        (FAILED(proxy_unregister()) || FAILED(reg_delete_tree(HKEY_CLASSES_ROOT, key))))
         result = SELFREG_E_CLASS;
     hr = UnRegisterTypeLib(&LIBID_OpenDOLib, 1, 0, LOCALE_NEUTRAL, SYS_WIN64);
     if (FAILED(hr) && hr != TYPE_E_REGISTRYACCESS && hr != TYPE_E_CANTLOADLIBRARY)
