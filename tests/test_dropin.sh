@@ -45,9 +45,15 @@ echo "ok: the bytes are the server's"
 # Installing twice keeps the first saved registration.
 wine regsvr32 /s /n /i:bits "$dll"
 
-# The surrogate ends by itself once its client is gone.
-for _ in $(seq 100); do pgrep -f 'system32\\dllhost.exe' >/dev/null || break; sleep 0.1; done
-if pgrep -f 'system32\\dllhost.exe' >/dev/null; then echo "FAIL: the surrogate is still running"; exit 1; fi
+# The surrogate ends by itself once its client is gone (this prefix's: other tests run theirs).
+surrogate() {
+    for pid in $(pgrep -f 'system32\\dllhost.exe'); do
+        tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "WINEPREFIX=$prefix" && return 0
+    done
+    return 1
+}
+for _ in $(seq 100); do surrogate || break; sleep 0.1; done
+if surrogate; then echo "FAIL: the surrogate is still running"; exit 1; fi
 echo "ok: the surrogate ended"
 
 wine regsvr32 /s /u /n /i:bits "$dll"
