@@ -44,6 +44,11 @@ cmp "$root/dropin/4m.bin" "$root/www/4m.bin"
 echo "ok: the bytes are the server's"
 # Installing twice keeps the first saved registration.
 wine regsvr32 /s /n /i:bits "$dll"
+# Unregistering OpenDO's own class leaves what /i:bits still needs: the AppID and the proxies.
+wine regsvr32 /s /u "$dll"
+wine reg query 'HKCR\CLSID\{481CC7DE-B793-4C69-AA1F-D284E9E05EAB}' >/dev/null
+wine reg query 'HKCR\AppID\{0892FCB0-7375-455D-9004-C852619C5838}' >/dev/null
+echo "ok: regsvr32 /u keeps the proxies and the AppID while /i:bits is installed"
 
 # The surrogate ends by itself once its client is gone (this prefix's: other tests run theirs).
 surrogate() {
