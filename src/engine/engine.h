@@ -638,7 +638,32 @@ struct transfer_ctx
     UINT64 counted;              /* the file's bytes counted after this fetch's last write */
     struct ejob_options options; /* the job's options when the fetch started (a copy the
                                   * worker owns) */
+
+    /* Segments: a large file is fetched over several connections at once, each fetch writing
+     * its own part of the temporary file (transfer.c). */
+    UINT64 end;           /* BG_SIZE_UNKNOWN: fetch to the end of the file (the first fetch of a
+                           * file, and every fetch of a file that is not split). Otherwise this
+                           * fetch is a segment: the transport asks for bytes [offset, end) with
+                           * "Range: bytes=offset-(end-1)" (and If-Range with ctx->validator when
+                           * there is one), accepts only a 206 that starts at `offset` of a file of
+                           * ctx->total bytes, and answers BG_E_INSUFFICIENT_RANGE_SUPPORT,
+                           * storing nothing, to a 200. */
+    BOOL accepts_ranges;  /* set by the transport before transfer_set_size: the answer was a 206,
+                           * or a 200 with "Accept-Ranges: bytes" (the file may be split) */
+    struct fetch_cache *cache; /* the fetching thread's connections, kept from one fetch to the
+                                * next (the transports' business), or NULL */
 };
+
+/* What a fetching thread keeps between its fetches: an open session and connection per
+ * transport, reused while the next file comes from the same place with the same options. Each
+ * transport owns its member; fetch_cache_clear closes them all. */
+struct fetch_cache
+{
+    void *winhttp; /* http.c */
+    void *wininet; /* inet.c */
+};
+/* Closes what the cache holds and zeroes it (transport.c). Caller holds no lock. */
+void fetch_cache_clear(struct fetch_cache *cache);
 
 /* TRUE once a control operation stopped the job's transfer: the transport should give up with
  * E_ABORT. For transports that wait on something other than transfer_write. Takes job->lock. */
@@ -673,8 +698,11 @@ void transfer_count_connection(struct transfer_ctx *ctx);
  * ETag or a date; NULL or too long for none), so that a later resume can check that it is
  * unchanged. */
 HRESULT transfer_set_validator(struct transfer_ctx *ctx, const WCHAR *validator);
-/* Appends bytes to the temporary file and counts them. E_ABORT if the job was stopped,
- * BG_E_MAXDOWNLOAD_TIMEOUT or BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED when a job limit is hit. */
+/* Stores bytes at the fetch's position (ctx->offset plus what this fetch wrote) and counts
+ * them. E_ABORT if the job was stopped, BG_E_MAXDOWNLOAD_TIMEOUT or
+ * BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED when a job limit is hit. S_FALSE: the fetch's segment is
+ * complete (another fetch took over the rest of it, so its end moved): bytes past the end were
+ * not stored, and the transport stops reading and returns S_OK. */
 HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size);
 
 /* ---- notifications (engine/notify.c) ---- */
@@ -776,6 +804,11 @@ HRESULT notify_run_program(const WCHAR *program, const WCHAR *parameters);
 
 /* ---- transports ---- */
 
+/* transport.c: fetches an http(s) URL through the stack that carries the job's options best:
+ * WinINet (inet.c) or WinHTTP (http.c). Same contract as each of them. */
+HRESULT net_fetch(struct transfer_ctx *ctx, const WCHAR *url);
+/* inet.c: GET over WinINet, same contract as http_fetch. */
+HRESULT inet_fetch(struct transfer_ctx *ctx, const WCHAR *url);
 /* http.c: GET over WinHTTP (http and https), resuming at ctx->offset with a Range request. */
 HRESULT http_fetch(struct transfer_ctx *ctx, const WCHAR *url);
 /* http.c: finds the client certificate `cert` designates (by hash, or by subject when

@@ -504,7 +504,7 @@ static HRESULT fetch_source(struct transfer_ctx *ctx, const WCHAR *remote, const
     /* All the bytes arrived in an earlier run, whose finishing failed or was interrupted: only
      * the finishing is left, and the source is not asked again. */
     if (SUCCEEDED(hr) && (ctx->total == BG_SIZE_UNKNOWN || ctx->offset != ctx->total))
-        hr = local ? localfile_fetch(ctx, path) : http_fetch(ctx, remote);
+        hr = local ? localfile_fetch(ctx, path) : net_fetch(ctx, remote);
     if (SUCCEEDED(hr))
     {
         AcquireSRWLockShared(&ctx->job->lock);
@@ -638,7 +638,7 @@ static void wipe(WCHAR *block, SIZE_T chars)
 
 void transfer_run(struct ejob *job, LONG generation)
 {
-    struct transfer_ctx ctx = {.job = job, .generation = generation};
+    struct transfer_ctx ctx = {.job = job, .generation = generation, .end = BG_SIZE_UNKNOWN};
     struct requeue requeue = {0};
     /* The remote name as the fetch starts: names are never longer (url_classify). */
     WCHAR remote[URL_MAX_LENGTH + 1];
