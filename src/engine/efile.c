@@ -33,6 +33,7 @@ void efile_free(struct ejob_file *file)
     free_str(file->local);
     free_str(file->temp);
     heap_free(file->ranges);
+    heap_free(file->extents);
     free_str(file->file_id);
     free_str(file->decryption_info);
     free_str(file->integrity_info);
@@ -435,6 +436,9 @@ HRESULT efile_invalidate(struct ejob *job, ULONG index)
         job->progress.FilesTransferred--;
         file->progress.BytesTransferred = 0;
         file->durable = 0;
+        heap_free(file->extents);
+        file->extents = NULL;
+        file->extent_count = 0;
         file->progress.Completed = FALSE;
         file->finished = FALSE;
         file->validator[0] = 0;

@@ -28,6 +28,13 @@ struct file_identity
     UINT64 index; /* the file's index on it */
 };
 
+/* Bytes [first, end) of a temporary file. */
+struct file_extent
+{
+    UINT64 first;
+    UINT64 end;
+};
+
 struct ejob_file
 {
     WCHAR *remote;                   /* lock; NULL for a DO file added without a URL */
@@ -40,8 +47,13 @@ struct ejob_file
     BG_FILE_PROGRESS progress;       /* lock; BytesTotal is BG_SIZE_UNKNOWN until the source says */
     BOOL temp_deleted;               /* lock: the temporary file was removed or renamed (TRUE while
                                       * there is none) */
-    UINT64 durable;                  /* lock: bytes known to be on disk (flushed), what the job's
-                                      * record holds and a restarted process continues from */
+    UINT64 durable;                  /* lock: the bytes [0, durable) are on disk (flushed): what
+                                      * the job's record holds and a restarted process continues
+                                      * from, with `extents` */
+    struct file_extent *extents;     /* lock: further parts of the file that are on disk, beyond
+                                      * `durable` (a file fetched in segments), sorted, disjoint,
+                                      * none touching another or the prefix; NULL when none */
+    ULONG extent_count;              /* lock */
     BOOL finished;                   /* lock: the file is done: all its bytes are in and flushed,
                                       * the source's ACLs copied; set by the worker in the same
                                       * lock hold that counts it in FilesTransferred and queues
@@ -615,7 +627,7 @@ struct transfer_ctx
     struct ejob *job;
     ULONG index;                     /* file index within the job */
     LONG generation;                 /* the job's generation when the transfer started */
-    HANDLE out;                      /* the temporary file, positioned at `offset` */
+    HANDLE out;                      /* the temporary file (written at `position`) */
     UINT64 offset;                   /* bytes already in the temporary file when the fetch starts */
     UINT64 total;                    /* the file's size as known when the fetch starts, or
                                       * BG_SIZE_UNKNOWN */
@@ -633,25 +645,29 @@ struct transfer_ctx
     IStream *sink;               /* that stream for the worker's apartment while fetch_file
                                   * runs (its reference), else NULL */
     BOOL http;                   /* the source is http(s): its bytes count as bytesFromHttp */
-    ULONGLONG flushed_at;        /* when the temporary file was last flushed (a checkpoint) */
-    UINT64 unflushed;            /* bytes written to it since */
-    UINT64 counted;              /* the file's bytes counted after this fetch's last write */
     struct ejob_options options; /* the job's options when the fetch started (a copy the
                                   * worker owns) */
 
     /* Segments: a large file is fetched over several connections at once, each fetch writing
      * its own part of the temporary file (transfer.c). */
-    UINT64 end;           /* BG_SIZE_UNKNOWN: fetch to the end of the file (the first fetch of a
-                           * file, and every fetch of a file that is not split). Otherwise this
-                           * fetch is a segment: the transport asks for bytes [offset, end) with
-                           * "Range: bytes=offset-(end-1)" (and If-Range with ctx->validator when
-                           * there is one), accepts only a 206 that starts at `offset` of a file of
-                           * ctx->total bytes, and answers BG_E_INSUFFICIENT_RANGE_SUPPORT,
-                           * storing nothing, to a 200. */
-    BOOL accepts_ranges;  /* set by the transport before transfer_set_size: the answer was a 206,
-                           * or a 200 with "Accept-Ranges: bytes" (the file may be split) */
+    UINT64 end;          /* BG_SIZE_UNKNOWN: fetch to the end of the file (the first fetch of a
+                          * file, and every fetch of a file that is not split). Otherwise this
+                          * fetch is a segment: the transport asks for bytes [offset, end) with
+                          * "Range: bytes=offset-(end-1)" (and If-Range with ctx->validator when
+                          * there is one), accepts only a 206 that starts at `offset` of a file of
+                          * ctx->total bytes, and answers BG_E_INSUFFICIENT_RANGE_SUPPORT,
+                          * storing nothing, to a 200. */
+    BOOL accepts_ranges; /* set by the transport before transfer_set_size: the answer was a 206,
+                          * or a 200 with "Accept-Ranges: bytes" (the file may be split) */
     struct fetch_cache *cache; /* the fetching thread's connections, kept from one fetch to the
                                 * next (the transports' business), or NULL */
+
+    /* transfer.c's own. */
+    struct fetch_run *run;   /* the worker run this fetch belongs to */
+    struct live_file *live;  /* the file's state in that run, NULL for a stream sink */
+    struct segment *segment; /* the part of the file this fetch fills, or NULL (a file with
+                              * ranges, a stream sink: written in order from `offset`) */
+    UINT64 position;         /* where transfer_write stores the next byte */
 };
 
 /* What a fetching thread keeps between its fetches: an open session and connection per

@@ -174,6 +174,8 @@ static void put_file(struct record_writer *w, const struct ejob_file *file)
     record_put_u64(w, TAG_FILE_DURABLE,
                    file->finished ? file->progress.BytesTransferred : file->durable);
     record_put_u64(w, TAG_FILE_LIVE, file->progress.BytesTransferred);
+    for (ULONG i = 0; !file->finished && i < file->extent_count; i++)
+        record_put_bytes(w, TAG_FILE_EXTENT, &file->extents[i], sizeof(file->extents[i]));
     record_put_u32(w, TAG_FILE_FINISHED, file->finished);
     record_put_u32(w, TAG_FILE_COMPLETED, file->progress.Completed);
     record_put_u32(w, TAG_FILE_TEMP_DELETED, file->temp_deleted);
@@ -419,6 +421,38 @@ static void read_credential(struct ejob_options *options, struct record_reader *
     options->credentials[target - 1][scheme - 1] = c;
 }
 
+/* A TAG_FILE_EXTENT field: appended to the file's parts on disk (checked by extents_valid). */
+static void add_extent(struct ejob_file *file, const struct record_field *f)
+{
+    struct file_extent extent, *grown;
+
+    if (f->size != sizeof(extent))
+        return;
+    memcpy(&extent, f->data, sizeof(extent));
+    if (!(grown = HeapAlloc(GetProcessHeap(), 0, (file->extent_count + 1) * sizeof(*grown))))
+        return;
+    if (file->extent_count)
+        memcpy(grown, file->extents, file->extent_count * sizeof(*grown));
+    heap_free(file->extents);
+    file->extents = grown;
+    file->extents[file->extent_count++] = extent;
+}
+
+/* Are the parts in order, apart from each other and from the prefix, and inside the file? */
+static BOOL extents_valid(const struct ejob_file *file)
+{
+    UINT64 at = file->durable;
+
+    for (ULONG i = 0; i < file->extent_count; i++)
+    {
+        if (file->extents[i].first <= at || file->extents[i].end <= file->extents[i].first)
+            return FALSE;
+        at = file->extents[i].end;
+    }
+    return !file->extent_count ||
+           (file->progress.BytesTotal != BG_SIZE_UNKNOWN && at <= file->progress.BytesTotal);
+}
+
 /* A file from its group; NULL without memory. `mirror`: its progress is what the owner
  * counted (TAG_FILE_LIVE), else what was flushed. */
 static struct ejob_file *read_file(struct record_reader *r, BOOL mirror)
@@ -426,7 +460,7 @@ static struct ejob_file *read_file(struct record_reader *r, BOOL mirror)
     struct ejob_file *file;
     struct record_field f;
     BG_FILE_RANGE range, *grown;
-    UINT64 live = 0;
+    UINT64 live = 0, on_disk;
     BOOL live_set = FALSE;
 
     if (!(file = heap_alloc_zero(sizeof(*file))))
@@ -459,6 +493,9 @@ static struct ejob_file *read_file(struct record_reader *r, BOOL mirror)
         case TAG_FILE_LIVE:
             live = get_u64(&f);
             live_set = TRUE;
+            break;
+        case TAG_FILE_EXTENT:
+            add_extent(file, &f);
             break;
         case TAG_FILE_FINISHED:
             file->finished = !!get_u32(&f);
@@ -531,11 +568,25 @@ static struct ejob_file *read_file(struct record_reader *r, BOOL mirror)
     }
     /* What was flushed is what the file holds; the rest comes again. A view of a job that
      * another process transfers shows what that process counted. */
-    file->progress.BytesTransferred =
-        mirror && live_set && live >= file->durable ? live : file->durable;
+    on_disk = file->durable;
+    for (ULONG i = 0; i < file->extent_count; i++)
+        on_disk += file->extents[i].end - file->extents[i].first;
+    if (!extents_valid(file))
+    {
+        heap_free(file->extents);
+        file->extents = NULL;
+        file->extent_count = 0;
+        on_disk = file->durable;
+    }
+    file->progress.BytesTransferred = mirror && live_set && live >= on_disk ? live : on_disk;
     if (file->progress.BytesTotal != BG_SIZE_UNKNOWN &&
         file->progress.BytesTransferred > file->progress.BytesTotal)
+    {
         file->progress.BytesTransferred = file->durable = 0;
+        heap_free(file->extents);
+        file->extents = NULL;
+        file->extent_count = 0;
+    }
     if (!file->local)
         file->temp_deleted = TRUE;
     return file;
@@ -997,6 +1048,14 @@ static void merge_file(struct ejob_file *to, struct ejob_file *from, ULONG what)
         to->temp_id = from->temp_id;
         to->progress = from->progress;
         to->durable = from->durable;
+        {
+            struct file_extent *extents = to->extents;
+            ULONG count = to->extent_count;
+            to->extents = from->extents;
+            to->extent_count = from->extent_count;
+            from->extents = extents;
+            from->extent_count = count;
+        }
         to->finished = from->finished;
         to->temp_deleted = from->temp_deleted;
         memcpy(to->validator, from->validator, sizeof(to->validator));

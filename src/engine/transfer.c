@@ -5,6 +5,84 @@
 #include "core/url.h"
 #include "core/ranges.h"
 
+/* ---- the parts of a file, and what is on disk ---- */
+
+/* A checkpoint: transferred bytes count in the job's record only once they are on disk, so a
+ * file is flushed at least this often while it is written. */
+#define CHECKPOINT_MS 1000
+#define CHECKPOINT_BYTES (64 * 1024 * 1024)
+/* A part of a file is split in two for another connection only while at least twice this much
+ * of it is left: below that, a new request costs more than the bytes it would bring sooner. */
+#define SPLIT_MIN_BYTES (4 * 1024 * 1024)
+/* Splits happen at multiples of this (the disk's and the page cache's friend). */
+#define SPLIT_ALIGN (64 * 1024)
+#define MAX_SEGMENTS 32
+
+/* Connections (fetches at once) of one job, and of all the jobs of the process. Settings: the
+ * environment variables OPENDO_JOB_CONNECTIONS and OPENDO_PROCESS_CONNECTIONS (1 to 64), read
+ * once; the defaults were measured (docs/benchmarks.md). */
+#define DEFAULT_JOB_CONNECTIONS 4
+#define DEFAULT_PROCESS_CONNECTIONS 16
+#define MAX_CONNECTIONS 64
+
+/* One part of a file being fetched: bytes [start, end) of the temporary file. */
+struct segment
+{
+    UINT64 start;
+    UINT64 pos;      /* [start, pos) are written and counted */
+    UINT64 end;      /* BG_SIZE_UNKNOWN until the file's size is known */
+    UINT64 reserved; /* a write in flight stores up to here: a split never cuts below it */
+    UINT64 flushed;  /* [start, flushed) are on disk and in the file's record */
+    BOOL busy;       /* a fetch fills it */
+};
+
+/* A file that the run is fetching. Guarded by job->lock, except `out`, which its opener sets
+ * before the file is `ready` and its finisher closes after the last user left. */
+struct live_file
+{
+    struct live_file *next;
+    ULONG index;
+    HANDLE out; /* the temporary file, shared by the file's fetches (positional writes);
+                 * INVALID_HANDLE_VALUE for a stream sink */
+    BOOL ready; /* opened: its parts may be claimed */
+    LONG users; /* fetches working on the file, its opener included */
+    struct segment segments[MAX_SEGMENTS];
+    ULONG segment_count;
+    BOOL split;      /* fetched in parts: every fetch of it is a ranged request */
+    BOOL splittable; /* the source takes ranges and enough is left: parts may be split off */
+    BOOL no_split;   /* the source refused a ranged request: one connection from the start */
+    BOOL reset;      /* the parts are unusable (another version of the source, no ranges): the
+                      * fetches stop and the last one out starts the file over */
+    HRESULT reset_reason;
+    ULONG resets;         /* in this run */
+    BOOL checkpointing;   /* a fetch is flushing the file */
+    ULONGLONG flushed_at; /* the last checkpoint */
+    UINT64 unflushed;     /* bytes written since */
+};
+
+/* One worker run of a job: the worker and the fetchers it started share the files. */
+struct fetch_run
+{
+    struct ejob *job;
+    LONG generation;
+    CONDITION_VARIABLE changed; /* with job->lock: work may be there, or the run is over */
+    struct live_file *live;     /* lock: the files being fetched */
+    ULONG next_file;            /* lock: the files before it are finished, live or reset */
+    ULONG fetchers;             /* lock: threads of the run, the worker included */
+    ULONG busy;                 /* lock: of them, those with a part claimed */
+    ULONG limit;                /* the job's connections */
+    ULONG halt_index;           /* lock: a fetch of this file failed (ULONG_MAX: none): the run
+                                 * ends once the files before it are done, as they would be if
+                                 * the files were fetched one after the other */
+    HRESULT failure;            /* lock: that failure, with where it happened */
+    BG_ERROR_CONTEXT failure_context;
+    BOOL failure_transient;
+    ULONGLONG failure_retry_after;
+    ULONG failure_index;
+    HANDLE threads[MAX_CONNECTIONS]; /* the fetchers started, joined by the worker */
+    ULONG thread_count;              /* lock */
+};
+
 /* Are all the file's bytes counted? The file is done only once it is finished as well
  * (ejob_file.finished). Caller holds job->lock. */
 static BOOL bytes_complete(const struct ejob_file *file)
@@ -13,10 +91,85 @@ static BOOL bytes_complete(const struct ejob_file *file)
            file->progress.BytesTransferred == file->progress.BytesTotal;
 }
 
+/* Adds [first, end) to what the file's record says is on disk. Caller holds job->lock
+ * exclusively. */
+static void add_durable(struct ejob_file *file, UINT64 first, UINT64 end)
+{
+    struct file_extent *list = file->extents, *grown;
+    ULONG count = file->extent_count, i, j;
+
+    if (first >= end)
+        return;
+    if (first <= file->durable)
+    {
+        file->durable = max(file->durable, end);
+        /* The prefix may now reach the extents that follow it. */
+        for (i = 0; i < count && list[i].first <= file->durable; i++)
+            file->durable = max(file->durable, list[i].end);
+        memmove(list, list + i, (count - i) * sizeof(*list));
+        file->extent_count = count - i;
+        return;
+    }
+    /* Merge with every extent it touches, then insert in order. */
+    for (i = 0, j = 0; i < count; i++)
+    {
+        if (list[i].end < first || list[i].first > end)
+            list[j++] = list[i];
+        else
+        {
+            first = min(first, list[i].first);
+            end = max(end, list[i].end);
+        }
+    }
+    count = j;
+    if (!(grown = HeapReAlloc(GetProcessHeap(), 0, list, (count + 1) * sizeof(*list))) && list)
+    {
+        /* Not recorded: the bytes count as not on disk, and come again after a restart. */
+        file->extent_count = count;
+        return;
+    }
+    if (!list && !(grown = HeapAlloc(GetProcessHeap(), 0, sizeof(*list))))
+    {
+        file->extent_count = 0;
+        return;
+    }
+    list = grown;
+    for (i = count; i > 0 && list[i - 1].first > first; i--)
+        list[i] = list[i - 1];
+    list[i].first = first;
+    list[i].end = end;
+    file->extents = list;
+    file->extent_count = count + 1;
+}
+
+/* The bytes the file's record says are on disk. Caller holds job->lock. */
+static UINT64 durable_bytes(const struct ejob_file *file)
+{
+    UINT64 sum = file->durable;
+
+    for (ULONG i = 0; i < file->extent_count; i++)
+        sum += file->extents[i].end - file->extents[i].first;
+    return sum;
+}
+
+/* Forgets every byte of the file: counters, record and validator. Caller holds job->lock
+ * exclusively. */
+static void forget_bytes(struct ejob *job, struct ejob_file *file)
+{
+    job->progress.BytesTransferred -= file->progress.BytesTransferred;
+    file->progress.BytesTransferred = 0;
+    file->durable = 0;
+    heap_free(file->extents);
+    file->extents = NULL;
+    file->extent_count = 0;
+    file->validator[0] = 0;
+}
+
 /* Is the worker still wanted? Caller holds job->lock. */
 static BOOL still_current(const struct transfer_ctx *ctx)
 {
-    return ctx->job->generation == ctx->generation;
+    return ctx->job->generation == ctx->generation &&
+           !(ctx->run && ctx->index >= ctx->run->halt_index) && !(ctx->live && ctx->live->reset);
 }
 
 /* Has the job spent its maximum download time (IBackgroundCopyJob4) transferring? Only the
@@ -103,11 +256,14 @@ BOOL transfer_stopped(struct transfer_ctx *ctx)
     return stopped;
 }
 
+static void maybe_spawn(struct fetch_run *run);
+
 HRESULT transfer_set_size(struct transfer_ctx *ctx, UINT64 total)
 {
     struct ejob *job = ctx->job;
     struct ejob_file *file;
     HRESULT hr = S_OK;
+    BOOL spawn = FALSE;
 
     AcquireSRWLockExclusive(&job->lock);
     file = job->files[ctx->index];
@@ -130,7 +286,20 @@ HRESULT transfer_set_size(struct transfer_ctx *ctx, UINT64 total)
     if (SUCCEEDED(hr) && job->options.max_download_size &&
         job->known_bytes > job->options.max_download_size)
         hr = size_limit_failure(ctx);
+    if (SUCCEEDED(hr) && ctx->live && !ctx->live->split)
+    {
+        /* A file in one part: the part ends with the file. Large enough, from a source that
+         * takes ranges, it may now be split for more connections. */
+        ctx->segment->end = total;
+        ctx->live->splittable = !ctx->live->no_split && ctx->accepts_ranges &&
+                                total > ctx->segment->pos &&
+                                total - ctx->segment->pos >= 2 * SPLIT_MIN_BYTES;
+        spawn = ctx->live->splittable;
+        WakeAllConditionVariable(&ctx->run->changed);
+    }
     ReleaseSRWLockExclusive(&job->lock);
+    if (spawn)
+        maybe_spawn(ctx->run);
     return hr;
 }
 
@@ -141,6 +310,16 @@ HRESULT transfer_restart(struct transfer_ctx *ctx)
     LARGE_INTEGER zero = {0};
     HRESULT hr = S_OK;
 
+    if (ctx->live && ctx->live->split)
+    {
+        /* Other parts are in flight: the file starts over once they stopped (transfer.c's
+         * reset), not under their feet. */
+        AcquireSRWLockExclusive(&job->lock);
+        ctx->live->reset = TRUE;
+        ctx->live->reset_reason = BG_E_REMOTE_FILE_CHANGED;
+        ReleaseSRWLockExclusive(&job->lock);
+        return E_ABORT;
+    }
     if (ctx->sink)
     {
         /* A stream sink can only start over if it can seek back. */
@@ -158,10 +337,12 @@ HRESULT transfer_restart(struct transfer_ctx *ctx)
     file->sink_position = 0;
     if (still_current(ctx))
     {
-        job->progress.BytesTransferred -= file->progress.BytesTransferred;
-        file->progress.BytesTransferred = 0;
-        file->durable = 0;
-        file->validator[0] = 0;
+        forget_bytes(job, file);
+        if (ctx->segment)
+        {
+            ctx->segment->start = ctx->segment->pos = ctx->segment->flushed = 0;
+            ctx->segment->reserved = 0;
+        }
     }
     else
     {
@@ -170,7 +351,7 @@ HRESULT transfer_restart(struct transfer_ctx *ctx)
         hr = E_ABORT;
     }
     ReleaseSRWLockExclusive(&job->lock);
-    ctx->offset = 0;
+    ctx->offset = ctx->position = 0;
     ctx->validator[0] = 0;
     return hr;
 }
@@ -241,44 +422,96 @@ HRESULT transfer_set_validator(struct transfer_ctx *ctx, const WCHAR *validator)
     return hr;
 }
 
-/* A checkpoint: transferred bytes count in the job's record only once they are on disk, so the
- * file is flushed at least this often while it is written. */
-#define CHECKPOINT_MS 1000
-#define CHECKPOINT_BYTES (64 * 1024 * 1024)
+static LONG process_fetchers; /* fetches running in the process (interlocked) */
 
-/* Flushes the temporary file when a checkpoint is due, then lets the record hold `counted`
- * bytes. Caller holds no lock. */
-static void checkpoint(struct transfer_ctx *ctx, UINT64 counted)
+static LONG read_setting(const char *name, LONG fallback)
 {
+    char value[16];
+    DWORD len = GetEnvironmentVariableA(name, value, sizeof(value));
+    long n;
+
+    if (!len || len >= sizeof(value))
+        return fallback;
+    n = strtol(value, NULL, 10);
+    return n >= 1 && n <= MAX_CONNECTIONS ? n : fallback;
+}
+
+static LONG connections_setting(BOOL process)
+{
+    static LONG job_value, process_value; /* 0: not read yet */
+    LONG *slot = process ? &process_value : &job_value;
+    LONG value = InterlockedCompareExchange(slot, 0, 0);
+
+    if (!value)
+    {
+        value = process ? read_setting("OPENDO_PROCESS_CONNECTIONS", DEFAULT_PROCESS_CONNECTIONS)
+                        : read_setting("OPENDO_JOB_CONNECTIONS", DEFAULT_JOB_CONNECTIONS);
+        InterlockedExchange(slot, value);
+    }
+    return value;
+}
+
+/* Flushes the file when a checkpoint is due (or always, with `force`), then records the parts
+ * that were written before the flush as on disk. One fetch flushes at a time. Caller holds no
+ * lock. */
+static void checkpoint(struct transfer_ctx *ctx, BOOL force)
+{
+    struct live_file *live = ctx->live;
+    struct ejob *job = ctx->job;
+    UINT64 written[MAX_SEGMENTS];
     ULONGLONG now = GetTickCount64();
     struct ejob_file *file;
+    ULONG count, i;
+    BOOL flushed;
 
-    if (ctx->out == INVALID_HANDLE_VALUE ||
-        (ctx->unflushed < CHECKPOINT_BYTES && now - ctx->flushed_at < CHECKPOINT_MS))
+    if (!live || live->out == INVALID_HANDLE_VALUE)
         return;
-    ctx->unflushed = 0;
-    ctx->flushed_at = now;
-    if (!FlushFileBuffers(ctx->out))
+    AcquireSRWLockExclusive(&job->lock);
+    if (live->checkpointing || !live->unflushed ||
+        (!force && live->unflushed < CHECKPOINT_BYTES && now - live->flushed_at < CHECKPOINT_MS))
     {
-        WARN("cannot flush %lu: %lu", ctx->index, GetLastError());
+        ReleaseSRWLockExclusive(&job->lock);
         return;
     }
-    AcquireSRWLockExclusive(&ctx->job->lock);
-    file = ctx->job->files[ctx->index];
-    if (still_current(ctx) && counted > file->durable && counted <= file->progress.BytesTransferred)
+    live->checkpointing = TRUE;
+    live->unflushed = 0;
+    live->flushed_at = now;
+    count = live->segment_count;
+    for (i = 0; i < count; i++)
+        written[i] = live->segments[i].pos;
+    ReleaseSRWLockExclusive(&job->lock);
+
+    if (!(flushed = FlushFileBuffers(live->out)))
+        WARN("cannot flush %lu: %lu", live->index, GetLastError());
+
+    AcquireSRWLockExclusive(&job->lock);
+    live->checkpointing = FALSE;
+    file = job->files[live->index];
+    /* A reset or a Cancel meanwhile: those bytes are no longer the file's. */
+    if (flushed && !live->reset && !ejob_is_final(job) && !file->finished)
     {
-        file->durable = counted;
-        store_mark_dirty(ctx->job);
+        for (i = 0; i < count; i++)
+        {
+            struct segment *seg = &live->segments[i];
+            if (written[i] > seg->flushed)
+            {
+                add_durable(file, seg->flushed, written[i]);
+                seg->flushed = written[i];
+            }
+        }
+        store_mark_dirty(job);
     }
-    ReleaseSRWLockExclusive(&ctx->job->lock);
+    ReleaseSRWLockExclusive(&job->lock);
 }
 
 HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
 {
     struct ejob *job = ctx->job;
+    struct segment *seg = ctx->segment;
     struct ejob_file *file;
+    OVERLAPPED at = {0};
     HRESULT hr = S_OK;
-    UINT64 counted = 0;
+    BOOL cut = FALSE;
     DWORD written;
 
     /* A failing WRITE point stands for the write's failure (ERROR_DISK_FULL, say). */
@@ -286,6 +519,25 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     {
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
         return hr;
+    }
+    if (seg)
+    {
+        /* The part may have been split meanwhile: store only up to its end, and reserve what
+         * is stored so that no split cuts into it. */
+        AcquireSRWLockExclusive(&job->lock);
+        if (!still_current(ctx))
+            hr = E_ABORT;
+        else if (seg->end != BG_SIZE_UNKNOWN && ctx->position + size > seg->end)
+        {
+            size = (DWORD)(seg->end > ctx->position ? seg->end - ctx->position : 0);
+            cut = TRUE;
+        }
+        seg->reserved = ctx->position + size;
+        ReleaseSRWLockExclusive(&job->lock);
+        if (FAILED(hr))
+            return hr;
+        if (!size)
+            return S_FALSE;
     }
     if (ctx->sink)
     {
@@ -297,11 +549,16 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
             return FAILED(hr) ? hr : STG_E_MEDIUMFULL;
         }
     }
-    else if (!WriteFile(ctx->out, data, size, &written, NULL) || written != size)
+    else
     {
-        DWORD err = GetLastError();
-        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
-        return HRESULT_FROM_WIN32(err ? err : ERROR_WRITE_FAULT);
+        at.Offset = (DWORD)ctx->position;
+        at.OffsetHigh = (DWORD)(ctx->position >> 32);
+        if (!WriteFile(ctx->out, data, size, &written, &at) || written != size)
+        {
+            DWORD err = GetLastError();
+            ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+            return HRESULT_FROM_WIN32(err ? err : ERROR_WRITE_FAULT);
+        }
     }
     AcquireSRWLockExclusive(&job->lock);
     if (still_current(ctx))
@@ -313,7 +570,10 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         file->bytes_from_http += ctx->http ? size : 0;
         job->progress.BytesTransferred += size;
         job->no_progress_since = GetTickCount64();
-        counted = file->progress.BytesTransferred;
+        if (seg)
+            seg->pos = ctx->position + size;
+        if (ctx->live)
+            ctx->live->unflushed += ctx->sink ? 0 : size;
         notify_modified(job);
         store_mark_progress(job);
         if (job->options.max_download_size &&
@@ -327,128 +587,25 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         hr = E_ABORT;
     }
     ReleaseSRWLockExclusive(&job->lock);
-    if (SUCCEEDED(hr) && !ctx->sink)
-    {
-        ctx->unflushed += size;
-        ctx->counted = counted;
-        checkpoint(ctx, counted);
-    }
-    return hr;
-}
-
-/* When a fetch stops, for whatever reason (Suspend, an error, the end of the data), what it
- * wrote becomes durable: the progress a client saw after Suspend is the progress the next
- * process starts from. Unlike checkpoint(), this runs after the job's generation moved on, so
- * it checks instead that the file still counts those bytes (no restart, no Cancel). Caller
- * holds no lock. */
-static void settle(struct transfer_ctx *ctx)
-{
-    struct ejob_file *file;
-
-    if (!ctx->counted || !ctx->unflushed || !FlushFileBuffers(ctx->out))
-        return;
-    ctx->unflushed = 0;
-    AcquireSRWLockExclusive(&ctx->job->lock);
-    file = ctx->index < ctx->job->file_count ? ctx->job->files[ctx->index] : NULL;
-    if (file && !ejob_is_final(ctx->job) && ctx->counted > file->durable &&
-        ctx->counted <= file->progress.BytesTransferred)
-    {
-        file->durable = ctx->counted;
-        store_mark_dirty(ctx->job);
-    }
-    ReleaseSRWLockExclusive(&ctx->job->lock);
-}
-
-/* Opens the temporary file for writing and decides where the fetch continues: at the bytes
- * already counted, if the file really holds them, otherwise from the start. Only the file the
- * engine created is opened (tempfile_open); one made anew has its identity recorded. */
-static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR *temp, UINT64 counted)
-{
-    struct ejob_file *file;
-    struct file_identity id;
-    LARGE_INTEGER size, pos;
-    BOOL current;
-    HRESULT hr;
-
-    AcquireSRWLockShared(&ctx->job->lock);
-    file = ctx->job->files[ctx->index];
-    id = file->temp_id;
-    ReleaseSRWLockShared(&ctx->job->lock);
-    if (FAILED(hr = tempfile_open(temp, &id, &ctx->out)))
-    {
-        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+    if (FAILED(hr))
         return hr;
-    }
-    AcquireSRWLockExclusive(&ctx->job->lock);
-    if ((current = still_current(ctx)))
-        file->temp_id = id;
-    ReleaseSRWLockExclusive(&ctx->job->lock);
-    if (!current)
-    {
-        /* Stopped meanwhile: Cancel may have deleted the file already, so one made anew here
-         * goes again. */
-        CloseHandle(ctx->out);
-        ctx->out = INVALID_HANDLE_VALUE;
-        if (hr == S_FALSE)
-            tempfile_delete(temp, &id);
-        return E_ABORT;
-    }
-    ctx->flushed_at = GetTickCount64();
-    ctx->unflushed = 0;
-    if (!GetFileSizeEx(ctx->out, &size))
-        size.QuadPart = 0;
-    if (counted > 0 && (UINT64)size.QuadPart >= counted)
-    {
-        pos.QuadPart = counted;
-        if (SetFilePointerEx(ctx->out, pos, NULL, FILE_BEGIN) && SetEndOfFile(ctx->out))
-        {
-            ctx->offset = counted;
-            return S_OK;
-        }
-    }
-    ctx->offset = 0;
-    if (FAILED(hr = transfer_restart(ctx)))
-    {
-        CloseHandle(ctx->out);
-        ctx->out = INVALID_HANDLE_VALUE;
-    }
-    return hr;
-}
-
-/* A stream sink continues where its bytes end; it is only asked to seek when that is not where
- * it stands (a restart, a rejected file). */
-static HRESULT open_sink(struct transfer_ctx *ctx, UINT64 counted, UINT64 position)
-{
-    LARGE_INTEGER pos;
-    HRESULT hr;
-
-    ctx->out = INVALID_HANDLE_VALUE;
-    ctx->offset = counted;
-    if (position == counted)
-        return S_OK;
-    pos.QuadPart = counted;
-    if (FAILED(hr = IStream_Seek(ctx->sink, pos, STREAM_SEEK_SET, NULL)))
-    {
-        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
-        return hr;
-    }
-    AcquireSRWLockExclusive(&ctx->job->lock);
-    ctx->job->files[ctx->index]->sink_position = counted;
-    ReleaseSRWLockExclusive(&ctx->job->lock);
-    return S_OK;
+    ctx->position += size;
+    checkpoint(ctx, FALSE);
+    return cut ? S_FALSE : S_OK;
 }
 
 /* A file's last step once all its bytes are in: they reach the disk, and the source's owner
  * and ACLs go onto the temporary file (SetFileACLFlags), which the rename on Complete carries to
- * the destination. `source` is the local source's path, or NULL. Closes ctx->out. */
+ * the destination. `source` is the local source's path, or NULL. Closes live->out. */
 static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const WCHAR *temp)
 {
+    HANDLE out = ctx->live->out;
     HRESULT hr;
 
-    if (SUCCEEDED(hr = engine_fault("FLUSH")) && !FlushFileBuffers(ctx->out))
+    ctx->live->out = INVALID_HANDLE_VALUE;
+    if (SUCCEEDED(hr = engine_fault("FLUSH")) && !FlushFileBuffers(out))
         hr = HRESULT_FROM_WIN32(GetLastError());
-    CloseHandle(ctx->out);
-    ctx->out = INVALID_HANDLE_VALUE;
+    CloseHandle(out);
     if (FAILED(hr))
     {
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
@@ -471,67 +628,108 @@ static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const 
     return hr;
 }
 
-/* Fetches the rest of the file into the temporary file or the stream sink, both ready at
- * ctx->offset, and finishes a temporary file (finish_temp). Returns S_OK when the file is ready
- * to be counted as finished, or when the source ended its answer early (the file's bytes are
- * then not all in, which the caller checks). Closes ctx->out. */
-static HRESULT fetch_source(struct transfer_ctx *ctx, const WCHAR *remote, const WCHAR *temp)
+/* Opens the temporary file for the file's fetches. The parts the record says are on disk are
+ * kept if the file really holds them; otherwise the file starts over. Only the file the engine
+ * created is opened (tempfile_open); one made anew has its identity recorded. */
+static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR *temp)
 {
-    WCHAR path[URL_MAX_LENGTH + 1];
-    BOOL local = FALSE, complete;
-    HRESULT hr = S_OK;
+    struct ejob *job = ctx->job;
+    struct live_file *live = ctx->live;
+    struct ejob_file *file;
+    struct file_identity id;
+    LARGE_INTEGER size;
+    UINT64 needed;
+    BOOL current;
+    HANDLE out;
+    HRESULT hr;
 
-    switch (url_classify(remote))
+    AcquireSRWLockShared(&job->lock);
+    file = job->files[ctx->index];
+    id = file->temp_id;
+    ReleaseSRWLockShared(&job->lock);
+    if (FAILED(hr = tempfile_open(temp, &id, &out)))
     {
-    case URL_HTTP:
-    case URL_HTTPS:
-        ctx->http = TRUE;
-        break;
-    case URL_FILE:
-    case URL_LOCAL_PATH:
-        local = TRUE;
-        if (url_to_path(remote, path, ARRAY_SIZE(path)))
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        return hr;
+    }
+    if (!GetFileSizeEx(out, &size))
+        size.QuadPart = 0;
+    AcquireSRWLockExclusive(&job->lock);
+    if ((current = still_current(ctx)))
+    {
+        file->temp_id = id;
+        needed = file->extent_count ? file->extents[file->extent_count - 1].end
+                                    : file->progress.BytesTransferred;
+        if ((UINT64)size.QuadPart < needed)
         {
-            ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-            hr = E_INVALIDARG;
+            /* Less than the record says is there: nothing of it can be trusted. */
+            WARN("temporary file of %lu is shorter than its record: starting over", ctx->index);
+            forget_bytes(job, file);
+            live->segments[0].start = live->segments[0].pos = live->segments[0].flushed = 0;
+            live->segment_count = 1;
+            live->split = FALSE;
+            ctx->offset = ctx->position = 0;
+            ctx->validator[0] = 0;
         }
-        break;
-    default:
-        ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-        hr = BG_E_PROTOCOL_NOT_AVAILABLE;
-        break;
+        live->out = out;
+        live->flushed_at = GetTickCount64();
     }
-    /* All the bytes arrived in an earlier run, whose finishing failed or was interrupted: only
-     * the finishing is left, and the source is not asked again. */
-    if (SUCCEEDED(hr) && (ctx->total == BG_SIZE_UNKNOWN || ctx->offset != ctx->total))
-        hr = local ? localfile_fetch(ctx, path) : net_fetch(ctx, remote);
-    if (SUCCEEDED(hr))
+    ReleaseSRWLockExclusive(&job->lock);
+    if (!current)
     {
-        AcquireSRWLockShared(&ctx->job->lock);
-        complete = bytes_complete(ctx->job->files[ctx->index]);
-        if (!still_current(ctx))
-            hr = E_ABORT;
-        ReleaseSRWLockShared(&ctx->job->lock);
-        if (SUCCEEDED(hr) && complete && FAILED(hr = engine_fault("FINISH")))
-            ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
-        if (SUCCEEDED(hr) && complete && !ctx->sink)
-            return finish_temp(ctx, local ? path : NULL, temp);
+        /* Stopped meanwhile: Cancel may have deleted the file already, so one made anew here
+         * goes again. */
+        CloseHandle(out);
+        if (hr == S_FALSE)
+            tempfile_delete(temp, &id);
+        return E_ABORT;
     }
-    if (!ctx->sink)
-    {
-        settle(ctx);
-        CloseHandle(ctx->out);
-        ctx->out = INVALID_HANDLE_VALUE;
-    }
-    return hr;
+    ctx->out = out;
+    return S_OK;
 }
 
-/* A stream sink is called in its own apartment. The worker joins the multithreaded apartment
- * for the fetch and takes the stream from the Global Interface Table: a stream that lives in a
+/* A stream sink continues where its bytes end; it is only asked to seek when that is not where
+ * it stands (a restart, a rejected file). */
+static HRESULT open_sink(struct transfer_ctx *ctx, UINT64 counted, UINT64 position)
+{
+    LARGE_INTEGER pos;
+    HRESULT hr;
+
+    ctx->out = INVALID_HANDLE_VALUE;
+    if (position == counted)
+        return S_OK;
+    pos.QuadPart = counted;
+    if (FAILED(hr = IStream_Seek(ctx->sink, pos, STREAM_SEEK_SET, NULL)))
+    {
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+        return hr;
+    }
+    AcquireSRWLockExclusive(&ctx->job->lock);
+    ctx->job->files[ctx->index]->sink_position = counted;
+    ReleaseSRWLockExclusive(&ctx->job->lock);
+    return S_OK;
+}
+
+/* Fetches the claimed part from the source; `local` and `path` say whether it is a local or
+ * UNC file and its path. */
+static HRESULT fetch_part(struct transfer_ctx *ctx, const WCHAR *remote, BOOL local,
+                          const WCHAR *path)
+{
+    /* All the bytes arrived in an earlier run, whose finishing failed or was interrupted: only
+     * the finishing is left, and the source is not asked again. */
+    if (ctx->segment && ctx->segment->end != BG_SIZE_UNKNOWN && ctx->offset >= ctx->segment->end)
+        return S_OK;
+    if (!ctx->segment && ctx->total != BG_SIZE_UNKNOWN && ctx->offset == ctx->total)
+        return S_OK;
+    return local ? localfile_fetch(ctx, path) : net_fetch(ctx, remote);
+}
+
+/* A stream sink is called in its own apartment. The fetch joins the multithreaded apartment
+ * and takes the stream from the Global Interface Table: a stream that lives in a
  * single-threaded apartment comes as a proxy, so that every call on it runs on that
  * apartment's thread (which must pump messages); any other comes as it is. */
-static HRESULT fetch_to_sink(struct transfer_ctx *ctx, const WCHAR *remote, UINT64 counted,
-                             UINT64 sink_position)
+static HRESULT fetch_to_sink(struct transfer_ctx *ctx, const WCHAR *remote, BOOL local,
+                             const WCHAR *path, UINT64 sink_position)
 {
     IGlobalInterfaceTable *git;
     HRESULT hr;
@@ -554,25 +752,13 @@ static HRESULT fetch_to_sink(struct transfer_ctx *ctx, const WCHAR *remote, UINT
     }
     else
     {
-        if (SUCCEEDED(hr = open_sink(ctx, counted, sink_position)))
-            hr = fetch_source(ctx, remote, NULL);
+        if (SUCCEEDED(hr = open_sink(ctx, ctx->offset, sink_position)))
+            hr = fetch_part(ctx, remote, local, path);
         IStream_Release(ctx->sink);
         ctx->sink = NULL;
     }
     CoUninitialize();
     return hr;
-}
-
-static HRESULT fetch_file(struct transfer_ctx *ctx, const WCHAR *remote, const WCHAR *temp,
-                          UINT64 counted, UINT64 sink_position)
-{
-    HRESULT hr;
-
-    if (ctx->sink_cookie)
-        return fetch_to_sink(ctx, remote, counted, sink_position);
-    if (FAILED(hr = open_temp(ctx, temp, counted)))
-        return hr;
-    return fetch_source(ctx, remote, temp);
 }
 
 /* What a worker does with the job once it has dropped the lock: queue it again. */
@@ -598,20 +784,19 @@ static void want_requeue(struct requeue *requeue, const struct ejob *job, ULONGL
  * long as the retry still falls inside the no-progress window: that window runs from the last
  * progress, so a stall that used all of it ends in ERROR here. Caller holds job->lock
  * exclusively. */
-static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRESULT hr,
-                           struct requeue *requeue)
+static void record_failure(struct ejob *job, const struct fetch_run *run, struct requeue *requeue)
 {
     ULONGLONG now = GetTickCount64();
     ULONGLONG timeout_ms = (ULONGLONG)job->no_progress_timeout * 1000;
-    ULONGLONG delay_ms = max((ULONGLONG)job->min_retry_delay * 1000, ctx->retry_after_ms);
+    ULONGLONG delay_ms = max((ULONGLONG)job->min_retry_delay * 1000, run->failure_retry_after);
 
     job->error.present = TRUE;
-    job->error.code = hr;
-    job->error.context = ctx->context;
-    job->error.file_index = ctx->index;
+    job->error.code = run->failure;
+    job->error.context = run->failure_context;
+    job->error.file_index = run->failure_index;
     job->error_count++;
     ejob_touch(job);
-    if (ctx->transient)
+    if (run->failure_transient)
     {
         if (!job->no_progress_since)
             job->no_progress_since = now;
@@ -627,6 +812,22 @@ static void record_failure(struct ejob *job, const struct transfer_ctx *ctx, HRE
     notify_state_entered(job);
 }
 
+/* The run fails with hr, unless a file before this one failed already; the fetches of this
+ * file and of those after it stop. Caller holds job->lock exclusively. */
+static void run_fail(struct fetch_run *run, const struct transfer_ctx *ctx, HRESULT hr)
+{
+    if (ctx->index < run->halt_index)
+    {
+        run->halt_index = ctx->index;
+        run->failure = hr;
+        run->failure_context = ctx->context;
+        run->failure_transient = ctx->transient;
+        run->failure_retry_after = ctx->retry_after_ms;
+        run->failure_index = ctx->index;
+    }
+    WakeAllConditionVariable(&run->changed);
+}
+
 /* Zeroes and frees a block of option strings (it holds passwords). NULL is ignored. */
 static void wipe(WCHAR *block, SIZE_T chars)
 {
@@ -636,23 +837,667 @@ static void wipe(WCHAR *block, SIZE_T chars)
     heap_free(block);
 }
 
+/* One thread's fetching: its context, the copy of the job's options it fetches with, and the
+ * connections it keeps from one part to the next. */
+struct fetcher
+{
+    struct fetch_run *run;
+    struct transfer_ctx ctx;
+    WCHAR *options_block;
+    SIZE_T options_capacity;
+    SIZE_T options_need; /* what the block must hold after a CLAIM_GROW */
+    struct fetch_cache cache;
+    WCHAR remote[URL_MAX_LENGTH + 1]; /* the remote name as the fetch starts */
+    const WCHAR *temp;                /* the file's temporary name (set once, lives with it) */
+    UINT64 sink_position;
+    BOOL opener; /* this fetch opens the file */
+};
+
+static BOOL is_live(const struct fetch_run *run, ULONG index)
+{
+    for (const struct live_file *live = run->live; live; live = live->next)
+    {
+        if (live->index == index)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* What a claim found. */
+enum claim
+{
+    CLAIM_PART, /* a part to fetch, in f->ctx */
+    CLAIM_WAIT, /* nothing now; other fetches may bring some */
+    CLAIM_DONE, /* nothing left, or the run is over */
+    CLAIM_GROW, /* the options need a bigger block: f->options_need characters */
+};
+
+/* The next file that is neither finished nor live, or file_count. Moves the run's cursor past
+ * finished files. Caller holds job->lock. */
+static ULONG next_unstarted(struct fetch_run *run)
+{
+    struct ejob *job = run->job;
+    ULONG i;
+
+    while (run->next_file < job->file_count && job->files[run->next_file]->finished)
+        run->next_file++;
+    for (i = run->next_file; i < job->file_count; i++)
+    {
+        if (!job->files[i]->finished && !is_live(run, i))
+            return i;
+    }
+    return job->file_count;
+}
+
+/* Sets up the context for `seg` of `live`. Caller holds job->lock exclusively. */
+static void aim(struct fetcher *f, struct live_file *live, struct segment *seg)
+{
+    struct ejob_file *file = f->run->job->files[live->index];
+    struct transfer_ctx *ctx = &f->ctx;
+
+    seg->busy = TRUE;
+    live->users++;
+    f->run->busy++;
+    ctx->index = live->index;
+    ctx->live = live;
+    ctx->segment = seg;
+    ctx->offset = ctx->position = seg->pos;
+    /* A file in parts asks for each part; one that is not asks from where it stands to the end,
+     * as a server without ranges can only answer. */
+    ctx->end = live->split ? seg->end : BG_SIZE_UNKNOWN;
+    ctx->out = live->out;
+    ctx->total = file->progress.BytesTotal;
+    wcscpy(ctx->validator, file->validator);
+    ctx->remote_size = file->remote_size;
+    ctx->sink_cookie = file->sink_cookie;
+    f->sink_position = file->sink_position;
+    ctx->acl_flags = f->run->job->file_acl_flags;
+    wcscpy(f->remote, file->remote);
+    f->temp = file->temp;
+    f->opener = FALSE;
+}
+
+/* A new live file for file `index`, its parts the gaps between what is on disk. Caller holds
+ * job->lock exclusively. */
+static struct live_file *make_live(struct fetch_run *run, ULONG index)
+{
+    struct ejob *job = run->job;
+    struct ejob_file *file = job->files[index];
+    struct live_file *live;
+    UINT64 at, total = file->progress.BytesTotal;
+    ULONG i;
+
+    if (!(live = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*live))))
+        return NULL;
+    live->index = index;
+    live->out = INVALID_HANDLE_VALUE;
+    live->no_split = file->ranges || file->sink_cookie || job->options.dynamic_content;
+    /* Dynamic content cannot be resumed: BITS fetches it from the start every time. Bytes that
+     * are all in are kept, though: such a file only waits to be finished. A file in one part
+     * continues after the bytes counted (open_temp checks that the file holds them); one in
+     * parts counted beyond what is on disk (a flush that failed) goes back to what is. */
+    if (job->options.dynamic_content && !bytes_complete(file))
+        forget_bytes(job, file);
+    else if (file->extent_count && file->progress.BytesTransferred != durable_bytes(file))
+    {
+        job->progress.BytesTransferred -= file->progress.BytesTransferred;
+        file->progress.BytesTransferred = durable_bytes(file);
+        job->progress.BytesTransferred += file->progress.BytesTransferred;
+    }
+    if (file->sink_cookie || file->ranges)
+    {
+        /* Written in order: one part from what is counted. */
+        live->segments[0].start = live->segments[0].pos = live->segments[0].flushed =
+            file->progress.BytesTransferred;
+        live->segments[0].end = total;
+        live->segment_count = 1;
+        live->ready = file->sink_cookie != 0;
+        return live;
+    }
+    /* The gaps: after the prefix, and between the extents (a file fetched in parts before). */
+    at = file->extent_count ? file->durable : file->progress.BytesTransferred;
+    for (i = 0; i <= file->extent_count && live->segment_count < MAX_SEGMENTS; i++)
+    {
+        UINT64 gap_end = i < file->extent_count ? file->extents[i].first : total;
+        if (gap_end == BG_SIZE_UNKNOWN || gap_end > at || !live->segment_count)
+        {
+            struct segment *seg = &live->segments[live->segment_count++];
+            seg->start = seg->pos = seg->flushed = at;
+            seg->end = gap_end;
+        }
+        if (i < file->extent_count)
+            at = file->extents[i].end;
+    }
+    live->split = file->extent_count > 0;
+    return live;
+}
+
+/* Splits the busy part with the most left in two: the second half is this fetch's. Caller
+ * holds job->lock exclusively. */
+static struct segment *steal(struct fetch_run *run, struct live_file **from)
+{
+    struct segment *best = NULL, *seg;
+    struct live_file *best_live = NULL;
+    UINT64 left, most = 0, mid, floor;
+
+    for (struct live_file *live = run->live; live; live = live->next)
+    {
+        if (!live->ready || live->reset || !live->splittable ||
+            live->segment_count == MAX_SEGMENTS || live->index >= run->halt_index)
+            continue;
+        for (ULONG i = 0; i < live->segment_count; i++)
+        {
+            seg = &live->segments[i];
+            floor = max(seg->pos, seg->reserved);
+            if (!seg->busy || seg->end == BG_SIZE_UNKNOWN || seg->end <= floor)
+                continue;
+            left = seg->end - floor;
+            if (left >= 2 * SPLIT_MIN_BYTES && left > most)
+            {
+                most = left;
+                best = seg;
+                best_live = live;
+            }
+        }
+    }
+    if (!best)
+        return NULL;
+    floor = max(best->pos, best->reserved);
+    mid = (floor + most / 2 + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN;
+    if (mid >= best->end)
+        return NULL;
+    seg = &best_live->segments[best_live->segment_count++];
+    seg->start = seg->pos = seg->flushed = seg->reserved = mid;
+    seg->end = best->end;
+    best->end = mid;
+    best_live->split = TRUE;
+    *from = best_live;
+    return seg;
+}
+
+/* Is there work a new fetcher would find at once? Caller holds job->lock. */
+static BOOL work_waiting(struct fetch_run *run)
+{
+    for (struct live_file *live = run->live; live; live = live->next)
+    {
+        if (!live->ready || live->reset || live->index >= run->halt_index)
+            continue;
+        for (ULONG i = 0; i < live->segment_count; i++)
+        {
+            const struct segment *seg = &live->segments[i];
+            UINT64 floor = max(seg->pos, seg->reserved);
+            if (!seg->busy && (seg->end == BG_SIZE_UNKNOWN || seg->pos < seg->end))
+                return TRUE;
+            if (live->splittable && seg->busy && seg->end != BG_SIZE_UNKNOWN && seg->end > floor &&
+                seg->end - floor >= 2 * SPLIT_MIN_BYTES && live->segment_count < MAX_SEGMENTS)
+                return TRUE;
+        }
+    }
+    return next_unstarted(run) < min(run->job->file_count, run->halt_index);
+}
+
+/* Takes the next part to fetch: an unclaimed part of a live file, the next file, or half of the
+ * largest part in flight. Caller holds job->lock exclusively. */
+static enum claim claim(struct fetcher *f)
+{
+    struct fetch_run *run = f->run;
+    struct ejob *job = run->job;
+    struct transfer_ctx *ctx = &f->ctx;
+    struct live_file *live, *from;
+    struct ejob_file *file;
+    struct segment *seg;
+    SIZE_T need;
+    ULONG index;
+    HRESULT hr;
+
+    if (job->generation != run->generation)
+        return CLAIM_DONE;
+    /* Options as they are now: a setter may have changed them since the last part. */
+    if ((need = ejob_options_copy(&ctx->options, &job->options, f->options_block,
+                                  f->options_capacity)))
+    {
+        f->options_need = need;
+        return CLAIM_GROW;
+    }
+    for (live = run->live; live; live = live->next)
+    {
+        if (!live->ready || live->reset || live->index >= run->halt_index)
+            continue;
+        for (ULONG i = 0; i < live->segment_count; i++)
+        {
+            seg = &live->segments[i];
+            if (!seg->busy && (seg->end == BG_SIZE_UNKNOWN || seg->pos < seg->end))
+            {
+                aim(f, live, seg);
+                return CLAIM_PART;
+            }
+        }
+    }
+    if ((index = next_unstarted(run)) < min(job->file_count, run->halt_index))
+    {
+        file = job->files[index];
+        ctx->index = index;
+        ctx->context = BG_ERROR_CONTEXT_NONE;
+        ctx->transient = FALSE;
+        ctx->retry_after_ms = 0;
+        if (out_of_time(job))
+            hr = time_limit_failure(ctx);
+        /* A DO file added while the job ran may lack what Resume checks for. */
+        else if (!file->remote)
+            hr = DO_E_DOWNLOAD_NO_URI;
+        else if (!file->local && !file->sink_cookie)
+            hr = DO_E_FILE_DOWNLOADSINK_UNSPECIFIED;
+        else if (wcslen(file->remote) >= ARRAY_SIZE(f->remote))
+        {
+            ctx->context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+            hr = E_INVALIDARG;
+        }
+        else if (!(live = make_live(run, index)))
+        {
+            ctx->context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+            ctx->transient = TRUE;
+            hr = E_OUTOFMEMORY;
+        }
+        else
+            hr = S_OK;
+        if (FAILED(hr))
+        {
+            run_fail(run, ctx, hr);
+            return CLAIM_DONE;
+        }
+        live->next = run->live;
+        run->live = live;
+        aim(f, live, &live->segments[0]);
+        f->opener = !live->ready;
+        return CLAIM_PART;
+    }
+    if ((seg = steal(run, &from)))
+    {
+        aim(f, from, seg);
+        return CLAIM_PART;
+    }
+    return run->busy ? CLAIM_WAIT : CLAIM_DONE;
+}
+
+/* Starts another fetcher when there is work for it and the connection budgets allow. Caller
+ * holds no lock. */
+static DWORD WINAPI fetcher_main(void *arg);
+static void maybe_spawn(struct fetch_run *run)
+{
+    struct ejob *job = run->job;
+    struct fetcher *f;
+    HANDLE thread;
+    BOOL wanted;
+
+    AcquireSRWLockExclusive(&job->lock);
+    wanted = job->generation == run->generation && run->busy == run->fetchers &&
+             run->fetchers < run->limit && run->thread_count < ARRAY_SIZE(run->threads) &&
+             work_waiting(run);
+    if (wanted && InterlockedIncrement(&process_fetchers) > connections_setting(TRUE))
+    {
+        InterlockedDecrement(&process_fetchers);
+        wanted = FALSE;
+    }
+    if (wanted)
+        run->fetchers++;
+    ReleaseSRWLockExclusive(&job->lock);
+    if (!wanted)
+        return;
+    if ((f = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*f))))
+    {
+        f->run = run;
+        if (SUCCEEDED(engine_fault("THREAD_WORKER")) &&
+            (thread = CreateThread(NULL, 0, fetcher_main, f, 0, NULL)))
+        {
+            AcquireSRWLockExclusive(&job->lock);
+            run->threads[run->thread_count++] = thread;
+            ReleaseSRWLockExclusive(&job->lock);
+            return;
+        }
+        heap_free(f);
+    }
+    /* No thread: the run goes on with the fetchers it has. */
+    InterlockedDecrement(&process_fetchers);
+    AcquireSRWLockExclusive(&job->lock);
+    run->fetchers--;
+    WakeAllConditionVariable(&run->changed);
+    ReleaseSRWLockExclusive(&job->lock);
+}
+
+/* Takes the live file off the run's list. Caller holds job->lock exclusively. */
+static void unlink_live(struct fetch_run *run, struct live_file *live)
+{
+    for (struct live_file **p = &run->live; *p; p = &(*p)->next)
+    {
+        if (*p == live)
+        {
+            *p = live->next;
+            return;
+        }
+    }
+}
+
+/* The last fetch of a file left and all its parts are in: the file is finished (flushed with
+ * its ACLs), counted and announced, in one step. Caller holds no lock. */
+static void finish_file(struct fetcher *f, BOOL local, const WCHAR *path)
+{
+    struct transfer_ctx *ctx = &f->ctx;
+    struct live_file *live = ctx->live;
+    struct fetch_run *run = f->run;
+    struct ejob *job = run->job;
+    struct ejob_file *file;
+    HRESULT hr = S_OK;
+
+    if (FAILED(hr = engine_fault("FINISH")))
+        ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
+    else if (live->out != INVALID_HANDLE_VALUE)
+        hr = finish_temp(ctx, local ? path : NULL, f->temp);
+    AcquireSRWLockExclusive(&job->lock);
+    unlink_live(run, live);
+    file = job->files[live->index];
+    if (job->generation != run->generation)
+        hr = E_ABORT;
+    else if (FAILED(hr))
+        run_fail(run, ctx, hr);
+    else
+    {
+        file->finished = TRUE;
+        file->durable = file->progress.BytesTransferred;
+        heap_free(file->extents);
+        file->extents = NULL;
+        file->extent_count = 0;
+        job->progress.FilesTransferred++;
+        /* A finished file is progress, even one without bytes. */
+        job->no_progress_since = GetTickCount64();
+        ejob_touch(job);
+        notify_file_transferred(job, live->index);
+    }
+    WakeAllConditionVariable(&run->changed);
+    ReleaseSRWLockExclusive(&job->lock);
+    if (live->out != INVALID_HANDLE_VALUE)
+    {
+        /* Not finished: what was written is kept for the next run. */
+        checkpoint(ctx, TRUE);
+        CloseHandle(live->out);
+    }
+    heap_free(live);
+}
+
+/* The last fetch of a reset file left: the file starts over, from one connection if the source
+ * refused a range. Caller holds no lock. */
+static void reset_file(struct fetcher *f)
+{
+    struct live_file *live = f->ctx.live;
+    struct fetch_run *run = f->run;
+    struct ejob *job = run->job;
+    LARGE_INTEGER zero = {0};
+    BOOL truncated;
+
+    truncated = live->out != INVALID_HANDLE_VALUE &&
+                SetFilePointerEx(live->out, zero, NULL, FILE_BEGIN) && SetEndOfFile(live->out);
+    AcquireSRWLockExclusive(&job->lock);
+    if (job->generation == run->generation && live->index < run->halt_index)
+    {
+        struct ejob_file *file = job->files[live->index];
+        forget_bytes(job, file);
+        store_mark_dirty(job);
+        if (!truncated && live->out != INVALID_HANDLE_VALUE)
+        {
+            f->ctx.context = BG_ERROR_CONTEXT_LOCAL_FILE;
+            run_fail(run, &f->ctx, HRESULT_FROM_WIN32(GetLastError()));
+        }
+        else
+        {
+            /* Made live again with one part from byte 0. */
+            live->reset = FALSE;
+            live->split = FALSE;
+            live->splittable = FALSE;
+            live->no_split |= live->reset_reason == (HRESULT)BG_E_INSUFFICIENT_RANGE_SUPPORT;
+            live->segment_count = 1;
+            memset(&live->segments[0], 0, sizeof(live->segments[0]));
+            live->segments[0].end = BG_SIZE_UNKNOWN;
+            live->unflushed = 0;
+        }
+    }
+    WakeAllConditionVariable(&run->changed);
+    ReleaseSRWLockExclusive(&job->lock);
+}
+
+/* A part's fetch returned hr: the part, the file and the run take note. Returns TRUE when the
+ * caller, the file's last fetch, must finish it (finish_file) or start it over (reset_file,
+ * live->reset). Caller holds job->lock exclusively. */
+static BOOL part_done(struct fetcher *f, HRESULT hr, UINT64 started_at)
+{
+    struct transfer_ctx *ctx = &f->ctx;
+    struct live_file *live = ctx->live;
+    struct segment *seg = ctx->segment;
+    struct fetch_run *run = f->run;
+    struct ejob *job = run->job;
+    struct ejob_file *file = job->files[live->index];
+
+    seg->busy = FALSE;
+    seg->reserved = seg->pos;
+    live->users--;
+    run->busy--;
+    WakeAllConditionVariable(&run->changed);
+    if (job->generation != run->generation)
+        return FALSE;
+    /* Stopped by the failure of this file or of one before it: nothing more to note. */
+    if (live->index >= run->halt_index)
+        return FALSE;
+    if (hr == E_ABORT && live->reset)
+        hr = S_OK; /* stopped by another part's reset: not this part's failure */
+    else if ((hr == (HRESULT)BG_E_INSUFFICIENT_RANGE_SUPPORT || hr == BG_E_REMOTE_FILE_CHANGED) &&
+             live->split && !live->resets)
+    {
+        /* The parts no longer fit together: the whole file again, once per run. */
+        live->reset = TRUE;
+        live->reset_reason = hr;
+        live->resets++;
+        hr = S_OK;
+    }
+    if (FAILED(hr))
+    {
+        run_fail(run, ctx, hr);
+        return FALSE;
+    }
+    if (live->reset)
+        return !live->users;
+    if (seg->end == BG_SIZE_UNKNOWN || seg->pos < seg->end)
+    {
+        /* The source ended its answer short of the size it announced (a partial range): the
+         * part is asked for again from there, unless this answer gave nothing at all. */
+        if (seg->pos == started_at)
+        {
+            ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
+            ctx->transient = TRUE;
+            run_fail(run, ctx, BG_E_INVALID_SERVER_RESPONSE);
+        }
+        return FALSE;
+    }
+    if (live->users)
+        return FALSE;
+    for (ULONG i = 0; i < live->segment_count; i++)
+    {
+        if (live->segments[i].busy || live->segments[i].pos < live->segments[i].end)
+            return FALSE;
+    }
+    return bytes_complete(file);
+}
+
+/* Fetches parts until the run has no more for this thread. */
+static void fetch_loop(struct fetcher *f)
+{
+    struct fetch_run *run = f->run;
+    struct ejob *job = run->job;
+    struct transfer_ctx *ctx = &f->ctx;
+    WCHAR path[URL_MAX_LENGTH + 1];
+    ULONGLONG started;
+    UINT64 started_at;
+    enum claim found;
+    WCHAR *grown;
+    BOOL local, last;
+    HRESULT hr;
+
+    ctx->job = job;
+    ctx->generation = run->generation;
+    ctx->run = run;
+    ctx->cache = &f->cache;
+    for (;;)
+    {
+        AcquireSRWLockExclusive(&job->lock);
+        while ((found = claim(f)) == CLAIM_WAIT)
+            SleepConditionVariableSRW(&run->changed, &job->lock, INFINITE, 0);
+        if (found == CLAIM_GROW)
+        {
+            /* The block is grown without the lock; then everything is looked at again. */
+            ReleaseSRWLockExclusive(&job->lock);
+            if (!(grown = HeapAlloc(GetProcessHeap(), 0, f->options_need * sizeof(WCHAR))))
+            {
+                AcquireSRWLockExclusive(&job->lock);
+                ctx->context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+                ctx->transient = TRUE;
+                run_fail(run, ctx, E_OUTOFMEMORY);
+                ReleaseSRWLockExclusive(&job->lock);
+                break;
+            }
+            wipe(f->options_block, f->options_capacity);
+            f->options_block = grown;
+            f->options_capacity = f->options_need;
+            continue;
+        }
+        ReleaseSRWLockExclusive(&job->lock);
+        if (found == CLAIM_DONE)
+            break;
+        maybe_spawn(run);
+
+        ctx->context = BG_ERROR_CONTEXT_NONE;
+        ctx->transient = FALSE;
+        ctx->retry_after_ms = 0;
+        ctx->http = FALSE;
+        ctx->accepts_ranges = FALSE;
+        ctx->ranges = job->files[ctx->index]->ranges;
+        ctx->range_count = job->files[ctx->index]->range_count;
+        started = GetTickCount64();
+        started_at = ctx->segment->pos;
+        hr = S_OK;
+        local = FALSE;
+        switch (url_classify(f->remote))
+        {
+        case URL_HTTP:
+        case URL_HTTPS:
+            ctx->http = TRUE;
+            break;
+        case URL_FILE:
+        case URL_LOCAL_PATH:
+            local = TRUE;
+            if (url_to_path(f->remote, path, ARRAY_SIZE(path)))
+            {
+                ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
+                hr = E_INVALIDARG;
+            }
+            break;
+        default:
+            ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
+            hr = BG_E_PROTOCOL_NOT_AVAILABLE;
+            break;
+        }
+        if (SUCCEEDED(hr) && ctx->sink_cookie)
+            hr = fetch_to_sink(ctx, f->remote, local, path, f->sink_position);
+        else if (SUCCEEDED(hr))
+        {
+            if (f->opener && FAILED(hr = open_temp(ctx, f->temp)))
+                ;
+            else
+            {
+                if (f->opener)
+                {
+                    AcquireSRWLockExclusive(&job->lock);
+                    ctx->live->ready = TRUE;
+                    WakeAllConditionVariable(&run->changed);
+                    ReleaseSRWLockExclusive(&job->lock);
+                }
+                ctx->out = ctx->live->out;
+                hr = fetch_part(ctx, f->remote, local, path);
+            }
+        }
+        TRACE("job %s file %lu part at %I64u: %08lx", debugstr_guid(&job->id), ctx->index,
+              started_at, hr);
+
+        AcquireSRWLockExclusive(&job->lock);
+        job->files[ctx->index]->download_ms += GetTickCount64() - started;
+        if (f->opener && !ctx->live->ready)
+        {
+            /* It never opened: nothing of it is in flight; the next claim makes it anew. */
+            ctx->live->ready = TRUE;
+        }
+        last = part_done(f, hr, started_at);
+        ReleaseSRWLockExclusive(&job->lock);
+        if (last && ctx->live->reset)
+            reset_file(f);
+        else if (last)
+            finish_file(f, local, path);
+    }
+    fetch_cache_clear(&f->cache);
+    wipe(f->options_block, f->options_capacity);
+    f->options_block = NULL;
+}
+
+static DWORD WINAPI fetcher_main(void *arg)
+{
+    struct fetcher *f = arg;
+    struct fetch_run *run = f->run;
+
+    fetch_loop(f);
+    AcquireSRWLockExclusive(&run->job->lock);
+    run->fetchers--;
+    WakeAllConditionVariable(&run->changed);
+    ReleaseSRWLockExclusive(&run->job->lock);
+    InterlockedDecrement(&process_fetchers);
+    heap_free(f);
+    return 0;
+}
+
+/* After the run: the files it left unfinished keep what was written (flushed and recorded), or,
+ * when the job became final meanwhile, lose their temporary files: Cancel or Complete did not
+ * wait for the run, deleted them, and a fetch may have created one anew since. */
+static void leave_files(struct fetch_run *run, BOOL final)
+{
+    struct ejob *job = run->job;
+    struct live_file *live;
+    struct transfer_ctx ctx = {.job = job, .generation = job->generation};
+    struct file_identity id;
+    const WCHAR *temp;
+    HRESULT hr;
+
+    while ((live = run->live))
+    {
+        run->live = live->next;
+        if (live->out != INVALID_HANDLE_VALUE)
+        {
+            ctx.live = live;
+            ctx.index = live->index;
+            if (!final)
+                checkpoint(&ctx, TRUE);
+            CloseHandle(live->out);
+        }
+        AcquireSRWLockShared(&job->lock);
+        temp = job->files[live->index]->sink_cookie ? NULL : job->files[live->index]->temp;
+        id = job->files[live->index]->temp_id;
+        ReleaseSRWLockShared(&job->lock);
+        if (final && temp && FAILED(hr = tempfile_delete(temp, &id)))
+            WARN("cannot delete %s: %08lx", debugstr_w(temp), hr);
+        heap_free(live);
+    }
+}
+
 void transfer_run(struct ejob *job, LONG generation)
 {
-    struct transfer_ctx ctx = {.job = job, .generation = generation, .end = BG_SIZE_UNKNOWN};
+    struct fetch_run run = {.job = job, .generation = generation, .halt_index = ULONG_MAX};
+    struct fetcher *self;
     struct requeue requeue = {0};
-    /* The remote name as the fetch starts: names are never longer (url_classify). */
-    WCHAR remote[URL_MAX_LENGTH + 1];
-    /* The temporary file of the file being fetched, until it is finished. */
-    const WCHAR *working = NULL;
-    const WCHAR *temp;
-    struct ejob_file *file = NULL;
-    /* The block that holds the strings of ctx.options (ejob_options_copy). */
-    WCHAR *options_block = NULL, *grown;
-    SIZE_T options_capacity = 0, need;
-    UINT64 counted, sink_position;
-    ULONGLONG started;
     BOOL final;
-    HRESULT hr;
+    ULONG i;
 
     AcquireSRWLockExclusive(&job->lock);
     if (job->generation != generation ||
@@ -678,134 +1523,69 @@ void transfer_run(struct ejob *job, LONG generation)
     if (!job->no_progress_since)
         job->no_progress_since = job->transfer_since;
     ejob_touch(job);
+    ReleaseSRWLockExclusive(&job->lock);
 
-    for (;;)
+    InitializeConditionVariable(&run.changed);
+    run.limit = connections_setting(FALSE);
+    run.fetchers = 1;
+    InterlockedIncrement(&process_fetchers);
+    if ((self = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*self))))
     {
-        ULONG i;
+        self->run = &run;
+        fetch_loop(self);
+        heap_free(self);
+    }
+    else
+    {
+        struct transfer_ctx ctx = {.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
+                                   .transient = TRUE};
+        AcquireSRWLockExclusive(&job->lock);
+        run_fail(&run, &ctx, E_OUTOFMEMORY);
+        ReleaseSRWLockExclusive(&job->lock);
+    }
+    InterlockedDecrement(&process_fetchers);
 
-        for (i = 0; i < job->file_count; i++)
-        {
-            if (!job->files[i]->finished)
-                break;
-        }
-        if (i == job->file_count)
+    /* The fetchers this thread started end once nothing is left for them. */
+    AcquireSRWLockExclusive(&job->lock);
+    run.fetchers--;
+    while (run.fetchers)
+        SleepConditionVariableSRW(&run.changed, &job->lock, INFINITE, 0);
+    ReleaseSRWLockExclusive(&job->lock);
+    for (i = 0; i < run.thread_count; i++)
+    {
+        WaitForSingleObject(run.threads[i], INFINITE);
+        CloseHandle(run.threads[i]);
+    }
+
+    AcquireSRWLockExclusive(&job->lock);
+    if (job->generation == generation)
+    {
+        if (run.halt_index != ULONG_MAX)
+            record_failure(job, &run, &requeue);
+        else if (next_unstarted(&run) == job->file_count && !run.live)
         {
             job->state = BG_JOB_STATE_TRANSFERRED;
             GetSystemTimeAsFileTime(&job->times.TransferCompletionTime);
             job->times.ModificationTime = job->times.TransferCompletionTime;
             notify_state_entered(job);
-            break;
         }
-        file = job->files[i];
-        ctx.index = i;
-        if (out_of_time(job))
+        else
         {
-            record_failure(job, &ctx, time_limit_failure(&ctx), &requeue);
-            break;
+            /* Nothing left to fetch, yet not all done: cannot happen; retried if it does. */
+            ERR("job %s: run ended with files unfinished", debugstr_guid(&job->id));
+            run.failure = E_UNEXPECTED;
+            run.failure_context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+            run.failure_transient = TRUE;
+            record_failure(job, &run, &requeue);
         }
-        /* A DO file added while the job ran may lack what Resume checks for. */
-        hr = S_OK;
-        if (!file->remote)
-            hr = DO_E_DOWNLOAD_NO_URI;
-        else if (!file->local && !file->sink_cookie)
-            hr = DO_E_FILE_DOWNLOADSINK_UNSPECIFIED;
-        if (FAILED(hr))
-        {
-            ctx.context = BG_ERROR_CONTEXT_NONE;
-            ctx.transient = FALSE;
-            record_failure(job, &ctx, hr, &requeue);
-            break;
-        }
-        /* The remote name and the options may change under the lock (SetRemoteName, the
-         * setters): fetch with copies. */
-        ctx.transient = FALSE;
-        if (wcslen(file->remote) >= ARRAY_SIZE(remote))
-        {
-            ctx.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
-            record_failure(job, &ctx, E_INVALIDARG, &requeue);
-            break;
-        }
-        if ((need =
-                 ejob_options_copy(&ctx.options, &job->options, options_block, options_capacity)))
-        {
-            /* The block is grown without the lock; then everything is looked at again. */
-            ReleaseSRWLockExclusive(&job->lock);
-            grown = HeapAlloc(GetProcessHeap(), 0, need * sizeof(WCHAR));
-            if (grown)
-            {
-                wipe(options_block, options_capacity);
-                options_block = grown;
-                options_capacity = need;
-            }
-            AcquireSRWLockExclusive(&job->lock);
-            if (job->generation != generation)
-                break;
-            if (!grown)
-            {
-                ctx.context = BG_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
-                ctx.transient = TRUE;
-                record_failure(job, &ctx, E_OUTOFMEMORY, &requeue);
-                break;
-            }
-            continue;
-        }
-        wcscpy(remote, file->remote);
-        temp = file->temp;
-        /* Dynamic content cannot be resumed: BITS fetches it from the start every time. Bytes
-         * that are all in are kept, though: such a file only waits to be finished. */
-        counted = ctx.options.dynamic_content && !bytes_complete(file)
-                      ? 0
-                      : file->progress.BytesTransferred;
-        ctx.acl_flags = job->file_acl_flags;
-        ctx.total = file->progress.BytesTotal;
-        wcscpy(ctx.validator, file->validator);
-        ctx.ranges = file->ranges;
-        ctx.range_count = file->range_count;
-        ctx.remote_size = file->remote_size;
-        /* Registered as long as the job lives, and so does the worker. */
-        ctx.sink_cookie = file->sink_cookie;
-        sink_position = file->sink_position;
-        working = ctx.sink_cookie ? NULL : temp;
-        ReleaseSRWLockExclusive(&job->lock);
-
-        ctx.context = BG_ERROR_CONTEXT_NONE;
-        ctx.transient = FALSE;
-        ctx.retry_after_ms = 0;
-        ctx.http = FALSE;
-        started = GetTickCount64();
-        hr = fetch_file(&ctx, remote, temp, counted, sink_position);
-        TRACE("job %s file %lu: %08lx", debugstr_guid(&job->id), i, hr);
-
-        AcquireSRWLockExclusive(&job->lock);
-        file->download_ms += GetTickCount64() - started;
-        if (job->generation != generation)
-            break;
-        if (SUCCEEDED(hr) && !bytes_complete(file))
-        {
-            /* The source ended its answer short of the size it announced (a partial range):
-             * ask again from there, unless it gave nothing at all. */
-            if (file->progress.BytesTransferred != counted)
-                continue;
-            ctx.context = BG_ERROR_CONTEXT_REMOTE_FILE;
-            ctx.transient = TRUE;
-            hr = BG_E_INVALID_SERVER_RESPONSE;
-        }
-        if (FAILED(hr))
-        {
-            record_failure(job, &ctx, hr, &requeue);
-            break;
-        }
-        /* The file's completion, in one step: flushed with its ACLs, it is done for Resume,
-         * for this loop and for Complete, counted, and announced together. */
-        file->finished = TRUE;
-        file->durable = file->progress.BytesTransferred;
-        working = NULL;
-        job->progress.FilesTransferred++;
-        /* A finished file is progress, even one without bytes. */
-        job->no_progress_since = GetTickCount64();
-        ejob_touch(job);
-        notify_file_transferred(job, i);
     }
+    ReleaseSRWLockExclusive(&job->lock);
+    AcquireSRWLockShared(&job->lock);
+    final = ejob_is_final(job);
+    ReleaseSRWLockShared(&job->lock);
+    leave_files(&run, final);
+
+    AcquireSRWLockExclusive(&job->lock);
     job->transfer_ms += GetTickCount64() - job->transfer_since;
     job->transfer_since = 0;
     job->worker_active = FALSE;
@@ -818,11 +1598,6 @@ void transfer_run(struct ejob *job, LONG generation)
     job->rerun = FALSE;
     ReleaseSRWLockExclusive(&job->lock);
 
-    /* Cancel or Complete did not wait for this worker: they deleted its unfinished file, which
-     * it may have created anew since. Final jobs' files no longer change. */
-    if (final && working && FAILED(hr = tempfile_delete(working, &file->temp_id)))
-        WARN("cannot delete %s: %08lx", debugstr_w(working), hr);
-    wipe(options_block, options_capacity);
     if (requeue.wanted)
         engine_submit(job, requeue.generation, requeue.priority, requeue.delay_ms);
 }
