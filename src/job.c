@@ -177,7 +177,10 @@ static HRESULT WINAPI job_GetProgress(IBackgroundCopyJob5 *iface, BG_JOB_PROGRES
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %p", iface, progress);
-    LOCKED_GETTER(job, progress, job->ejob->progress);
+    if (!progress)
+        return E_INVALIDARG;
+    ejob_read_progress(job->ejob, progress);
+    return S_OK;
 }
 
 static HRESULT WINAPI job_GetTimes(IBackgroundCopyJob5 *iface, BG_JOB_TIMES *times)

@@ -440,7 +440,7 @@ HRESULT efile_invalidate(struct ejob *job, ULONG index)
         file->extents = NULL;
         file->extent_count = 0;
         file->progress.Completed = FALSE;
-        file->finished = FALSE;
+        file->finished = file->announced = FALSE;
         file->validator[0] = 0;
         file->validation_state = FALSE;
         job->state = BG_JOB_STATE_ERROR;

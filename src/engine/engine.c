@@ -157,8 +157,50 @@ void ejob_release(struct ejob *job)
     heap_free(job);
 }
 
+void ejob_publish_progress(struct ejob *job)
+{
+    struct progress_view *view = &job->view;
+
+    /* One writer at a time (the lock): odd while the copy changes. */
+    __atomic_store_n(&view->seq, view->seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&view->value.BytesTotal, job->progress.BytesTotal, __ATOMIC_RELAXED);
+    __atomic_store_n(&view->value.BytesTransferred, job->progress.BytesTransferred,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&view->value.FilesTotal, job->progress.FilesTotal, __ATOMIC_RELAXED);
+    __atomic_store_n(&view->value.FilesTransferred, job->progress.FilesTransferred,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&view->seq, view->seq + 1, __ATOMIC_RELEASE);
+}
+
+void ejob_read_progress(struct ejob *job, BG_JOB_PROGRESS *progress)
+{
+    struct progress_view *view = &job->view;
+    LONG before, after;
+
+    for (;;)
+    {
+        before = __atomic_load_n(&view->seq, __ATOMIC_ACQUIRE);
+        if (!(before & 1))
+        {
+            progress->BytesTotal = __atomic_load_n(&view->value.BytesTotal, __ATOMIC_RELAXED);
+            progress->BytesTransferred =
+                __atomic_load_n(&view->value.BytesTransferred, __ATOMIC_RELAXED);
+            progress->FilesTotal = __atomic_load_n(&view->value.FilesTotal, __ATOMIC_RELAXED);
+            progress->FilesTransferred =
+                __atomic_load_n(&view->value.FilesTransferred, __ATOMIC_RELAXED);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            after = __atomic_load_n(&view->seq, __ATOMIC_RELAXED);
+            if (before == after)
+                return;
+        }
+        YieldProcessor();
+    }
+}
+
 void ejob_touch(struct ejob *job)
 {
+    ejob_publish_progress(job);
     GetSystemTimeAsFileTime(&job->times.ModificationTime);
     notify_modified(job);
     store_mark_dirty(job);

@@ -59,6 +59,9 @@ struct ejob_file
                                       * lock hold that counts it in FilesTransferred and queues
                                       * FileTransferred. Bytes all counted but not finished: the
                                       * next run finishes the file without fetching it again. */
+    BOOL announced;                  /* lock: FileTransferred was queued for the file (files
+                                      * fetched at once finish in any order; they are announced
+                                      * in the order of the job's files, as BITS does) */
     WCHAR validator[VALIDATOR_SIZE]; /* lock: what identified the source of the bytes in the
                                       * temporary file (an ETag, a date), or empty */
 
@@ -192,6 +195,19 @@ struct proxy_cache
     LONG serial;       /* bumped when the job's proxy settings change */
 };
 
+/* A copy of a job's BG_JOB_PROGRESS that readers take without the job's lock (a sequence lock):
+ * GetProgress is polled, often by several threads, while a worker counts every buffer. The
+ * writer, who holds job->lock exclusively, makes `seq` odd, copies, and makes it even again; a
+ * reader copies between two equal even readings of `seq`. It has cache lines of its own, so that
+ * the lock's traffic does not disturb the readers. */
+struct progress_view
+{
+    char before[64];
+    LONG seq;
+    BG_JOB_PROGRESS value;
+    char after[64];
+};
+
 struct ejob
 {
     LONG refs;
@@ -220,6 +236,7 @@ struct ejob
     ULONG no_progress_timeout;    /* lock; seconds */
     BOOL no_progress_timeout_set; /* lock: set by the client, not a dialect's default */
     BG_JOB_PROGRESS progress;     /* lock: the exact sums, updated with every buffer */
+    struct progress_view view;    /* `progress` for readers that take no lock (GetProgress) */
     ULONG unknown_sizes;          /* lock: files whose BytesTotal is not known yet */
     UINT64 known_bytes;           /* lock: sum of the known BytesTotal values */
     BG_JOB_TIMES times;           /* lock */
@@ -477,9 +494,14 @@ static inline BOOL ejob_is_final(const struct ejob *job)
     return job->state == BG_JOB_STATE_ACKNOWLEDGED || job->state == BG_JOB_STATE_CANCELLED;
 }
 
-/* Sets ModificationTime to now and tells the notifier (JobModification). Caller holds
- * job->lock exclusively. */
+/* Sets ModificationTime to now, publishes the progress (ejob_publish_progress) and tells the
+ * notifier (JobModification). Caller holds job->lock exclusively. */
 void ejob_touch(struct ejob *job);
+/* Copies job->progress for lock-free readers: every change of job->progress is published
+ * before the lock that made it is released. Caller holds job->lock exclusively. */
+void ejob_publish_progress(struct ejob *job);
+/* The job's progress, one consistent snapshot of the four fields, without the lock. */
+void ejob_read_progress(struct ejob *job, BG_JOB_PROGRESS *progress);
 
 /* Validates and appends files, all or nothing; creates each file's hidden temporary file in
  * its destination directory. Takes the job's locks itself. Returns BITS codes. */

@@ -498,7 +498,7 @@ static struct ejob_file *read_file(struct record_reader *r, BOOL mirror)
             add_extent(file, &f);
             break;
         case TAG_FILE_FINISHED:
-            file->finished = !!get_u32(&f);
+            file->finished = file->announced = !!get_u32(&f);
             break;
         case TAG_FILE_COMPLETED:
             file->progress.Completed = !!get_u32(&f);
@@ -821,6 +821,7 @@ static HRESULT read_job(struct record_reader *r, struct ejob *job, BOOL mirror)
             job->known_bytes += file->progress.BytesTotal;
     }
     job->progress.BytesTotal = job->unknown_sizes ? BG_SIZE_UNKNOWN : job->known_bytes;
+    ejob_publish_progress(job);
     return S_OK;
 }
 
@@ -1056,7 +1057,7 @@ static void merge_file(struct ejob_file *to, struct ejob_file *from, ULONG what)
             from->extents = extents;
             from->extent_count = count;
         }
-        to->finished = from->finished;
+        to->finished = to->announced = from->finished;
         to->temp_deleted = from->temp_deleted;
         memcpy(to->validator, from->validator, sizeof(to->validator));
         to->remote_size = from->remote_size;
@@ -1097,6 +1098,7 @@ static void recount(struct ejob *job)
             job->known_bytes += file->progress.BytesTotal;
     }
     job->progress.BytesTotal = job->unknown_sizes ? BG_SIZE_UNKNOWN : job->known_bytes;
+    ejob_publish_progress(job);
 }
 
 /* Makes room for `count` files in the job's array, allocating outside the lock. Caller holds

@@ -81,6 +81,7 @@ struct fetch_run
     ULONG failure_index;
     HANDLE threads[MAX_CONNECTIONS]; /* the fetchers started, joined by the worker */
     ULONG thread_count;              /* lock */
+    ULONG announced;                 /* lock: files before it are announced (announce) */
 };
 
 /* Are all the file's bytes counted? The file is done only once it is finished as well
@@ -163,6 +164,7 @@ static void forget_bytes(struct ejob *job, struct ejob_file *file)
     file->extents = NULL;
     file->extent_count = 0;
     file->validator[0] = 0;
+    ejob_publish_progress(job);
 }
 
 /* Is the worker still wanted? Caller holds job->lock. */
@@ -569,6 +571,7 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         file->bytes_downloaded += size;
         file->bytes_from_http += ctx->http ? size : 0;
         job->progress.BytesTransferred += size;
+        ejob_publish_progress(job);
         job->no_progress_since = GetTickCount64();
         if (seg)
             seg->pos = ctx->position + size;
@@ -943,6 +946,7 @@ static struct live_file *make_live(struct fetch_run *run, ULONG index)
         job->progress.BytesTransferred -= file->progress.BytesTransferred;
         file->progress.BytesTransferred = durable_bytes(file);
         job->progress.BytesTransferred += file->progress.BytesTransferred;
+        ejob_publish_progress(job);
     }
     if (file->sink_cookie || file->ranges)
     {
@@ -1164,6 +1168,29 @@ static void maybe_spawn(struct fetch_run *run)
     ReleaseSRWLockExclusive(&job->lock);
 }
 
+/* Queues FileTransferred for the finished files, in the order of the job's files: those from
+ * the run's cursor on that are finished, up to the first one that is not, or, at the end of the
+ * run (`all`), every one. Caller holds job->lock exclusively. */
+static void announce(struct fetch_run *run, BOOL all)
+{
+    struct ejob *job = run->job;
+    struct ejob_file *file;
+
+    for (ULONG i = run->announced; i < job->file_count; i++)
+    {
+        file = job->files[i];
+        if (!file->finished && !all)
+            break;
+        if (file->finished && !file->announced)
+        {
+            file->announced = TRUE;
+            notify_file_transferred(job, i);
+        }
+        if (!all)
+            run->announced = i + 1;
+    }
+}
+
 /* Takes the live file off the run's list. Caller holds job->lock exclusively. */
 static void unlink_live(struct fetch_run *run, struct live_file *live)
 {
@@ -1210,7 +1237,7 @@ static void finish_file(struct fetcher *f, BOOL local, const WCHAR *path)
         /* A finished file is progress, even one without bytes. */
         job->no_progress_since = GetTickCount64();
         ejob_touch(job);
-        notify_file_transferred(job, live->index);
+        announce(run, FALSE);
     }
     WakeAllConditionVariable(&run->changed);
     ReleaseSRWLockExclusive(&job->lock);
@@ -1558,6 +1585,8 @@ void transfer_run(struct ejob *job, LONG generation)
     }
 
     AcquireSRWLockExclusive(&job->lock);
+    /* Files that finished after one that did not are announced now, so that none is missed. */
+    announce(&run, TRUE);
     if (job->generation == generation)
     {
         if (run.halt_index != ULONG_MAX)
