@@ -10,14 +10,21 @@
  * still wants it and whether the server has been silent for too long. When it gives up, it
  * closes the request and leaves at once; the step's state (struct http_op, with the read
  * buffer) lives until WinHTTP says HANDLE_CLOSING, however late that comes.
+ *
+ * What the answers mean (which are accepted, which errors pass by themselves, which bytes are
+ * stored) is decided in httpsem.c, for WinINet (inet.c) alike. A fetching thread may keep its
+ * session and connection (struct fetch_cache) for the next fetch from the same origin with the
+ * same proxy and security settings: WinHTTP then sends it over the same keep-alive connection.
+ * A connection is counted (transfer_count_connection) when WinHTTP says it connected to the
+ * server (CONNECTED_TO_SERVER): a request sent over a kept connection counts none.
  */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include "engine/engine.h"
+#include "engine/httpsem.h"
 #include "core/url.h"
 #include "core/ranges.h"
-#include "core/httpdate.h"
 #include <winhttp.h>
 
 #define READ_BUFFER_SIZE (256 * 1024)
@@ -25,16 +32,6 @@
 #define STOP_POLL_MS 50
 /* A read that completes within this many milliseconds found its bytes waiting: read more. */
 #define FAST_READ_MS 50
-/* How long the server may stay silent: connecting and sending, the headers, each read. The
- * job's no-progress window cuts every such wait shorter when it closes first. */
-#define SILENCE_TIMEOUT_MS 60000
-/* The longest wait a Retry-After may ask for. Longer ones are cut to it: a server's mistake
- * (or a date decades ahead) must not park a job for good, and a day is longer than any outage
- * a server can foresee. A wait beyond the job's no-progress window ends it in ERROR anyway. */
-#define MAX_RETRY_AFTER (24 * 60 * 60)
-/* Byte ranges closer than this are fetched with one request, the bytes between thrown away:
- * cheaper than another round trip on any link where a round trip costs more than 64 KiB. */
-#define RANGE_MAX_GAP (64 * 1024)
 
 /* One request's completions, shared by the worker and the WinHTTP callback. */
 struct http_op
@@ -46,6 +43,7 @@ struct http_op
     DWORD error;     /* REQUEST_ERROR: the failure */
     DWORD available; /* DATA_AVAILABLE: bytes that can be read without waiting */
     DWORD read;      /* READ_COMPLETE: bytes in buffer */
+    LONG connections; /* CONNECTED_TO_SERVER notifications so far (not a completion) */
     /* REDIRECT: where WinHTTP went last, or empty. */
     WCHAR redirect[URL_MAX_LENGTH + 1];
     BYTE buffer[READ_BUFFER_SIZE];
@@ -84,6 +82,9 @@ static void CALLBACK op_callback(HINTERNET handle, DWORD_PTR context, DWORD stat
     case WINHTTP_CALLBACK_STATUS_HANDLE_CLOSING:
         op_release(op);
         return;
+    case WINHTTP_CALLBACK_STATUS_CONNECTED_TO_SERVER:
+        InterlockedIncrement(&op->connections);
+        return;
     case WINHTTP_CALLBACK_STATUS_REDIRECT:
         /* Not a completion: the request goes on at the new URL. Too long a URL is not kept. */
         if (info && size <= sizeof(op->redirect))
@@ -96,43 +97,14 @@ static void CALLBACK op_callback(HINTERNET handle, DWORD_PTR context, DWORD stat
     SetEvent(op->done);
 }
 
-/* Maps a WinHTTP failure to a code and says whether waiting may cure it. */
-static HRESULT transport_failure(struct transfer_ctx *ctx, DWORD err)
-{
-    ctx->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
-    switch (err)
-    {
-    case ERROR_WINHTTP_INVALID_URL:
-    case ERROR_WINHTTP_UNRECOGNIZED_SCHEME:
-    case ERROR_WINHTTP_SECURE_FAILURE:
-    case ERROR_WINHTTP_SECURE_INVALID_CA:
-    case ERROR_WINHTTP_SECURE_CERT_CN_INVALID:
-    case ERROR_WINHTTP_SECURE_CERT_DATE_INVALID:
-    /* Certificate trouble does not pass by itself: BITS puts revocation failures, for one, in
-     * the fatal error state (IBackgroundCopyJobHttpOptions::SetSecurityFlags). */
-    case ERROR_WINHTTP_SECURE_CHANNEL_ERROR:
-    case ERROR_WINHTTP_SECURE_INVALID_CERT:
-    case ERROR_WINHTTP_SECURE_CERT_REVOKED:
-    case ERROR_WINHTTP_SECURE_CERT_REV_FAILED:
-    case ERROR_WINHTTP_SECURE_CERT_WRONG_USAGE:
-    case ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED:
-        ctx->transient = FALSE;
-        break;
-    default:
-        ctx->transient = TRUE;
-        break;
-    }
-    return HRESULT_FROM_WIN32(err);
-}
-
 /* Waits for the step started last to complete. Gives up with E_ABORT when the job no longer
  * wants the transfer, with BG_E_MAXDOWNLOAD_TIMEOUT when the job ran out of time, and with a
- * transient timeout when the server stays silent: for SILENCE_TIMEOUT_MS, or until the job's
+ * transient timeout when the server stays silent: for HTTPSEM_SILENCE_MS, or until the job's
  * no-progress window closes (read at every poll: the client may change the timeout meanwhile),
  * whichever comes first. A silence that closed the window ends the job in ERROR. */
 static HRESULT wait_op(struct transfer_ctx *ctx, struct http_op *op)
 {
-    ULONGLONG silence_deadline = GetTickCount64() + SILENCE_TIMEOUT_MS;
+    ULONGLONG silence_deadline = GetTickCount64() + HTTPSEM_SILENCE_MS;
     HRESULT hr;
 
     for (;;)
@@ -140,13 +112,13 @@ static HRESULT wait_op(struct transfer_ctx *ctx, struct http_op *op)
         if (WaitForSingleObject(op->done, STOP_POLL_MS) == WAIT_OBJECT_0)
         {
             if (op->completed == WINHTTP_CALLBACK_STATUS_REQUEST_ERROR)
-                return transport_failure(ctx, op->error);
+                return httpsem_transport_failure(ctx, op->error);
             return S_OK;
         }
         if (FAILED(hr = transfer_check(ctx)))
             return hr;
         if (GetTickCount64() >= min(silence_deadline, transfer_progress_deadline(ctx)))
-            return transport_failure(ctx, ERROR_WINHTTP_TIMEOUT);
+            return httpsem_transport_failure(ctx, ERROR_WINHTTP_TIMEOUT);
     }
 }
 
@@ -157,152 +129,38 @@ static BOOL query_string(HINTERNET request, DWORD info, WCHAR *buf, DWORD size)
                                WINHTTP_NO_HEADER_INDEX);
 }
 
-/* Parses "bytes first-last/total"; total is BG_SIZE_UNKNOWN for "*". */
-static BOOL parse_content_range(const WCHAR *s, UINT64 *first, UINT64 *last, UINT64 *total)
+static DWORD response_status(HINTERNET request)
 {
-    WCHAR *end;
-
-    if (_wcsnicmp(s, L"bytes ", 6))
-        return FALSE;
-    *first = _wcstoui64(s + 6, &end, 10);
-    if (end == s + 6 || *end != L'-')
-        return FALSE;
-    s = end + 1;
-    *last = _wcstoui64(s, &end, 10);
-    if (end == s || *end != L'/' || *last < *first)
-        return FALSE;
-    s = end + 1;
-    if (*s == L'*')
-    {
-        *total = BG_SIZE_UNKNOWN;
-        return TRUE;
-    }
-    *total = _wcstoui64(s, &end, 10);
-    return end != s && *end == 0 && *last < *total;
-}
-
-static BOOL status_is_transient(DWORD status)
-{
-    return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
-           status == 504;
-}
-
-/* Seconds since 1970-01-01 UTC, as core/httpdate.h counts them. */
-static INT64 unix_now(void)
-{
-    ULARGE_INTEGER now;
-    FILETIME ft;
-
-    GetSystemTimeAsFileTime(&ft);
-    now.LowPart = ft.dwLowDateTime;
-    now.HighPart = ft.dwHighDateTime;
-    /* FILETIME counts 100 ns units from 1601; 11644473600 s lie between 1601 and 1970. */
-    return (INT64)(now.QuadPart / 10000000) - 11644473600LL;
-}
-
-/* A 503 (Service Unavailable) or 429 (Too Many Requests, RFC 6585) may say when to come back
- * (Retry-After: seconds or an HTTP date); record_failure then waits at least that long before
- * the retry. Another status, or a value that is neither, asks for nothing. */
-static void note_retry_after(struct transfer_ctx *ctx, HINTERNET request, DWORD status)
-{
-    WCHAR value[64];
-    UINT32 delay;
-
-    if (status != 503 && status != 429)
-        return;
-    if (!query_string(request, WINHTTP_QUERY_RETRY_AFTER, value, ARRAY_SIZE(value)) ||
-        retry_after_parse(value, unix_now(), MAX_RETRY_AFTER, &delay))
-        return;
-    TRACE("status %lu, Retry-After %s: %u s", status, debugstr_w(value), delay);
-    ctx->retry_after_ms = (ULONGLONG)delay * 1000;
-}
-
-/* Reads the response status and headers: where the body starts and how long the file is. */
-/* What identifies the answer's content for a later If-Range: a strong ETag, else the date. */
-static HRESULT record_validator(struct transfer_ctx *ctx, HINTERNET request)
-{
-    WCHAR value[VALIDATOR_SIZE];
-
-    if (query_string(request, WINHTTP_QUERY_ETAG, value, ARRAY_SIZE(value)) &&
-        wcsncmp(value, L"W/", 2))
-        return transfer_set_validator(ctx, value);
-    if (query_string(request, WINHTTP_QUERY_LAST_MODIFIED, value, ARRAY_SIZE(value)))
-        return transfer_set_validator(ctx, value);
-    return transfer_set_validator(ctx, NULL);
-}
-
-/* Reads the response status and headers: where the body starts and how long the file is.
- * BG_E_REMOTE_FILE_CHANGED: the file to resume has another size than the one begun. */
-static HRESULT start_body(struct transfer_ctx *ctx, HINTERNET request, UINT64 *expected_end)
-{
-    WCHAR value[128];
     DWORD status = 0, len = sizeof(status);
-    UINT64 first, last, total;
-    HRESULT hr;
 
     if (!WinHttpQueryHeaders(request, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
                              WINHTTP_HEADER_NAME_BY_INDEX, &status, &len, WINHTTP_NO_HEADER_INDEX))
-        return transport_failure(ctx, GetLastError());
+        return 0;
+    return status;
+}
 
-    if (status == 206 && ctx->offset > 0)
-    {
-        if (!query_string(request, WINHTTP_QUERY_CONTENT_RANGE, value, ARRAY_SIZE(value)) ||
-            !parse_content_range(value, &first, &last, &total) || first != ctx->offset)
-        {
-            ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-            return BG_E_INVALID_SERVER_RESPONSE;
-        }
-        if (total != BG_SIZE_UNKNOWN && ctx->total != BG_SIZE_UNKNOWN && total != ctx->total)
-        {
-            ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-            ctx->transient = TRUE;
-            return BG_E_REMOTE_FILE_CHANGED;
-        }
-        *expected_end = last + 1;
-        if (total != BG_SIZE_UNKNOWN)
-            return transfer_set_size(ctx, total);
-        return S_OK;
-    }
-    if (status == 416 && ctx->offset > 0)
-    {
-        /* Nothing at the offset we have: the file became shorter, so it is another file. */
-        ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-        ctx->transient = TRUE;
-        return BG_E_REMOTE_FILE_CHANGED;
-    }
-    if (status != 200)
-    {
-        ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-        ctx->transient = status_is_transient(status);
-        return BG_E_HTTP_ERROR_FROM_STATUS(status);
-    }
-    /* A plain 200: the whole file again, whatever we asked for (a server without ranges, or
-     * If-Range saw that the file changed). */
-    if (ctx->offset > 0 && FAILED(hr = transfer_restart(ctx)))
-        return hr;
-    if (FAILED(hr = record_validator(ctx, request)))
-        return hr;
-    *expected_end = BG_SIZE_UNKNOWN;
-    if (query_string(request, WINHTTP_QUERY_CONTENT_LENGTH, value, ARRAY_SIZE(value)))
-    {
-        WCHAR *end;
-        total = _wcstoui64(value, &end, 10);
-        if (end == value || *end)
-        {
-            ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-            return BG_E_INVALID_SERVER_RESPONSE;
-        }
-        *expected_end = total;
-        return transfer_set_size(ctx, total);
-    }
-    /* Content without a length (generated, chunked) needs BITS_JOB_PROPERTY_DYNAMIC_CONTENT, as
-     * in BITS: without it the size, and so the progress, could never be told. */
-    if (!ctx->options.dynamic_content)
-    {
-        ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-        return BG_E_MISSING_FILE_SIZE;
-    }
-    return S_OK;
+/* http_answer.header over WinHTTP. */
+static BOOL answer_header(const struct http_answer *answer, enum http_header which, WCHAR *value,
+                          DWORD size)
+{
+    static const DWORD queries[] = {
+        [HEADER_CONTENT_RANGE] = WINHTTP_QUERY_CONTENT_RANGE,
+        [HEADER_CONTENT_LENGTH] = WINHTTP_QUERY_CONTENT_LENGTH,
+        [HEADER_ETAG] = WINHTTP_QUERY_ETAG,
+        [HEADER_LAST_MODIFIED] = WINHTTP_QUERY_LAST_MODIFIED,
+        [HEADER_RETRY_AFTER] = WINHTTP_QUERY_RETRY_AFTER,
+        [HEADER_LOCATION] = WINHTTP_QUERY_LOCATION,
+        [HEADER_ACCEPT_RANGES] = WINHTTP_QUERY_ACCEPT_RANGES,
+    };
+
+    return query_string(answer->request, queries[which], value, size);
+}
+
+/* The response the request holds now. */
+static struct http_answer answer_of(HINTERNET request)
+{
+    struct http_answer answer = {response_status(request), answer_header, request};
+    return answer;
 }
 
 /* Reads the body into the temporary file. A WinHTTP read returns only when its buffer is full
@@ -324,7 +182,7 @@ static HRESULT read_body(struct transfer_ctx *ctx, HINTERNET request, struct htt
         if (!(size = chunk))
         {
             if (!WinHttpQueryDataAvailable(request, NULL))
-                return transport_failure(ctx, GetLastError());
+                return httpsem_transport_failure(ctx, GetLastError());
             if (FAILED(hr = wait_op(ctx, op)))
                 return hr;
             if (!(size = op->available))
@@ -335,34 +193,23 @@ static HRESULT read_body(struct transfer_ctx *ctx, HINTERNET request, struct htt
             size = (DWORD)min(size, expected_end - position);
         started = GetTickCount64();
         if (!WinHttpReadData(request, op->buffer, size, NULL))
-            return transport_failure(ctx, GetLastError());
+            return httpsem_transport_failure(ctx, GetLastError());
         if (FAILED(hr = wait_op(ctx, op)))
             return hr;
         if (!op->read)
             break;
         if (expected_end != BG_SIZE_UNKNOWN && position + op->read > expected_end)
-        {
-            ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-            return BG_E_INVALID_SERVER_RESPONSE;
-        }
-        if (FAILED(hr = transfer_write(ctx, op->buffer, op->read)))
-            return hr;
+            return httpsem_remote_failure(ctx, BG_E_INVALID_SERVER_RESPONSE, FALSE);
+        /* S_FALSE: the segment is complete; the rest of the answer is not ours. */
+        if ((hr = transfer_write(ctx, op->buffer, op->read)) != S_OK)
+            return FAILED(hr) ? hr : S_OK;
         position += op->read;
         if (op->read == size && GetTickCount64() - started < FAST_READ_MS)
             chunk = min(size * 2, READ_BUFFER_SIZE);
         else
             chunk = 0;
     }
-    if (expected_end == BG_SIZE_UNKNOWN)
-        return transfer_set_size(ctx, position);
-    if (position != expected_end)
-    {
-        /* The connection ended early; the bytes we have are kept and resumed later. */
-        ctx->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
-        ctx->transient = TRUE;
-        return BG_E_CONNECTION_CLOSED;
-    }
-    return S_OK;
+    return httpsem_end_body(ctx, position, expected_end);
 }
 
 /* Creates the request's shared state and hands WinHTTP its reference: from now on the request
@@ -379,6 +226,7 @@ static HRESULT attach_op(HINTERNET request, struct http_op **out)
     op->error = 0;
     op->available = 0;
     op->read = 0;
+    op->connections = 0;
     op->redirect[0] = 0;
     if (!(op->done = CreateEventW(NULL, FALSE, FALSE, NULL)))
     {
@@ -391,7 +239,8 @@ static HRESULT attach_op(HINTERNET request, struct http_op **out)
     if (!WinHttpSetOption(request, WINHTTP_OPTION_CONTEXT_VALUE, &context, sizeof(context)) ||
         WinHttpSetStatusCallback(request, op_callback,
                                  WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS |
-                                     WINHTTP_CALLBACK_FLAG_HANDLES | WINHTTP_CALLBACK_FLAG_REDIRECT,
+                                     WINHTTP_CALLBACK_FLAG_HANDLES | WINHTTP_CALLBACK_FLAG_REDIRECT |
+                                     WINHTTP_CALLBACK_FLAG_CONNECT_TO_SERVER,
                                  0) == WINHTTP_INVALID_STATUS_CALLBACK)
     {
         HRESULT hr = HRESULT_FROM_WIN32(GetLastError());
@@ -408,80 +257,9 @@ static HRESULT attach_op(HINTERNET request, struct http_op **out)
 /* Resends after an authentication challenge that we answered, at most this often per request. */
 #define MAX_AUTH_TRIES 3
 
-/* Longest proxy entry we pass on ("host:port" after the scheme prefixes are gone). */
-#define MAX_PROXY_ENTRY 512
-
-static BOOL is_list_separator(WCHAR c)
-{
-    return c == L' ' || c == L';' || c == L'\t';
-}
-
-/* Picks the proxy for a URL of the given scheme from a BITS proxy list (space-delimited
- * "[protocol=][protocol://]server[:port]" entries) and writes it as the plain "server:port"
- * that every WinHTTP (Wine's included) understands. An entry for the URL's protocol wins over
- * a plain entry; other protocols' entries are skipped. FALSE when nothing applies. */
-static BOOL proxy_for_scheme(const WCHAR *list, INTERNET_SCHEME scheme, WCHAR *out, size_t size)
-{
-    const WCHAR *want = scheme == INTERNET_SCHEME_HTTPS ? L"https" : L"http";
-    const WCHAR *p = list, *plain = NULL, *chosen = NULL;
-    size_t plain_len = 0, chosen_len = 0, len;
-
-    while (*p && !chosen)
-    {
-        const WCHAR *start, *equals;
-
-        while (is_list_separator(*p))
-            p++;
-        start = p;
-        while (*p && !is_list_separator(*p))
-            p++;
-        if (p == start)
-            break;
-        len = p - start;
-        equals = wmemchr(start, L'=', len);
-        if (!equals)
-        {
-            if (!plain)
-            {
-                plain = start;
-                plain_len = len;
-            }
-        }
-        else if ((size_t)(equals - start) == wcslen(want) && !_wcsnicmp(start, want, wcslen(want)))
-        {
-            chosen = equals + 1;
-            chosen_len = len - (equals + 1 - start);
-        }
-    }
-    if (!chosen)
-    {
-        chosen = plain;
-        chosen_len = plain_len;
-    }
-    if (!chosen)
-        return FALSE;
-    /* "http://server:port/" -> "server:port" */
-    for (const WCHAR *s = chosen; s + 3 <= chosen + chosen_len; s++)
-    {
-        if (!wcsncmp(s, L"://", 3))
-        {
-            chosen_len -= s + 3 - chosen;
-            chosen = s + 3;
-            break;
-        }
-    }
-    while (chosen_len && chosen[chosen_len - 1] == L'/')
-        chosen_len--;
-    if (!chosen_len || chosen_len >= size)
-        return FALSE;
-    memcpy(out, chosen, chosen_len * sizeof(WCHAR));
-    out[chosen_len] = 0;
-    return TRUE;
-}
-
 /* BG_JOB_PROXY_USAGE_AUTODETECT: asks WPAD (DHCP, then DNS) for the URL's proxy. Detection
  * that fails or finds none leaves *proxy empty: the job then connects directly. */
-static void detect_proxy(const WCHAR *url, INTERNET_SCHEME scheme, WCHAR *proxy, size_t size)
+static void detect_proxy(const WCHAR *url, BOOL https, WCHAR *proxy, size_t size)
 {
     WINHTTP_AUTOPROXY_OPTIONS options = {0};
     WINHTTP_PROXY_INFO info = {0};
@@ -498,7 +276,7 @@ static void detect_proxy(const WCHAR *url, INTERNET_SCHEME scheme, WCHAR *proxy,
     if (WinHttpGetProxyForUrl(session, url, &options, &info))
     {
         if (info.dwAccessType == WINHTTP_ACCESS_TYPE_NAMED_PROXY && info.lpszProxy &&
-            !proxy_for_scheme(info.lpszProxy, scheme, proxy, size))
+            !httpsem_proxy_for_scheme(info.lpszProxy, https, proxy, size))
             proxy[0] = 0;
     }
     else
@@ -521,19 +299,18 @@ void http_forget_proxy(struct ejob *job)
  * a control operation would wait for it. The answer is kept in job->detected_proxy until the
  * job's proxy settings change or a file comes from another origin. */
 static void autodetect_proxy(struct transfer_ctx *ctx, const WCHAR *url,
-                             const URL_COMPONENTS *parts, WCHAR *proxy, size_t size)
+                             const struct http_origin *origin, WCHAR *proxy, size_t size)
 {
     struct proxy_cache *cache = &ctx->job->detected_proxy;
-    WCHAR origin[300], *new_origin, *new_proxy;
+    WCHAR name[300], *new_origin, *new_proxy;
     BOOL cached = FALSE;
     LONG serial;
 
-    swprintf(origin, ARRAY_SIZE(origin), L"%ls://%.*ls:%u",
-             parts->nScheme == INTERNET_SCHEME_HTTPS ? L"https" : L"http",
-             (int)parts->dwHostNameLength, parts->lpszHostName, parts->nPort);
+    swprintf(name, ARRAY_SIZE(name), L"%ls://%ls:%u", origin->https ? L"https" : L"http",
+             origin->host, origin->port);
     AcquireSRWLockShared(&ctx->job->lock);
     serial = cache->serial;
-    if (cache->origin && cache->found_serial == serial && !wcscmp(cache->origin, origin) &&
+    if (cache->origin && cache->found_serial == serial && !wcscmp(cache->origin, name) &&
         wcslen(cache->proxy) < size)
     {
         wcscpy(proxy, cache->proxy);
@@ -542,13 +319,13 @@ static void autodetect_proxy(struct transfer_ctx *ctx, const WCHAR *url,
     ReleaseSRWLockShared(&ctx->job->lock);
     if (cached)
     {
-        TRACE("proxy for %s known: %s", debugstr_w(origin), debugstr_w(proxy));
+        TRACE("proxy for %s known: %s", debugstr_w(name), debugstr_w(proxy));
         return;
     }
 
-    detect_proxy(url, parts->nScheme, proxy, size);
+    detect_proxy(url, origin->https, proxy, size);
     /* Without memory the answer is not kept: the next file detects again. */
-    new_origin = heap_strdup(origin);
+    new_origin = heap_strdup(name);
     new_proxy = heap_strdup(proxy);
     if (new_origin && new_proxy)
     {
@@ -570,68 +347,30 @@ static void autodetect_proxy(struct transfer_ctx *ctx, const WCHAR *url,
     free_str(new_proxy);
 }
 
-/* Opens the WinHTTP session the job's proxy usage asks for: PRECONFIG, the system's settings;
- * NO_PROXY, a direct connection; OVERRIDE, the job's list and bypass list; AUTODETECT, what WPAD
- * finds, or a direct connection. */
-static HRESULT open_session(struct transfer_ctx *ctx, const WCHAR *url, const URL_COMPONENTS *parts,
+/* Opens the WinHTTP session for the proxy chosen: the system's settings, a direct
+ * connection, or a named proxy (the job's list, or what WPAD found). */
+static HRESULT open_session(struct transfer_ctx *ctx, const struct proxy_choice *proxy,
                             HINTERNET *out)
 {
-    INTERNET_SCHEME scheme = parts->nScheme;
-    const struct ejob_options *options = &ctx->options;
-    WCHAR proxy[MAX_PROXY_ENTRY], *bypass = NULL;
-    DWORD access = WINHTTP_ACCESS_TYPE_DEFAULT_PROXY;
-    HRESULT hr = S_OK;
+    static const DWORD access[] = {
+        [PROXY_DEFAULT] = WINHTTP_ACCESS_TYPE_DEFAULT_PROXY,
+        [PROXY_DIRECT] = WINHTTP_ACCESS_TYPE_NO_PROXY,
+        [PROXY_NAMED] = WINHTTP_ACCESS_TYPE_NAMED_PROXY,
+    };
 
-    proxy[0] = 0;
-    switch (options->proxy_usage)
+    TRACE("proxy %d %s bypass %s", proxy->kind, debugstr_url(proxy->proxy),
+          debugstr_w(proxy->bypass));
+    if (!(*out = WinHttpOpen(OPENDO_USER_AGENT, access[proxy->kind],
+                             proxy->kind == PROXY_NAMED ? proxy->proxy : WINHTTP_NO_PROXY_NAME,
+                             proxy->bypass ? proxy->bypass : WINHTTP_NO_PROXY_BYPASS,
+                             WINHTTP_FLAG_ASYNC)))
     {
-    case BG_JOB_PROXY_USAGE_NO_PROXY:
-        access = WINHTTP_ACCESS_TYPE_NO_PROXY;
-        break;
-    case BG_JOB_PROXY_USAGE_OVERRIDE:
-        if (!options->proxy_list ||
-            !proxy_for_scheme(options->proxy_list, scheme, proxy, ARRAY_SIZE(proxy)))
-        {
-            ctx->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
-            ctx->transient = FALSE;
-            return BG_E_INVALID_PROXY_INFO;
-        }
-        access = WINHTTP_ACCESS_TYPE_NAMED_PROXY;
-        if (options->proxy_bypass)
-        {
-            /* WinHTTP separates bypass entries with semicolons; BITS with spaces. */
-            if (!(bypass = heap_strdup(options->proxy_bypass)))
-                return E_OUTOFMEMORY;
-            for (WCHAR *c = bypass; *c; c++)
-            {
-                if (is_list_separator(*c))
-                    *c = L';';
-            }
-        }
-        break;
-    case BG_JOB_PROXY_USAGE_AUTODETECT:
-        autodetect_proxy(ctx, url, parts, proxy, ARRAY_SIZE(proxy));
-        access = proxy[0] ? WINHTTP_ACCESS_TYPE_NAMED_PROXY : WINHTTP_ACCESS_TYPE_NO_PROXY;
-        break;
-    default:
-        break;
+        if (ctx->options.proxy_usage == BG_JOB_PROXY_USAGE_OVERRIDE)
+            return httpsem_setup_failure(ctx, BG_E_INVALID_PROXY_INFO);
+        return httpsem_transport_failure(ctx, GetLastError());
     }
-    TRACE("proxy usage %d: access %lu %s bypass %s", options->proxy_usage, access,
-          debugstr_url(proxy), debugstr_w(bypass));
-    if (!(*out =
-              WinHttpOpen(OPENDO_USER_AGENT, access,
-                          access == WINHTTP_ACCESS_TYPE_NAMED_PROXY ? proxy : WINHTTP_NO_PROXY_NAME,
-                          bypass ? bypass : WINHTTP_NO_PROXY_BYPASS, WINHTTP_FLAG_ASYNC)))
-    {
-        hr = transport_failure(ctx, GetLastError());
-        if (options->proxy_usage == BG_JOB_PROXY_USAGE_OVERRIDE)
-        {
-            ctx->transient = FALSE;
-            hr = BG_E_INVALID_PROXY_INFO;
-        }
-    }
-    free_str(bypass);
-    return hr;
+    WinHttpSetTimeouts(*out, 0, 30000, 30000, HTTPSEM_SILENCE_MS);
+    return S_OK;
 }
 
 /* BG_CERT_STORE_LOCATION_* -> CERT_SYSTEM_STORE_*, in the enumeration's order. */
@@ -682,14 +421,6 @@ HRESULT http_find_client_cert(const struct ejob_client_cert *cert, const CERT_CO
     return S_OK;
 }
 
-/* A failure of the job's own request setup: it will not go away by waiting. */
-static HRESULT setup_failure(struct transfer_ctx *ctx, HRESULT hr)
-{
-    ctx->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
-    ctx->transient = FALSE;
-    return hr;
-}
-
 static BOOL set_dword_option(HINTERNET request, DWORD option, DWORD value)
 {
     return WinHttpSetOption(request, option, &value, sizeof(value));
@@ -699,7 +430,7 @@ static BOOL set_dword_option(HINTERNET request, DWORD option, DWORD value)
  * every request of the job), the redirect policy, and on https the security flags, revocation
  * checking and the client certificate. */
 static HRESULT apply_request_options(struct transfer_ctx *ctx, HINTERNET request,
-                                     const URL_COMPONENTS *parts)
+                                     const struct http_origin *origin)
 {
     const struct ejob_options *options = &ctx->options;
     ULONG flags = options->security_flags;
@@ -708,7 +439,7 @@ static HRESULT apply_request_options(struct transfer_ctx *ctx, HINTERNET request
     if (options->custom_headers && options->custom_headers[0] &&
         !WinHttpAddRequestHeaders(request, options->custom_headers, (DWORD)-1,
                                   WINHTTP_ADDREQ_FLAG_ADD | WINHTTP_ADDREQ_FLAG_REPLACE))
-        return setup_failure(ctx, HRESULT_FROM_WIN32(GetLastError()));
+        return httpsem_setup_failure(ctx, HRESULT_FROM_WIN32(GetLastError()));
 
     if (redirect == BG_HTTP_REDIRECT_POLICY_DISALLOW)
     {
@@ -729,27 +460,14 @@ static HRESULT apply_request_options(struct transfer_ctx *ctx, HINTERNET request
         set_dword_option(request, WINHTTP_OPTION_AUTOLOGON_POLICY,
                          WINHTTP_AUTOLOGON_SECURITY_LEVEL_MEDIUM);
 
-    if (parts->nScheme != INTERNET_SCHEME_HTTPS)
+    if (!origin->https)
         return S_OK;
-    if (flags & (BG_SSL_IGNORE_CERT_CN_INVALID | BG_SSL_IGNORE_CERT_DATE_INVALID |
-                 BG_SSL_IGNORE_UNKNOWN_CA | BG_SSL_IGNORE_CERT_WRONG_USAGE))
-    {
-        DWORD security = 0;
-
-        if (flags & BG_SSL_IGNORE_CERT_CN_INVALID)
-            security |= SECURITY_FLAG_IGNORE_CERT_CN_INVALID;
-        if (flags & BG_SSL_IGNORE_CERT_DATE_INVALID)
-            security |= SECURITY_FLAG_IGNORE_CERT_DATE_INVALID;
-        if (flags & BG_SSL_IGNORE_UNKNOWN_CA)
-            security |= SECURITY_FLAG_IGNORE_UNKNOWN_CA;
-        if (flags & BG_SSL_IGNORE_CERT_WRONG_USAGE)
-            security |= SECURITY_FLAG_IGNORE_CERT_WRONG_USAGE;
-        if (!set_dword_option(request, WINHTTP_OPTION_SECURITY_FLAGS, security))
-            return setup_failure(ctx, HRESULT_FROM_WIN32(GetLastError()));
-    }
+    if (httpsem_security_flags(flags) &&
+        !set_dword_option(request, WINHTTP_OPTION_SECURITY_FLAGS, httpsem_security_flags(flags)))
+        return httpsem_setup_failure(ctx, HRESULT_FROM_WIN32(GetLastError()));
     if ((flags & BG_SSL_ENABLE_CRL_CHECK) &&
         !set_dword_option(request, WINHTTP_OPTION_ENABLE_FEATURE, WINHTTP_ENABLE_SSL_REVOCATION))
-        return setup_failure(ctx, HRESULT_FROM_WIN32(GetLastError()));
+        return httpsem_setup_failure(ctx, HRESULT_FROM_WIN32(GetLastError()));
     if (options->client_cert.present)
     {
         const CERT_CONTEXT *cert;
@@ -757,13 +475,13 @@ static HRESULT apply_request_options(struct transfer_ctx *ctx, HINTERNET request
         BOOL set;
 
         if (FAILED(hr = http_find_client_cert(&options->client_cert, &cert)))
-            return setup_failure(ctx, hr);
+            return httpsem_setup_failure(ctx, hr);
         set = WinHttpSetOption(request, WINHTTP_OPTION_CLIENT_CERT_CONTEXT, (void *)cert,
                                sizeof(*cert));
         hr = HRESULT_FROM_WIN32(GetLastError());
         CertFreeCertificateContext(cert);
         if (!set)
-            return setup_failure(ctx, hr);
+            return httpsem_setup_failure(ctx, hr);
     }
     return S_OK;
 }
@@ -775,22 +493,12 @@ static HRESULT send_and_receive(struct transfer_ctx *ctx, HINTERNET request, str
 
     if (!WinHttpSendRequest(request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0,
                             0, (DWORD_PTR)op))
-        return transport_failure(ctx, GetLastError());
+        return httpsem_transport_failure(ctx, GetLastError());
     if (FAILED(hr = wait_op(ctx, op)))
         return hr;
     if (!WinHttpReceiveResponse(request, NULL))
-        return transport_failure(ctx, GetLastError());
+        return httpsem_transport_failure(ctx, GetLastError());
     return wait_op(ctx, op);
-}
-
-static DWORD response_status(HINTERNET request)
-{
-    DWORD status = 0, len = sizeof(status);
-
-    if (!WinHttpQueryHeaders(request, WINHTTP_QUERY_STATUS_CODE | WINHTTP_QUERY_FLAG_NUMBER,
-                             WINHTTP_HEADER_NAME_BY_INDEX, &status, &len, WINHTTP_NO_HEADER_INDEX))
-        return 0;
-    return status;
 }
 
 /* BG_AUTH_SCHEME_* (1..5) as WINHTTP_AUTH_SCHEME_*, and the order in which we answer a server
@@ -868,45 +576,8 @@ static HRESULT answer_challenge(struct transfer_ctx *ctx, HINTERNET request, DWO
                          WINHTTP_AUTOLOGON_SECURITY_LEVEL_LOW);
     if (!WinHttpSetCredentials(request, auth_target, scheme, credential->user, credential->password,
                                NULL))
-        return setup_failure(ctx, HRESULT_FROM_WIN32(GetLastError()));
+        return httpsem_setup_failure(ctx, HRESULT_FROM_WIN32(GetLastError()));
     return S_OK;
-}
-
-static BOOL is_redirect(DWORD status)
-{
-    return status == 300 || status == 301 || status == 302 || status == 303 || status == 307 ||
-           status == 308;
-}
-
-/* A redirect target as an absolute URL: as it is, or a path on the requested server. */
-static BOOL absolute_url(const WCHAR *location, const URL_COMPONENTS *parts, WCHAR *out,
-                         size_t size)
-{
-    enum url_kind kind = url_classify(location);
-
-    if (kind == URL_HTTP || kind == URL_HTTPS)
-        return lstrcpynW(out, location, size) && wcslen(location) < size;
-    if (location[0] != L'/' || location[1] == L'/')
-        return FALSE;
-    return swprintf(out, size, L"%ls://%.*ls:%u%ls",
-                    parts->nScheme == INTERNET_SCHEME_HTTPS ? L"https" : L"http",
-                    (int)parts->dwHostNameLength, parts->lpszHostName, parts->nPort, location) > 0;
-}
-
-/* Does the final URL of a request name another resource than the one asked for? */
-static BOOL moved(const WCHAR *final, const URL_COMPONENTS *parts)
-{
-    URL_COMPONENTS now = {sizeof(now)};
-
-    now.dwHostNameLength = (DWORD)-1;
-    now.dwUrlPathLength = (DWORD)-1;
-    now.dwExtraInfoLength = (DWORD)-1;
-    if (!WinHttpCrackUrl(final, 0, 0, &now))
-        return FALSE;
-    return now.nScheme != parts->nScheme || now.nPort != parts->nPort ||
-           now.dwHostNameLength != parts->dwHostNameLength ||
-           _wcsnicmp(now.lpszHostName, parts->lpszHostName, parts->dwHostNameLength) ||
-           wcscmp(now.lpszUrlPath, parts->dwUrlPathLength ? parts->lpszUrlPath : L"/");
 }
 
 /* Looks at the response before its body is read: answers authentication challenges with the
@@ -914,7 +585,7 @@ static BOOL moved(const WCHAR *final, const URL_COMPONENTS *parts)
  * DISALLOW fails the job with the redirect answer (and reports where it pointed), ALLOW_REPORT
  * records the final URL as the file's remote name. Anything else is start_body's. */
 static HRESULT answer_response(struct transfer_ctx *ctx, HINTERNET request, struct http_op *op,
-                               const URL_COMPONENTS *parts)
+                               const struct http_origin *origin)
 {
     ULONG policy = ctx->options.security_flags & BG_HTTP_REDIRECT_POLICY_MASK;
     DWORD status = response_status(request);
@@ -930,28 +601,17 @@ static HRESULT answer_response(struct transfer_ctx *ctx, HINTERNET request, stru
         status = response_status(request);
     }
 
-    if (policy == BG_HTTP_REDIRECT_POLICY_DISALLOW && is_redirect(status))
+    if (policy == BG_HTTP_REDIRECT_POLICY_DISALLOW && httpsem_is_redirect(status))
     {
-        WCHAR location[URL_MAX_LENGTH + 1], target[URL_MAX_LENGTH + 1];
-        DWORD size = sizeof(location);
-
-        /* BITS: the job fails with HRESULT_FROM_WIN32(status) and the remote name becomes the
-         * URL the server pointed to. */
-        if (WinHttpQueryHeaders(request, WINHTTP_QUERY_LOCATION, WINHTTP_HEADER_NAME_BY_INDEX,
-                                location, &size, WINHTTP_NO_HEADER_INDEX) &&
-            absolute_url(location, parts, target, ARRAY_SIZE(target)) &&
-            FAILED(hr = transfer_set_remote(ctx, target)))
-            return hr;
-        ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-        ctx->transient = FALSE;
-        return HRESULT_FROM_WIN32(status);
+        struct http_answer answer = answer_of(request);
+        return httpsem_refuse_redirect(ctx, &answer, origin);
     }
     if (policy == BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT && op->redirect[0])
     {
         WCHAR final[URL_MAX_LENGTH + 1];
 
-        if (absolute_url(op->redirect, parts, final, ARRAY_SIZE(final)) && moved(final, parts) &&
-            FAILED(hr = transfer_set_remote(ctx, final)))
+        if (httpsem_absolute_url(op->redirect, origin, final, ARRAY_SIZE(final)) &&
+            httpsem_moved(final, origin) && FAILED(hr = transfer_set_remote(ctx, final)))
             return hr;
         TRACE("redirected to %s", debugstr_url(op->redirect));
     }
@@ -976,262 +636,193 @@ static void record_response(struct transfer_ctx *ctx, HINTERNET request)
     transfer_set_response(ctx, headers, response_status(request));
 }
 
-/* What identifies the content of an answer: a strong ETag, else the date, else "". */
-static void current_validator(HINTERNET request, WCHAR *value, DWORD size)
-{
-    if (query_string(request, WINHTTP_QUERY_ETAG, value, size) && wcsncmp(value, L"W/", 2))
-        return;
-    if (query_string(request, WINHTTP_QUERY_LAST_MODIFIED, value, size))
-        return;
-    value[0] = 0;
-}
 
-static HRESULT remote_failure(struct transfer_ctx *ctx, HRESULT hr, BOOL transient)
-{
-    ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-    ctx->transient = transient;
-    return hr;
-}
-
-/* Checks the answer to a ranged request (it must be the 206 of exactly what was asked, from
- * the same version of the file as the bytes we have) and stores the wanted bytes of its body,
- * dropping the gaps; ctx->offset follows the bytes stored. A server that answers 200 has no
- * ranges: nothing of its answer is stored. */
+/* Reads the answer to a request for `span` of a file with ranges and stores the wanted bytes
+ * of it, dropping the gaps; *stored counts the file's bytes in. */
 static HRESULT read_ranges(struct transfer_ctx *ctx, HINTERNET request, struct http_op *op,
-                           const struct range_span *span)
+                           const struct range_span *span, UINT64 *stored)
 {
-    const struct byte_range *ranges = (const struct byte_range *)ctx->ranges;
-    WCHAR value[VALIDATOR_SIZE];
-    UINT64 first, last, total, pos, skip, keep;
-    DWORD status = response_status(request), size;
+    struct http_answer answer = answer_of(request);
+    UINT64 first, last, pos;
     struct range_walk walk;
+    DWORD size;
     HRESULT hr;
 
-    if (status == 416)
-        return remote_failure(ctx, BG_E_INVALID_RANGE, FALSE);
-    if (status == 200)
-        return remote_failure(ctx, BG_E_INSUFFICIENT_RANGE_SUPPORT, FALSE);
-    if (status != 206)
-        return remote_failure(ctx, BG_E_HTTP_ERROR_FROM_STATUS(status),
-                              status_is_transient(status));
-    if (!query_string(request, WINHTTP_QUERY_CONTENT_RANGE, value, ARRAY_SIZE(value)) ||
-        !parse_content_range(value, &first, &last, &total) || first != span->first)
-        return remote_failure(ctx, BG_E_INVALID_SERVER_RESPONSE, FALSE);
-
-    /* Another size or validator than the bytes we have came with: another version. */
-    if (total != BG_SIZE_UNKNOWN && ctx->remote_size != BG_SIZE_UNKNOWN &&
-        total != ctx->remote_size)
-        return remote_failure(ctx, BG_E_REMOTE_FILE_CHANGED, TRUE);
-    current_validator(request, value, ARRAY_SIZE(value));
-    if (ctx->offset > 0 && ctx->validator[0] && wcscmp(value, ctx->validator))
-        return remote_failure(ctx, BG_E_REMOTE_FILE_CHANGED, TRUE);
-    if (!ctx->validator[0] && FAILED(hr = transfer_set_validator(ctx, value)))
+    if (FAILED(hr = httpsem_start_span(ctx, &answer, span, *stored, &first, &last)))
         return hr;
-    if (total != BG_SIZE_UNKNOWN && FAILED(hr = transfer_set_remote_size(ctx, total)))
-        return hr;
-
-    /* Exactly the bytes asked for: a shorter answer means the file ends before a range does. */
-    if (span->end != RANGE_SIZE_UNKNOWN ? last + 1 != span->end
-                                        : total != BG_SIZE_UNKNOWN && last + 1 != total)
-    {
-        if (total != BG_SIZE_UNKNOWN && span->end != RANGE_SIZE_UNKNOWN && span->end > total)
-            return remote_failure(ctx, BG_E_INVALID_RANGE, FALSE);
-        return remote_failure(ctx, BG_E_INVALID_SERVER_RESPONSE, FALSE);
-    }
-
-    range_walk_init(&walk, ranges, ctx->remote_size, span);
+    range_walk_init(&walk, (const struct byte_range *)ctx->ranges, ctx->remote_size, span);
     for (pos = first; pos <= last;)
     {
         size = (DWORD)min(last + 1 - pos, READ_BUFFER_SIZE);
         if (!WinHttpReadData(request, op->buffer, size, NULL))
-            return transport_failure(ctx, GetLastError());
+            return httpsem_transport_failure(ctx, GetLastError());
         if (FAILED(hr = wait_op(ctx, op)))
             return hr;
         if (!op->read)
             break;
-        for (BYTE *data = op->buffer;
-             op->read && range_walk_next(&walk, pos, op->read, &skip, &keep) > 0;)
-        {
-            data += skip;
-            if (keep && FAILED(hr = transfer_write(ctx, data, (DWORD)keep)))
-                return hr;
-            data += keep;
-            pos += skip + keep;
-            op->read -= (DWORD)(skip + keep);
-            ctx->offset += keep;
-        }
-        /* Bytes after the last range of the span: the walk is over, so is the answer. */
-        pos += op->read;
+        if ((hr = httpsem_store_span(ctx, &walk, &pos, stored, op->buffer, op->read)) != S_OK)
+            return FAILED(hr) ? hr : S_OK;
     }
-    if (pos <= last)
-    {
-        /* The connection ended early; the bytes we have are kept and resumed later. */
-        ctx->context = BG_ERROR_CONTEXT_GENERAL_TRANSPORT;
-        ctx->transient = TRUE;
-        return BG_E_CONNECTION_CLOSED;
-    }
-    return S_OK;
+    return httpsem_end_body(ctx, pos, last + 1);
 }
 
-/* One GET on the connection: from ctx->offset, or for a file with ranges the bytes of `span`. */
+/* One GET on the connection: from ctx->offset (to ctx->end for a segment), or for a file with
+ * ranges the bytes of `span`, of which *stored are in. */
 static HRESULT fetch_once(struct transfer_ctx *ctx, HINTERNET connection,
-                          const URL_COMPONENTS *parts, const struct range_span *span)
+                          const struct http_origin *origin, const struct range_span *span,
+                          UINT64 *stored)
 {
     HINTERNET request;
     struct http_op *op = NULL;
-    WCHAR header[64 + VALIDATOR_SIZE];
+    WCHAR headers[128 + 2 * VALIDATOR_SIZE];
     UINT64 expected_end = BG_SIZE_UNKNOWN;
+    struct http_answer answer;
     HRESULT hr;
 
-    /* The path and the query string are adjacent in the URL: pass both. */
-    request =
-        WinHttpOpenRequest(connection, L"GET", parts->dwUrlPathLength ? parts->lpszUrlPath : L"/",
-                           NULL, WINHTTP_NO_REFERER, WINHTTP_DEFAULT_ACCEPT_TYPES,
-                           parts->nScheme == INTERNET_SCHEME_HTTPS ? WINHTTP_FLAG_SECURE : 0);
+    request = WinHttpOpenRequest(connection, L"GET", origin->path, NULL, WINHTTP_NO_REFERER,
+                                 WINHTTP_DEFAULT_ACCEPT_TYPES,
+                                 origin->https ? WINHTTP_FLAG_SECURE : 0);
     if (!request)
-        return transport_failure(ctx, GetLastError());
+        return httpsem_transport_failure(ctx, GetLastError());
     if (FAILED(hr = attach_op(request, &op)))
         goto out;
-    if (FAILED(hr = apply_request_options(ctx, request, parts)))
+    if (FAILED(hr = apply_request_options(ctx, request, origin)))
         goto out;
-    if (span)
-    {
-        if (span->end == RANGE_SIZE_UNKNOWN)
-            swprintf(header, ARRAY_SIZE(header), L"Range: bytes=%I64u-", span->first);
-        else
-            swprintf(header, ARRAY_SIZE(header), L"Range: bytes=%I64u-%I64u", span->first,
-                     span->end - 1);
-        WinHttpAddRequestHeaders(request, header, (DWORD)-1, WINHTTP_ADDREQ_FLAG_ADD);
-    }
-    else if (ctx->offset > 0)
-    {
-        swprintf(header, ARRAY_SIZE(header), L"Range: bytes=%I64u-", ctx->offset);
-        WinHttpAddRequestHeaders(request, header, (DWORD)-1, WINHTTP_ADDREQ_FLAG_ADD);
-        /* A server whose file changed since answers 200 with all of the new one. */
-        if (ctx->validator[0])
-        {
-            swprintf(header, ARRAY_SIZE(header), L"If-Range: %ls", ctx->validator);
-            WinHttpAddRequestHeaders(request, header, (DWORD)-1, WINHTTP_ADDREQ_FLAG_ADD);
-        }
-    }
-    if (!WinHttpSendRequest(request, WINHTTP_NO_ADDITIONAL_HEADERS, 0, WINHTTP_NO_REQUEST_DATA, 0,
-                            0, (DWORD_PTR)op))
-    {
-        hr = transport_failure(ctx, GetLastError());
+    httpsem_range_headers(ctx, span, headers, ARRAY_SIZE(headers));
+    if (headers[0])
+        WinHttpAddRequestHeaders(request, headers, (DWORD)-1, WINHTTP_ADDREQ_FLAG_ADD);
+    if (FAILED(hr = send_and_receive(ctx, request, op)))
         goto out;
-    }
-    if (FAILED(hr = wait_op(ctx, op)))
-        goto out;
-    if (!WinHttpReceiveResponse(request, NULL))
-    {
-        hr = transport_failure(ctx, GetLastError());
-        goto out;
-    }
-    if (FAILED(hr = wait_op(ctx, op)))
-        goto out;
-    hr = answer_response(ctx, request, op, parts);
+    hr = answer_response(ctx, request, op, origin);
     record_response(ctx, request);
-    note_retry_after(ctx, request, response_status(request));
+    answer = answer_of(request);
+    httpsem_note_retry_after(ctx, &answer);
     if (FAILED(hr))
         goto out;
     if (span)
-        hr = read_ranges(ctx, request, op, span);
-    else if (SUCCEEDED(hr = start_body(ctx, request, &expected_end)))
+        hr = read_ranges(ctx, request, op, span, stored);
+    else if (SUCCEEDED(hr = httpsem_start_body(ctx, &answer, &expected_end)))
         hr = read_body(ctx, request, op, expected_end);
 
 out:
     /* Closing does not wait for a step in flight: HANDLE_CLOSING releases WinHTTP's reference
-     * to op whenever that step ends. */
+     * to op whenever that step ends. A request closed before its answer's end takes its
+     * connection with it. */
     WinHttpCloseHandle(request);
     if (op)
+    {
+        for (LONG i = InterlockedOr(&op->connections, 0); i > 0; i--)
+            transfer_count_connection(ctx);
         op_release(op);
+    }
     return hr;
 }
 
-/* A file with ranges: one request per group of neighbouring ranges (ranges_plan), all on the
- * same connection, from where the bytes we have end. A file that changed on the server starts
- * again from its first range, once. */
-static HRESULT fetch_ranges(struct transfer_ctx *ctx, HINTERNET connection,
-                            const URL_COMPONENTS *parts)
+/* Where fetch_once sends its request, for httpsem_fetch. */
+struct request_target
 {
-    const struct byte_range *ranges = (const struct byte_range *)ctx->ranges;
-    struct range_span span;
-    BOOL restarted = FALSE;
-    UINT64 within, before;
-    size_t index;
+    HINTERNET connection;
+    const struct http_origin *origin;
+};
+
+static HRESULT request(struct transfer_ctx *ctx, void *arg, const struct range_span *span,
+                       UINT64 *stored)
+{
+    struct request_target *target = arg;
+    return fetch_once(ctx, target->connection, target->origin, span, stored);
+}
+
+/* A session and a connection that a fetching thread keeps (fetch_cache.winhttp). */
+struct kept
+{
+    HINTERNET session;
+    HINTERNET connection;
+    WCHAR *key; /* httpsem_cache_key of what they were opened for */
+};
+
+static void kept_free(struct kept *kept)
+{
+    if (!kept)
+        return;
+    WinHttpCloseHandle(kept->connection);
+    WinHttpCloseHandle(kept->session);
+    free_str(kept->key);
+    HeapFree(GetProcessHeap(), 0, kept);
+}
+
+void http_cache_clear(struct fetch_cache *cache)
+{
+    kept_free(cache->winhttp);
+    cache->winhttp = NULL;
+}
+
+/* The session and connection for the fetch: the thread's kept ones when they were opened for
+ * the same key, else new ones (and what was kept is closed). */
+static HRESULT open_kept(struct transfer_ctx *ctx, const struct http_origin *origin,
+                         const struct proxy_choice *proxy, struct kept **out)
+{
+    struct kept *kept = ctx->cache ? ctx->cache->winhttp : NULL;
+    WCHAR *key;
     HRESULT hr;
 
-    while ((index = ranges_locate(ranges, ctx->range_count, ctx->remote_size, ctx->offset,
-                                  &within)) < ctx->range_count)
+    *out = NULL;
+    if (!(key = httpsem_cache_key(origin, proxy, ctx->options.security_flags)))
+        return E_OUTOFMEMORY;
+    if (kept && !wcscmp(kept->key, key))
     {
-        ranges_plan(ranges, ctx->range_count, ctx->remote_size, index, within, RANGE_MAX_GAP,
-                    &span);
-        before = ctx->offset;
-        hr = fetch_once(ctx, connection, parts, &span);
-        /* Every answer accepted stores bytes: never ask for the same span forever. */
-        if (SUCCEEDED(hr) && ctx->offset == before)
-            hr = remote_failure(ctx, BG_E_INVALID_SERVER_RESPONSE, FALSE);
-        if (hr == BG_E_REMOTE_FILE_CHANGED && !restarted)
-        {
-            restarted = TRUE;
-            ctx->context = BG_ERROR_CONTEXT_NONE;
-            ctx->transient = FALSE;
-            ctx->remote_size = BG_SIZE_UNKNOWN;
-            if (FAILED(hr = transfer_restart(ctx)))
-                return hr;
-            continue;
-        }
-        if (FAILED(hr))
-            return hr;
+        free_str(key);
+        ctx->cache->winhttp = NULL;
+        *out = kept;
+        return S_OK;
     }
+    if (ctx->cache)
+        http_cache_clear(ctx->cache);
+    if (!(kept = heap_alloc_zero(sizeof(*kept))))
+    {
+        free_str(key);
+        return E_OUTOFMEMORY;
+    }
+    kept->key = key;
+    if (FAILED(hr = open_session(ctx, proxy, &kept->session)))
+        goto err;
+    if (!(kept->connection = WinHttpConnect(kept->session, origin->host, origin->port, 0)))
+    {
+        hr = httpsem_transport_failure(ctx, GetLastError());
+        goto err;
+    }
+    *out = kept;
     return S_OK;
+
+err:
+    kept_free(kept);
+    return hr;
 }
 
 HRESULT http_fetch(struct transfer_ctx *ctx, const WCHAR *url)
 {
-    URL_COMPONENTS parts = {sizeof(parts)};
-    HINTERNET session = NULL, connection = NULL;
-    WCHAR host[256];
+    struct proxy_choice proxy;
+    struct http_origin origin;
+    struct kept *kept = NULL;
     HRESULT hr;
 
-    parts.lpszHostName = host;
-    parts.dwHostNameLength = ARRAY_SIZE(host);
-    parts.dwUrlPathLength = (DWORD)-1;
-    parts.dwExtraInfoLength = (DWORD)-1;
-    if (!WinHttpCrackUrl(url, 0, 0, &parts))
+    if (FAILED(hr = httpsem_crack(url, &origin)))
+        return httpsem_remote_failure(ctx, hr, FALSE);
+    if ((hr = httpsem_choose_proxy(ctx, &origin, &proxy)) == S_FALSE)
     {
-        ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
-        return HRESULT_FROM_WIN32(GetLastError());
+        autodetect_proxy(ctx, url, &origin, proxy.proxy, ARRAY_SIZE(proxy.proxy));
+        proxy.kind = proxy.proxy[0] ? PROXY_NAMED : PROXY_DIRECT;
+    }
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = open_kept(ctx, &origin, &proxy, &kept)))
+    {
+        struct request_target target = {kept->connection, &origin};
+        hr = httpsem_fetch(ctx, request, &target);
     }
 
-    if (FAILED(hr = open_session(ctx, url, &parts, &session)))
-        goto out;
-    WinHttpSetTimeouts(session, 0, 30000, 30000, SILENCE_TIMEOUT_MS);
-    if (!(connection = WinHttpConnect(session, host, parts.nPort, 0)))
-    {
-        hr = transport_failure(ctx, GetLastError());
-        goto out;
-    }
-    transfer_count_connection(ctx);
-    if (ctx->ranges)
-    {
-        hr = fetch_ranges(ctx, connection, &parts);
-        goto out;
-    }
-    hr = fetch_once(ctx, connection, &parts, NULL);
-    if (hr == BG_E_REMOTE_FILE_CHANGED && ctx->offset > 0)
-    {
-        /* The bytes we have belong to another version of the file: all of it again. */
-        ctx->context = BG_ERROR_CONTEXT_NONE;
-        ctx->transient = FALSE;
-        if (SUCCEEDED(hr = transfer_restart(ctx)))
-            hr = fetch_once(ctx, connection, &parts, NULL);
-    }
-
-out:
-    if (connection)
-        WinHttpCloseHandle(connection);
-    if (session)
-        WinHttpCloseHandle(session);
+    /* Kept for the thread's next fetch unless the connection may carry this job's identity. */
+    if (kept && ctx->cache && !ctx->cache->winhttp && httpsem_may_keep(&ctx->options))
+        ctx->cache->winhttp = kept;
+    else
+        kept_free(kept);
+    free_str(proxy.bypass);
     return hr;
 }

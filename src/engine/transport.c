@@ -1,9 +1,96 @@
 /* SPDX-License-Identifier: MIT */
 /* The choice of HTTP stack for a fetch, and the connections a fetching thread keeps. */
+
+/*
+ * Two stacks carry http(s): WinHTTP (http.c) and WinINet (inet.c). Under Wine, WinINet moves
+ * several times the bytes per connection at a fraction of the CPU, so it carries every job
+ * whose options it honours exactly as http.c does with WinHTTP; the rest stay on WinHTTP:
+ *   - credentials (SetCredentials), stored credentials (implicit logon) and a client
+ *     certificate: http.c answers challenges with the job's own credentials and presents the
+ *     certificate per request; inet.c never authenticates (INTERNET_FLAG_NO_AUTH);
+ *   - any proxy: a job's list (OVERRIDE), auto-detection (AUTODETECT), or system settings
+ *     (PRECONFIG) that name one. Wine 8's WinINet keys its pool of kept connections by the
+ *     origin server alone: a request through a proxy was measured to go out over a direct
+ *     connection to the origin that an earlier request had left (and the reverse can happen).
+ *     So WinINet only ever connects directly, and those jobs stay on WinHTTP;
+ *   - files with ranges (AddFileWithRanges): their requests answered 200 are abandoned, and
+ *     Wine 8's WinINet, measured, reads the unread rest of an answer in the background after
+ *     its request is closed (to keep the connection), so the server still sends all of it;
+ *   - revocation checking (BG_SSL_ENABLE_CRL_CHECK): WinINet has no per-request switch for it,
+ *     only the user's Internet settings.
+ * Everything else is carried alike: direct connections (NO_PROXY, or PRECONFIG where WinHTTP's
+ * default configuration names no proxy), custom headers, the certificate errors to ignore, the
+ * redirect policies, and what httpsem.c decides for both.
+ *
+ * WinINet is documented as not for services (Microsoft: "WinINet does not support server
+ * implementations ... should not be used from a service"); a process in session 0, where
+ * services run, uses WinHTTP for everything.
+ *
+ * OPENDO_TRANSPORT (read once) chooses: "winhttp" for everything, "wininet" (WinINet even in
+ * session 0; jobs that it cannot carry still go to WinHTTP), or "auto", the default.
+ */
 #include "engine/engine.h"
+#include "engine/httpsem.h"
+
+enum transport_mode
+{
+    MODE_AUTO,
+    MODE_WINHTTP,
+    MODE_WININET,
+};
+
+static INIT_ONCE mode_once = INIT_ONCE_STATIC_INIT;
+static enum transport_mode mode; /* set once by read_mode */
+
+static BOOL CALLBACK read_mode(INIT_ONCE *once, void *param, void **context)
+{
+    WCHAR value[16];
+    DWORD session = 0;
+    DWORD len = GetEnvironmentVariableW(L"OPENDO_TRANSPORT", value, ARRAY_SIZE(value));
+
+    mode = MODE_AUTO;
+    if (len && len < ARRAY_SIZE(value))
+    {
+        if (!_wcsicmp(value, L"winhttp"))
+            mode = MODE_WINHTTP;
+        else if (!_wcsicmp(value, L"wininet"))
+            mode = MODE_WININET;
+        else if (_wcsicmp(value, L"auto"))
+            WARN("OPENDO_TRANSPORT=%s is none of winhttp, wininet, auto: auto", debugstr_w(value));
+    }
+    /* Services run in session 0: no WinINet there unless the user asked for it. */
+    if (mode == MODE_AUTO && ProcessIdToSessionId(GetCurrentProcessId(), &session) &&
+        session == 0)
+    {
+        TRACE("session 0: WinHTTP only");
+        mode = MODE_WINHTTP;
+    }
+    TRACE("transport mode %d", mode);
+    return TRUE;
+}
+
+/* Can WinINet (inet.c) carry the fetch exactly as WinHTTP (http.c) does? */
+static BOOL wininet_carries(const struct transfer_ctx *ctx)
+{
+    const struct ejob_options *options = &ctx->options;
+
+    if (ctx->ranges)
+        return FALSE;
+    if (!httpsem_may_keep(options)) /* credentials, stored credentials, client certificate */
+        return FALSE;
+    if (options->proxy_usage != BG_JOB_PROXY_USAGE_NO_PROXY &&
+        (options->proxy_usage != BG_JOB_PROXY_USAGE_PRECONFIG || !httpsem_default_is_direct()))
+        return FALSE;
+    if (options->security_flags & BG_SSL_ENABLE_CRL_CHECK)
+        return FALSE;
+    return TRUE;
+}
 
 HRESULT net_fetch(struct transfer_ctx *ctx, const WCHAR *url)
 {
+    InitOnceExecuteOnce(&mode_once, read_mode, NULL, NULL);
+    if (mode != MODE_WINHTTP && wininet_carries(ctx))
+        return inet_fetch(ctx, url);
     return http_fetch(ctx, url);
 }
 
@@ -11,6 +98,6 @@ void fetch_cache_clear(struct fetch_cache *cache)
 {
     if (!cache)
         return;
-    cache->winhttp = NULL;
-    cache->wininet = NULL;
+    http_cache_clear(cache);
+    inet_cache_clear(cache);
 }
