@@ -28,6 +28,8 @@ def main():
         "slow/8m.bin": pattern(8 << 20, "8m"),
         # Long enough at /throttled/'s 2 MB/s for a process to be killed in the middle.
         "24m.bin": pattern(24 << 20, "24m"),
+        # The same at four connections of 2 MB/s (a job fetches large files in parts).
+        "96m.bin": pattern(96 << 20, "96m"),
         # Every 4-byte word holds its own index (little-endian): no two offsets look alike,
         # so a byte range fetched from the wrong place cannot go unnoticed.
         "ranges.bin": array.array("I", range(2 << 20)).tobytes(),

@@ -208,6 +208,19 @@ static DWORD WINAPI fake_main(void *arg)
             if (strstr(fake.requests[i], "\r\n\r\n"))
                 break;
         }
+        /* HEAD (OpenDO asks a new file's size first when it has connections to spare) is not
+         * something these scripts are about: it is refused, and the script goes on. */
+        if (!strncmp(fake.requests[i], "HEAD ", 5))
+        {
+            static const char refused[] = "HTTP/1.1 405 Method Not Allowed\r\n"
+                                          "Content-Length: 0\r\nConnection: close\r\n\r\n";
+            ws.send(s, refused, sizeof(refused) - 1, 0);
+            ws.shutdown(s, SD_SEND);
+            ws.closesocket(s);
+            memset(fake.requests[i], 0, sizeof(fake.requests[i]));
+            i--;
+            continue;
+        }
         fake.ticks[i] = GetTickCount64();
         fake.served = i + 1;
         /* Head and body in one piece, so that the client sees all of them arrive at once. */

@@ -30,7 +30,7 @@ static struct ejob *job_ctx(struct ejob *job, struct transfer_ctx *ctx, const WC
     memset(ctx, 0, sizeof(*ctx));
     ctx->job = job;
     ctx->generation = job->generation;
-    ctx->offset = offset;
+    ctx->offset = ctx->position = offset;
     ctx->end = end;
     ctx->total = total;
     ctx->remote_size = BG_SIZE_UNKNOWN;
@@ -133,7 +133,8 @@ static void segment_of_another_size_is_a_changed_file(void **state)
         hr = stacks[i].fetch(&ctx, url);
         if (hr != (HRESULT)BG_E_REMOTE_FILE_CHANGED || !ctx.transient)
             fail_msg("%s: answered 0x%08lx (transient %d); expected a transient "
-                     "BG_E_REMOTE_FILE_CHANGED", stacks[i].name, hr, ctx.transient);
+                     "BG_E_REMOTE_FILE_CHANGED",
+                     stacks[i].name, hr, ctx.transient);
         assert_int_equal(file_bytes(job), 0);
         close_ctx(&ctx);
     }
@@ -220,8 +221,7 @@ static void kept_connection_serves_many_files(void **state)
         for (int n = 0; n < 20; n++)
         {
             tu_unique_url(url, ARRAY_SIZE(url), L"hello.txt");
-            job_ctx(job, &ctx, url, i ? L"b.txt" : L"a.txt", 0, BG_SIZE_UNKNOWN,
-                    BG_SIZE_UNKNOWN);
+            job_ctx(job, &ctx, url, i ? L"b.txt" : L"a.txt", 0, BG_SIZE_UNKNOWN, BG_SIZE_UNKNOWN);
             ctx.cache = &cache;
             assert_hr(S_OK, stacks[i].fetch(&ctx, url));
             close_ctx(&ctx);

@@ -952,8 +952,8 @@ static IBackgroundCopyJob *throttled_job(IBackgroundCopyManager *manager, const 
     WCHAR remote[300], local[MAX_PATH];
     IBackgroundCopyJob *job;
 
-    tu_unique_url(remote, ARRAY_SIZE(remote), L"throttled/24m.bin");
-    tu_path(local, ARRAY_SIZE(local), dir, L"24m.bin");
+    tu_unique_url(remote, ARRAY_SIZE(remote), L"throttled/96m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"96m.bin");
     assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"outlives its client",
                                                      BG_JOB_TYPE_DOWNLOAD, id, &job));
     assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, remote, local));
@@ -994,8 +994,8 @@ static void test_surrogate_transfers_without_clients(void **state)
     assert_hr(S_OK, IBackgroundCopyManager_GetJob(manager, &id, &job));
     assert_int_equal(state_of(job), BG_JOB_STATE_TRANSFERRED);
     assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
-    tu_path(local, ARRAY_SIZE(local), dir, L"24m.bin");
-    tu_www(served, ARRAY_SIZE(served), L"24m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"96m.bin");
+    tu_www(served, ARRAY_SIZE(served), L"96m.bin");
     assert_true(tu_same_file(local, served));
     IBackgroundCopyJob_Release(job);
     IBackgroundCopyManager_Release(manager);

@@ -679,6 +679,8 @@ struct transfer_ctx
                           * there is one), accepts only a 206 that starts at `offset` of a file of
                           * ctx->total bytes, and answers BG_E_INSUFFICIENT_RANGE_SUPPORT,
                           * storing nothing, to a 200. */
+    BOOL probe;          /* ask with HEAD: the headers only (size, validator, ranges), through
+                          * redirects and authentication as a GET would; no body is read */
     BOOL accepts_ranges; /* set by the transport before transfer_set_size: the answer was a 206,
                           * or a 200 with "Accept-Ranges: bytes" (the file may be split) */
     struct fetch_cache *cache; /* the fetching thread's connections, kept from one fetch to the

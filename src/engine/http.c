@@ -39,10 +39,10 @@ struct http_op
     LONG refs;   /* the worker's, and WinHTTP's until HANDLE_CLOSING */
     HANDLE done; /* auto-reset; set by the callback when a step completes */
     /* Written by the callback before it sets `done`, read by the worker after it. */
-    DWORD completed; /* WINHTTP_CALLBACK_STATUS_* of the last completion */
-    DWORD error;     /* REQUEST_ERROR: the failure */
-    DWORD available; /* DATA_AVAILABLE: bytes that can be read without waiting */
-    DWORD read;      /* READ_COMPLETE: bytes in buffer */
+    DWORD completed;  /* WINHTTP_CALLBACK_STATUS_* of the last completion */
+    DWORD error;      /* REQUEST_ERROR: the failure */
+    DWORD available;  /* DATA_AVAILABLE: bytes that can be read without waiting */
+    DWORD read;       /* READ_COMPLETE: bytes in buffer */
     LONG connections; /* CONNECTED_TO_SERVER notifications so far (not a completion) */
     /* REDIRECT: where WinHTTP went last, or empty. */
     WCHAR redirect[URL_MAX_LENGTH + 1];
@@ -237,11 +237,11 @@ static HRESULT attach_op(HINTERNET request, struct http_op **out)
     module_lock();
     context = (DWORD_PTR)op;
     if (!WinHttpSetOption(request, WINHTTP_OPTION_CONTEXT_VALUE, &context, sizeof(context)) ||
-        WinHttpSetStatusCallback(request, op_callback,
-                                 WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS |
-                                     WINHTTP_CALLBACK_FLAG_HANDLES | WINHTTP_CALLBACK_FLAG_REDIRECT |
-                                     WINHTTP_CALLBACK_FLAG_CONNECT_TO_SERVER,
-                                 0) == WINHTTP_INVALID_STATUS_CALLBACK)
+        WinHttpSetStatusCallback(
+            request, op_callback,
+            WINHTTP_CALLBACK_FLAG_ALL_COMPLETIONS | WINHTTP_CALLBACK_FLAG_HANDLES |
+                WINHTTP_CALLBACK_FLAG_REDIRECT | WINHTTP_CALLBACK_FLAG_CONNECT_TO_SERVER,
+            0) == WINHTTP_INVALID_STATUS_CALLBACK)
     {
         HRESULT hr = HRESULT_FROM_WIN32(GetLastError());
         op_release(op);
@@ -636,7 +636,6 @@ static void record_response(struct transfer_ctx *ctx, HINTERNET request)
     transfer_set_response(ctx, headers, response_status(request));
 }
 
-
 /* Reads the answer to a request for `span` of a file with ranges and stores the wanted bytes
  * of it, dropping the gaps; *stored counts the file's bytes in. */
 static HRESULT read_ranges(struct transfer_ctx *ctx, HINTERNET request, struct http_op *op,
@@ -679,8 +678,8 @@ static HRESULT fetch_once(struct transfer_ctx *ctx, HINTERNET connection,
     struct http_answer answer;
     HRESULT hr;
 
-    request = WinHttpOpenRequest(connection, L"GET", origin->path, NULL, WINHTTP_NO_REFERER,
-                                 WINHTTP_DEFAULT_ACCEPT_TYPES,
+    request = WinHttpOpenRequest(connection, ctx->probe ? L"HEAD" : L"GET", origin->path, NULL,
+                                 WINHTTP_NO_REFERER, WINHTTP_DEFAULT_ACCEPT_TYPES,
                                  origin->https ? WINHTTP_FLAG_SECURE : 0);
     if (!request)
         return httpsem_transport_failure(ctx, GetLastError());
@@ -701,7 +700,7 @@ static HRESULT fetch_once(struct transfer_ctx *ctx, HINTERNET connection,
         goto out;
     if (span)
         hr = read_ranges(ctx, request, op, span, stored);
-    else if (SUCCEEDED(hr = httpsem_start_body(ctx, &answer, &expected_end)))
+    else if (SUCCEEDED(hr = httpsem_start_body(ctx, &answer, &expected_end)) && !ctx->probe)
         hr = read_body(ctx, request, op, expected_end);
 
 out:

@@ -465,9 +465,9 @@ HRESULT httpsem_choose_proxy(struct transfer_ctx *ctx, const struct http_origin 
         choice->kind = PROXY_DIRECT;
         return S_OK;
     case BG_JOB_PROXY_USAGE_OVERRIDE:
-        if (!options->proxy_list || !httpsem_proxy_for_scheme(options->proxy_list, origin->https,
-                                                              choice->proxy,
-                                                              ARRAY_SIZE(choice->proxy)))
+        if (!options->proxy_list ||
+            !httpsem_proxy_for_scheme(options->proxy_list, origin->https, choice->proxy,
+                                      ARRAY_SIZE(choice->proxy)))
             return httpsem_setup_failure(ctx, BG_E_INVALID_PROXY_INFO);
         choice->kind = PROXY_NAMED;
         if (!options->proxy_bypass)
@@ -538,8 +538,8 @@ BOOL httpsem_absolute_url(const WCHAR *location, const struct http_origin *origi
         return lstrcpynW(out, location, size) && wcslen(location) < size;
     if (location[0] != L'/' || location[1] == L'/')
         return FALSE;
-    return swprintf(out, size, L"%ls://%ls:%u%ls", origin->https ? L"https" : L"http",
-                    origin->host, origin->port, location) > 0;
+    return swprintf(out, size, L"%ls://%ls:%u%ls", origin->https ? L"https" : L"http", origin->host,
+                    origin->port, location) > 0;
 }
 
 BOOL httpsem_moved(const WCHAR *url, const struct http_origin *origin)

@@ -296,8 +296,8 @@ static HRESULT open_request(struct transfer_ctx *ctx, HINTERNET connection,
     }
     /* A callback may still come after the worker left: keep the module loaded until then. */
     module_lock();
-    if (!(*request = HttpOpenRequestW(connection, L"GET", origin->path, NULL, NULL, NULL, flags,
-                                      (DWORD_PTR)op)))
+    if (!(*request = HttpOpenRequestW(connection, ctx->probe ? L"HEAD" : L"GET", origin->path, NULL,
+                                      NULL, NULL, flags, (DWORD_PTR)op)))
     {
         HRESULT hr = inet_failure(ctx, GetLastError());
         op_release(op);
@@ -458,7 +458,7 @@ static HRESULT fetch_once(struct transfer_ctx *ctx, void *arg, const struct rang
     httpsem_note_retry_after(ctx, &answer);
     if (span)
         hr = read_ranges(ctx, request, op, span, stored);
-    else if (SUCCEEDED(hr = httpsem_start_body(ctx, &answer, &expected_end)))
+    else if (SUCCEEDED(hr = httpsem_start_body(ctx, &answer, &expected_end)) && !ctx->probe)
         hr = read_body(ctx, request, op, expected_end);
 
 out:

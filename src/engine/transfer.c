@@ -8,15 +8,20 @@
 /* ---- the parts of a file, and what is on disk ---- */
 
 /* A checkpoint: transferred bytes count in the job's record only once they are on disk, so a
- * file is flushed at least this often while it is written. */
-#define CHECKPOINT_MS 1000
+ * file is flushed at least this often while it is written (a file fetched over several
+ * connections fills fast: what a crash loses is what came since). */
+#define CHECKPOINT_MS 500
 #define CHECKPOINT_BYTES (64 * 1024 * 1024)
-/* A part of a file is split in two for another connection only while at least twice this much
- * of it is left: below that, a new request costs more than the bytes it would bring sooner. */
-#define SPLIT_MIN_BYTES (4 * 1024 * 1024)
-/* Splits happen at multiples of this (the disk's and the page cache's friend). */
+/* A file is fetched in parts only from twice this size: below it, another request costs more
+ * than the bytes it would bring sooner. Each request asks for a bounded part (a chunk) of
+ * between SPLIT_MIN_BYTES and MAX_CHUNK_BYTES, smaller towards the end so that the connections
+ * finish together; a request is never cut short, which would cost its connection (and, with
+ * WinINet, the rest of its answer, which WinINet reads before it lets go). */
+#define SPLIT_MIN_BYTES (8 * 1024 * 1024)
+#define MAX_CHUNK_BYTES (64 * 1024 * 1024)
+/* Chunks start at multiples of this (the disk's and the page cache's friend). */
 #define SPLIT_ALIGN (64 * 1024)
-#define MAX_SEGMENTS 32
+#define MAX_SEGMENTS 64
 
 /* Connections (fetches at once) of one job, and of all the jobs of the process. Settings: the
  * environment variables OPENDO_JOB_CONNECTIONS and OPENDO_PROCESS_CONNECTIONS (1 to 64), read
@@ -29,11 +34,10 @@
 struct segment
 {
     UINT64 start;
-    UINT64 pos;      /* [start, pos) are written and counted */
-    UINT64 end;      /* BG_SIZE_UNKNOWN until the file's size is known */
-    UINT64 reserved; /* a write in flight stores up to here: a split never cuts below it */
-    UINT64 flushed;  /* [start, flushed) are on disk and in the file's record */
-    BOOL busy;       /* a fetch fills it */
+    UINT64 pos;     /* [start, pos) are written and counted */
+    UINT64 end;     /* BG_SIZE_UNKNOWN until the file's size is known */
+    UINT64 flushed; /* [start, flushed) are on disk and in the file's record */
+    BOOL busy;      /* a fetch fills it */
 };
 
 /* A file that the run is fetching. Guarded by job->lock, except `out`, which its opener sets
@@ -230,6 +234,10 @@ HRESULT transfer_set_remote(struct transfer_ctx *ctx, const WCHAR *url)
     WCHAR *copy, *old = NULL;
     HRESULT hr = S_OK;
 
+    /* A HEAD that was redirected: the GET that follows meets the redirect again, and reports
+     * it. */
+    if (ctx->probe)
+        return S_OK;
     if (!(copy = heap_strdup(url)))
         return E_OUTOFMEMORY;
     AcquireSRWLockExclusive(&job->lock);
@@ -259,6 +267,26 @@ BOOL transfer_stopped(struct transfer_ctx *ctx)
 }
 
 static void maybe_spawn(struct fetch_run *run);
+static void run_fail(struct fetch_run *run, const struct transfer_ctx *ctx, HRESULT hr);
+
+/* BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE with files fetched at once: the first file whose bytes
+ * (its size, with `sizes`, or what it has so far), with those of the files before it, exceed
+ * the job's maximum, or ULONG_MAX. Files after it would come after it in BITS, which fetches
+ * one file after the other: that one fails, the ones before it go on. Caller holds
+ * job->lock. */
+static ULONG first_over_limit(const struct ejob *job, BOOL sizes)
+{
+    UINT64 sum = 0, bytes;
+
+    for (ULONG i = 0; i < job->file_count; i++)
+    {
+        bytes =
+            sizes ? job->files[i]->progress.BytesTotal : job->files[i]->progress.BytesTransferred;
+        if (bytes != BG_SIZE_UNKNOWN && (sum += bytes) > job->options.max_download_size)
+            return i;
+    }
+    return ULONG_MAX;
+}
 
 HRESULT transfer_set_size(struct transfer_ctx *ctx, UINT64 total)
 {
@@ -284,10 +312,24 @@ HRESULT transfer_set_size(struct transfer_ctx *ctx, UINT64 total)
         job->progress.BytesTotal = job->unknown_sizes ? BG_SIZE_UNKNOWN : job->known_bytes;
         ejob_touch(job);
     }
-    /* Known before a byte of it is fetched: a file that the job's maximum cannot hold. */
+    /* Known before a byte of it is fetched: a file that the job's maximum cannot hold, with the
+     * files before it (those after it, fetched at the same time, would come after it in BITS,
+     * which fetches one file after the other). */
     if (SUCCEEDED(hr) && job->options.max_download_size &&
         job->known_bytes > job->options.max_download_size)
-        hr = size_limit_failure(ctx);
+    {
+        ULONG over = first_over_limit(job, TRUE);
+        if (over == ctx->index || (over < ctx->index && !ctx->run))
+            hr = size_limit_failure(ctx);
+        else if (over != ULONG_MAX && ctx->run)
+        {
+            /* Another file does not fit: it fails; this one stops if it comes after it. */
+            struct transfer_ctx failed = {.index = over, .context = BG_ERROR_CONTEXT_REMOTE_FILE};
+            run_fail(ctx->run, &failed, BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED);
+            if (over < ctx->index)
+                hr = E_ABORT;
+        }
+    }
     if (SUCCEEDED(hr) && ctx->live && !ctx->live->split)
     {
         /* A file in one part: the part ends with the file. Large enough, from a source that
@@ -343,7 +385,6 @@ HRESULT transfer_restart(struct transfer_ctx *ctx)
         if (ctx->segment)
         {
             ctx->segment->start = ctx->segment->pos = ctx->segment->flushed = 0;
-            ctx->segment->reserved = 0;
         }
     }
     else
@@ -460,7 +501,7 @@ static void checkpoint(struct transfer_ctx *ctx, BOOL force)
 {
     struct live_file *live = ctx->live;
     struct ejob *job = ctx->job;
-    UINT64 written[MAX_SEGMENTS];
+    UINT64 written[MAX_SEGMENTS], starts[MAX_SEGMENTS];
     ULONGLONG now = GetTickCount64();
     struct ejob_file *file;
     ULONG count, i;
@@ -480,7 +521,10 @@ static void checkpoint(struct transfer_ctx *ctx, BOOL force)
     live->flushed_at = now;
     count = live->segment_count;
     for (i = 0; i < count; i++)
+    {
+        starts[i] = live->segments[i].start;
         written[i] = live->segments[i].pos;
+    }
     ReleaseSRWLockExclusive(&job->lock);
 
     if (!(flushed = FlushFileBuffers(live->out)))
@@ -495,12 +539,15 @@ static void checkpoint(struct transfer_ctx *ctx, BOOL force)
         for (i = 0; i < count; i++)
         {
             struct segment *seg = &live->segments[i];
-            if (written[i] > seg->flushed)
+            /* (A slot given to another part meanwhile has another start.) */
+            if (seg->start == starts[i] && written[i] > seg->flushed)
             {
                 add_durable(file, seg->flushed, written[i]);
                 seg->flushed = written[i];
             }
         }
+        TRACE("file %lu: %I64u on disk from 0, %lu parts beyond", live->index, file->durable,
+              file->extent_count);
         store_mark_dirty(job);
     }
     ReleaseSRWLockExclusive(&job->lock);
@@ -524,8 +571,8 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     }
     if (seg)
     {
-        /* The part may have been split meanwhile: store only up to its end, and reserve what
-         * is stored so that no split cuts into it. */
+        /* Only up to the part's end: the rest of an answer that brings more is not this
+         * part's. */
         AcquireSRWLockExclusive(&job->lock);
         if (!still_current(ctx))
             hr = E_ABORT;
@@ -534,7 +581,6 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
             size = (DWORD)(seg->end > ctx->position ? seg->end - ctx->position : 0);
             cut = TRUE;
         }
-        seg->reserved = ctx->position + size;
         ReleaseSRWLockExclusive(&job->lock);
         if (FAILED(hr))
             return hr;
@@ -580,7 +626,8 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         notify_modified(job);
         store_mark_progress(job);
         if (job->options.max_download_size &&
-            job->progress.BytesTransferred > job->options.max_download_size)
+            job->progress.BytesTransferred > job->options.max_download_size &&
+            first_over_limit(job, FALSE) <= ctx->index)
             hr = size_limit_failure(ctx);
         else if (out_of_time(job))
             hr = time_limit_failure(ctx);
@@ -875,6 +922,13 @@ enum claim
     CLAIM_GROW, /* the options need a bigger block: f->options_need characters */
 };
 
+static BOOL is_http(const WCHAR *remote)
+{
+    enum url_kind kind = url_classify(remote);
+
+    return kind == URL_HTTP || kind == URL_HTTPS;
+}
+
 /* The next file that is neither finished nor live, or file_count. Moves the run's cursor past
  * finished files. Caller holds job->lock. */
 static ULONG next_unstarted(struct fetch_run *run)
@@ -918,6 +972,7 @@ static void aim(struct fetcher *f, struct live_file *live, struct segment *seg)
     wcscpy(f->remote, file->remote);
     f->temp = file->temp;
     f->opener = FALSE;
+    ctx->probe = FALSE;
 }
 
 /* A new live file for file `index`, its parts the gaps between what is on disk. Caller holds
@@ -932,6 +987,8 @@ static struct live_file *make_live(struct fetch_run *run, ULONG index)
 
     if (!(live = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*live))))
         return NULL;
+    TRACE("file %lu: %I64u counted, %I64u on disk from 0, %lu parts beyond", index,
+          file->progress.BytesTransferred, file->durable, file->extent_count);
     live->index = index;
     live->out = INVALID_HANDLE_VALUE;
     live->no_split = file->ranges || file->sink_cookie || job->options.dynamic_content;
@@ -972,51 +1029,46 @@ static struct live_file *make_live(struct fetch_run *run, ULONG index)
         if (i < file->extent_count)
             at = file->extents[i].end;
     }
-    live->split = file->extent_count > 0;
+    /* Parts on disk beyond the prefix: the source took ranges, and the gaps are fetched in
+     * chunks as a new file's parts are. */
+    live->split = live->splittable = file->extent_count > 0;
     return live;
 }
 
-/* Splits the busy part with the most left in two: the second half is this fetch's. Caller
- * holds job->lock exclusively. */
-static struct segment *steal(struct fetch_run *run, struct live_file **from)
+/* A slot for a new part: a free one, or one whose part is done and on disk. NULL when all are
+ * taken. Caller holds job->lock exclusively. */
+static struct segment *new_segment(struct live_file *live)
 {
-    struct segment *best = NULL, *seg;
-    struct live_file *best_live = NULL;
-    UINT64 left, most = 0, mid, floor;
+    struct segment *seg;
 
-    for (struct live_file *live = run->live; live; live = live->next)
+    for (ULONG i = 0; i < live->segment_count; i++)
     {
-        if (!live->ready || live->reset || !live->splittable ||
-            live->segment_count == MAX_SEGMENTS || live->index >= run->halt_index)
-            continue;
-        for (ULONG i = 0; i < live->segment_count; i++)
-        {
-            seg = &live->segments[i];
-            floor = max(seg->pos, seg->reserved);
-            if (!seg->busy || seg->end == BG_SIZE_UNKNOWN || seg->end <= floor)
-                continue;
-            left = seg->end - floor;
-            if (left >= 2 * SPLIT_MIN_BYTES && left > most)
-            {
-                most = left;
-                best = seg;
-                best_live = live;
-            }
-        }
+        seg = &live->segments[i];
+        if (!seg->busy && seg->end != BG_SIZE_UNKNOWN && seg->pos == seg->end &&
+            seg->flushed == seg->end)
+            return seg;
     }
-    if (!best)
+    if (live->segment_count == MAX_SEGMENTS)
         return NULL;
-    floor = max(best->pos, best->reserved);
-    mid = (floor + most / 2 + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN;
-    if (mid >= best->end)
-        return NULL;
-    seg = &best_live->segments[best_live->segment_count++];
-    seg->start = seg->pos = seg->flushed = seg->reserved = mid;
-    seg->end = best->end;
-    best->end = mid;
-    best_live->split = TRUE;
-    *from = best_live;
-    return seg;
+    return &live->segments[live->segment_count++];
+}
+
+/* Cuts the first chunk off an unclaimed part of a file fetched in parts: the part becomes the
+ * chunk, the rest a new unclaimed part. Caller holds job->lock exclusively. */
+static void take_chunk(struct fetch_run *run, struct live_file *live, struct segment *seg)
+{
+    UINT64 left = seg->end - seg->pos, chunk;
+    struct segment *rest;
+
+    chunk = left / (2 * run->limit);
+    chunk = min(max(chunk, SPLIT_MIN_BYTES), MAX_CHUNK_BYTES);
+    chunk = (seg->pos + chunk + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN - seg->pos;
+    if (left < chunk + SPLIT_MIN_BYTES || !(rest = new_segment(live)))
+        return;
+    rest->start = rest->pos = rest->flushed = seg->pos + chunk;
+    rest->end = seg->end;
+    rest->busy = FALSE;
+    seg->end = rest->start;
 }
 
 /* Is there work a new fetcher would find at once? Caller holds job->lock. */
@@ -1029,11 +1081,7 @@ static BOOL work_waiting(struct fetch_run *run)
         for (ULONG i = 0; i < live->segment_count; i++)
         {
             const struct segment *seg = &live->segments[i];
-            UINT64 floor = max(seg->pos, seg->reserved);
             if (!seg->busy && (seg->end == BG_SIZE_UNKNOWN || seg->pos < seg->end))
-                return TRUE;
-            if (live->splittable && seg->busy && seg->end != BG_SIZE_UNKNOWN && seg->end > floor &&
-                seg->end - floor >= 2 * SPLIT_MIN_BYTES && live->segment_count < MAX_SEGMENTS)
                 return TRUE;
         }
     }
@@ -1047,7 +1095,7 @@ static enum claim claim(struct fetcher *f)
     struct fetch_run *run = f->run;
     struct ejob *job = run->job;
     struct transfer_ctx *ctx = &f->ctx;
-    struct live_file *live, *from;
+    struct live_file *live;
     struct ejob_file *file;
     struct segment *seg;
     SIZE_T need;
@@ -1072,6 +1120,11 @@ static enum claim claim(struct fetcher *f)
             seg = &live->segments[i];
             if (!seg->busy && (seg->end == BG_SIZE_UNKNOWN || seg->pos < seg->end))
             {
+                if (live->splittable)
+                {
+                    live->split = TRUE;
+                    take_chunk(run, live, seg);
+                }
                 aim(f, live, seg);
                 return CLAIM_PART;
             }
@@ -1111,13 +1164,16 @@ static enum claim claim(struct fetcher *f)
         }
         live->next = run->live;
         run->live = live;
+        if (live->split)
+            take_chunk(run, live, &live->segments[0]);
         aim(f, live, &live->segments[0]);
         f->opener = !live->ready;
-        return CLAIM_PART;
-    }
-    if ((seg = steal(run, &from)))
-    {
-        aim(f, from, seg);
+        /* A new file with idle connections to spare: its size, asked first (HEAD), tells
+         * whether it is worth fetching in parts. Many files keep the connections busy as they
+         * are, and skip the extra request. */
+        ctx->probe = file->progress.BytesTotal == BG_SIZE_UNKNOWN && !live->no_split &&
+                     !file->progress.BytesTransferred && is_http(file->remote) &&
+                     job->file_count - index < run->limit;
         return CLAIM_PART;
     }
     return run->busy ? CLAIM_WAIT : CLAIM_DONE;
@@ -1303,7 +1359,6 @@ static BOOL part_done(struct fetcher *f, HRESULT hr, UINT64 started_at)
     struct ejob_file *file = job->files[live->index];
 
     seg->busy = FALSE;
-    seg->reserved = seg->pos;
     live->users--;
     run->busy--;
     WakeAllConditionVariable(&run->changed);
@@ -1312,6 +1367,15 @@ static BOOL part_done(struct fetcher *f, HRESULT hr, UINT64 started_at)
     /* Stopped by the failure of this file or of one before it: nothing more to note. */
     if (live->index >= run->halt_index)
         return FALSE;
+    if (ctx->probe && hr != E_ABORT &&
+        (SUCCEEDED(hr) || ctx->context == BG_ERROR_CONTEXT_REMOTE_FILE))
+    {
+        /* The size is known now, or the source would not tell it to a HEAD (whatever it
+         * answered, the GET meets it again): either way, the part is fetched next. A source
+         * that did not answer at all has failed, though. */
+        live->no_split |= FAILED(hr);
+        hr = S_OK;
+    }
     if (hr == E_ABORT && live->reset)
         hr = S_OK; /* stopped by another part's reset: not this part's failure */
     else if ((hr == (HRESULT)BG_E_INSUFFICIENT_RANGE_SUPPORT || hr == BG_E_REMOTE_FILE_CHANGED) &&
@@ -1334,7 +1398,7 @@ static BOOL part_done(struct fetcher *f, HRESULT hr, UINT64 started_at)
     {
         /* The source ended its answer short of the size it announced (a partial range): the
          * part is asked for again from there, unless this answer gave nothing at all. */
-        if (seg->pos == started_at)
+        if (seg->pos == started_at && !ctx->probe)
         {
             ctx->context = BG_ERROR_CONTEXT_REMOTE_FILE;
             ctx->transient = TRUE;

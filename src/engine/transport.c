@@ -59,8 +59,7 @@ static BOOL CALLBACK read_mode(INIT_ONCE *once, void *param, void **context)
             WARN("OPENDO_TRANSPORT=%s is none of winhttp, wininet, auto: auto", debugstr_w(value));
     }
     /* Services run in session 0: no WinINet there unless the user asked for it. */
-    if (mode == MODE_AUTO && ProcessIdToSessionId(GetCurrentProcessId(), &session) &&
-        session == 0)
+    if (mode == MODE_AUTO && ProcessIdToSessionId(GetCurrentProcessId(), &session) && session == 0)
     {
         TRACE("session 0: WinHTTP only");
         mode = MODE_WINHTTP;
