@@ -159,7 +159,7 @@ static int run_transfer(IBackgroundCopyManager *manager, const WCHAR *workload, 
     BG_FILE_INFO *files = NULL;
     IBackgroundCopyJob *job = NULL;
     BG_JOB_PROGRESS progress = {0};
-    double start, transferred, end, cpu_start;
+    double start, added, transferred, end, cpu_start;
     LONGLONG calls = 0;
     double poll_wall = 0, poll_cpu = 0;
     HRESULT hr;
@@ -207,6 +207,7 @@ static int run_transfer(IBackgroundCopyManager *manager, const WCHAR *workload, 
     }
     if (FAILED(hr))
         return bench_fail("AddFile", hr);
+    added = bench_now();
     if (FAILED(hr = IBackgroundCopyJob_Resume(job)))
         return bench_fail("Resume", hr);
     for (long i = 0; poll && i < pollers_count; i++)
@@ -243,6 +244,7 @@ static int run_transfer(IBackgroundCopyManager *manager, const WCHAR *workload, 
     json_int("bytes", (long long)progress.BytesTransferred);
     json_int("files", (long long)progress.FilesTransferred);
     json_num("wall_s", end - start);
+    json_num("add_s", added - start);
     json_num("transfer_s", transferred - start);
     json_num("client_cpu_s", bench_process_cpu() - cpu_start);
     if (poll)

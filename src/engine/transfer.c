@@ -26,7 +26,7 @@
 /* Connections (fetches at once) of one job, and of all the jobs of the process. Settings: the
  * environment variables OPENDO_JOB_CONNECTIONS and OPENDO_PROCESS_CONNECTIONS (1 to 64), read
  * once; the defaults were measured (docs/benchmarks.md). */
-#define DEFAULT_JOB_CONNECTIONS 4
+#define DEFAULT_JOB_CONNECTIONS 8
 #define DEFAULT_PROCESS_CONNECTIONS 16
 #define MAX_CONNECTIONS 64
 
