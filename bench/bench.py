@@ -399,7 +399,8 @@ def ratio(a, b):
     if a is None or not b:
         return "–"
     r = a / b
-    if r == 0 or r >= 0.1:
+    # (A negative figure is a CPU reading that went backwards by a tick: shown as it is.)
+    if r <= 0 or r >= 0.1:
         return f"{r:.2f}"
     return f"{r:.{1 - math.floor(math.log10(r))}f}"
 

@@ -22,7 +22,8 @@
  *   - any other change marks the job dirty (ejob_touch), and the store thread writes the dirty
  *     jobs at most STORE_COMMIT_MS later, all in one pass (group commit);
  *   - transferred bytes are recorded only once the data is flushed: the worker flushes its file
- *     at least every second or 64 MiB (transfer.c) and moves the file's `durable` count up,
+ *     at least every 500 ms or 64 MiB (transfer.c) and adds the parts flushed to the file's
+ *     `durable` prefix or its extents,
  *     which is what the record holds; a restart continues from there.
  * A record that cannot be read (corrupt, truncated, from a newer version) is moved aside to
  * {id}.bad with its reason logged; it never stops the others from loading.

@@ -967,6 +967,8 @@ static void aim(struct fetcher *f, struct live_file *live, struct segment *seg)
     wcscpy(ctx->validator, file->validator);
     ctx->remote_size = file->remote_size;
     ctx->sink_cookie = file->sink_cookie;
+    ctx->ranges = file->ranges;
+    ctx->range_count = file->range_count;
     f->sink_position = file->sink_position;
     ctx->acl_flags = f->run->job->file_acl_flags;
     wcscpy(f->remote, file->remote);
@@ -1276,7 +1278,6 @@ static void finish_file(struct fetcher *f, BOOL local, const WCHAR *path)
     else if (live->out != INVALID_HANDLE_VALUE)
         hr = finish_temp(ctx, local ? path : NULL, f->temp);
     AcquireSRWLockExclusive(&job->lock);
-    unlink_live(run, live);
     file = job->files[live->index];
     if (job->generation != run->generation)
         hr = E_ABORT;
@@ -1284,6 +1285,7 @@ static void finish_file(struct fetcher *f, BOOL local, const WCHAR *path)
         run_fail(run, ctx, hr);
     else
     {
+        unlink_live(run, live);
         file->finished = TRUE;
         file->durable = file->progress.BytesTransferred;
         heap_free(file->extents);
@@ -1297,13 +1299,10 @@ static void finish_file(struct fetcher *f, BOOL local, const WCHAR *path)
     }
     WakeAllConditionVariable(&run->changed);
     ReleaseSRWLockExclusive(&job->lock);
-    if (live->out != INVALID_HANDLE_VALUE)
-    {
-        /* Not finished: what was written is kept for the next run. */
-        checkpoint(ctx, TRUE);
-        CloseHandle(live->out);
-    }
-    heap_free(live);
+    /* Not finished: the file stays with the run, which keeps what was written for the next
+     * run, or deletes the temporary file of a job that became final (leave_files). */
+    if (SUCCEEDED(hr))
+        heap_free(live);
 }
 
 /* The last fetch of a reset file left: the file starts over, from one connection if the source
@@ -1467,10 +1466,8 @@ static void fetch_loop(struct fetcher *f)
         ctx->retry_after_ms = 0;
         ctx->http = FALSE;
         ctx->accepts_ranges = FALSE;
-        ctx->ranges = job->files[ctx->index]->ranges;
-        ctx->range_count = job->files[ctx->index]->range_count;
         started = GetTickCount64();
-        started_at = ctx->segment->pos;
+        started_at = ctx->offset;
         hr = S_OK;
         local = FALSE;
         switch (url_classify(f->remote))
