@@ -20,7 +20,7 @@ struct stack_ops
     HRESULT (*head)(void *conn, const WCHAR *path, ULONGLONG *size);
     /* GETs path (bytes first..last when ranged, else the whole body) and writes the body to file
      * from its current position; *got counts the bytes. */
-    HRESULT (*get)
+    HRESULT(*get)
     (void *conn, const WCHAR *path, BOOL ranged, ULONGLONG first, ULONGLONG last, HANDLE file,
      ULONGLONG *got);
 };

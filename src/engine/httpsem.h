@@ -50,7 +50,7 @@ struct http_answer
     DWORD status;
     /* Copies the header's (first) value into value (size in characters, with the 0); FALSE
      * when the response has no such header or it does not fit. */
-    BOOL (*header)
+    BOOL(*header)
     (const struct http_answer *answer, enum http_header which, WCHAR *value, DWORD size);
     void *request; /* the transport's request handle */
 };

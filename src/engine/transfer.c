@@ -1375,8 +1375,14 @@ static BOOL part_done(struct fetcher *f, HRESULT hr, UINT64 started_at)
         live->no_split |= FAILED(hr);
         hr = S_OK;
     }
-    if (hr == E_ABORT && live->reset)
-        hr = S_OK; /* stopped by another part's reset: not this part's failure */
+    /* A part whose connection ended early after bringing bytes is asked for again at once, as
+     * one the server ended short: the other parts are still coming. */
+    if (hr == (HRESULT)BG_E_CONNECTION_CLOSED && live->split && seg->pos > started_at)
+        hr = S_OK;
+    /* The file starts over anyway: what became of this part no longer matters (another part
+     * found the change first, or this one was stopped for it). */
+    if (live->reset)
+        hr = S_OK;
     else if ((hr == (HRESULT)BG_E_INSUFFICIENT_RANGE_SUPPORT || hr == BG_E_REMOTE_FILE_CHANGED) &&
              live->split && !live->resets)
     {
@@ -1492,33 +1498,27 @@ static void fetch_loop(struct fetcher *f)
         }
         if (SUCCEEDED(hr) && ctx->sink_cookie)
             hr = fetch_to_sink(ctx, f->remote, local, path, f->sink_position);
-        else if (SUCCEEDED(hr))
+        else if (SUCCEEDED(hr) && (!f->opener || SUCCEEDED(hr = open_temp(ctx, f->temp))))
         {
-            if (f->opener && FAILED(hr = open_temp(ctx, f->temp)))
-                ;
-            else
+            if (f->opener)
             {
-                if (f->opener)
-                {
-                    AcquireSRWLockExclusive(&job->lock);
-                    ctx->live->ready = TRUE;
-                    WakeAllConditionVariable(&run->changed);
-                    ReleaseSRWLockExclusive(&job->lock);
-                }
-                ctx->out = ctx->live->out;
-                hr = fetch_part(ctx, f->remote, local, path);
+                /* Open: its other parts may be claimed now. */
+                AcquireSRWLockExclusive(&job->lock);
+                ctx->live->ready = TRUE;
+                WakeAllConditionVariable(&run->changed);
+                ReleaseSRWLockExclusive(&job->lock);
             }
+            ctx->out = ctx->live->out;
+            hr = fetch_part(ctx, f->remote, local, path);
         }
         TRACE("job %s file %lu part at %I64u: %08lx", debugstr_guid(&job->id), ctx->index,
               started_at, hr);
 
         AcquireSRWLockExclusive(&job->lock);
         job->files[ctx->index]->download_ms += GetTickCount64() - started;
-        if (f->opener && !ctx->live->ready)
-        {
-            /* It never opened: nothing of it is in flight; the next claim makes it anew. */
+        /* It did not open: the run fails or was stopped; nobody waits for it. */
+        if (f->opener)
             ctx->live->ready = TRUE;
-        }
         last = part_done(f, hr, started_at);
         ReleaseSRWLockExclusive(&job->lock);
         if (last && ctx->live->reset)
