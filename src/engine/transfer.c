@@ -767,9 +767,7 @@ static HRESULT fetch_part(struct transfer_ctx *ctx, const WCHAR *remote, BOOL lo
 {
     /* All the bytes arrived in an earlier run, whose finishing failed or was interrupted: only
      * the finishing is left, and the source is not asked again. */
-    if (ctx->segment && ctx->segment->end != BG_SIZE_UNKNOWN && ctx->offset >= ctx->segment->end)
-        return S_OK;
-    if (!ctx->segment && ctx->total != BG_SIZE_UNKNOWN && ctx->offset == ctx->total)
+    if (ctx->segment->end != BG_SIZE_UNKNOWN && ctx->offset >= ctx->segment->end)
         return S_OK;
     return local ? localfile_fetch(ctx, path) : net_fetch(ctx, remote);
 }
