@@ -403,6 +403,8 @@ static void engine_table_follows_jobs(void **state)
     second = et_job();
     third = et_job();
     assert_false(IsEqualGUID(&first->id, &second->id));
+    /* New jobs wait for the store's next batch, which holds a reference until it is written. */
+    store_flush();
 
     /* The snapshot lists live jobs in creation order, one reference each. */
     assert_hr(S_OK, engine_enum_jobs(&jobs, &count));

@@ -263,15 +263,40 @@ static void state_dir(WCHAR *out, size_t size)
         fail_msg("OPENDO_STATE_DIR is not set");
 }
 
-/* The record's path in the store folder `dir`. */
+/* The record's path in the store folder `dir`: in the subfolder named after the id's first two
+ * hex digits, which is made if it is not there. */
 static void record_path(WCHAR *out, size_t size, const WCHAR *dir, const GUID *id,
                         const WCHAR *extension)
 {
-    WCHAR name[60];
+    WCHAR name[60], shard[MAX_PATH];
 
     StringFromGUID2(id, name, 40);
     wcscat(name, extension);
-    tu_path(out, size, dir, name);
+    swprintf(shard, ARRAY_SIZE(shard), L"%ls\\%lc%lc", dir, name[1], name[2]);
+    CreateDirectoryW(shard, NULL);
+    tu_path(out, size, shard, name);
+}
+
+/* How many files of the store folder `dir` match `pattern`, in all its subfolders. */
+static int count_records(const WCHAR *dir, const WCHAR *pattern)
+{
+    WCHAR all[MAX_PATH], shard[MAX_PATH];
+    WIN32_FIND_DATAW data;
+    HANDLE find;
+    int count = 0;
+
+    tu_path(all, ARRAY_SIZE(all), dir, L"*");
+    if ((find = FindFirstFileW(all, &data)) == INVALID_HANDLE_VALUE)
+        return 0;
+    do
+    {
+        if (!(data.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) || data.cFileName[0] == '.')
+            continue;
+        tu_path(shard, ARRAY_SIZE(shard), dir, data.cFileName);
+        count += tu_count(shard, pattern);
+    } while (FindNextFileW(find, &data));
+    FindClose(find);
+    return count;
 }
 
 /* ---- tests ---- */
@@ -470,10 +495,40 @@ static void unreadable_records_set_aside(void **state)
     assert_true(read_id(answer, &other, 0));
     /* Only the good job is there; the four others were moved aside, none loaded. */
     assert_int_equal(1, other.Data1);
-    assert_int_equal(4, tu_count(store, L"*.bad"));
-    assert_int_equal(1, tu_count(store, L"*.job"));
+    assert_int_equal(4, count_records(store, L"*.bad"));
+    assert_int_equal(1, count_records(store, L"*.job"));
     free(copy);
     free(data);
+    tu_remove_tree(dir);
+}
+
+/* A record where an older OpenDO kept it, in the store folder itself, is moved into its
+ * subfolder and loaded. */
+static void flat_record_moved_in(void **state)
+{
+    WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH];
+    WCHAR path[MAX_PATH], flat[MAX_PATH], name[60];
+    GUID id, count;
+
+    tu_scratch("store_flat", dir, ARRAY_SIZE(dir));
+    tu_path(store, ARRAY_SIZE(store), dir, L"store");
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    assert_true(read_id(answer, &id, 0));
+    record_path(path, ARRAY_SIZE(path), store, &id, L".job");
+    StringFromGUID2(&id, name, 40);
+    wcscat(name, L".job");
+    tu_path(flat, ARRAY_SIZE(flat), store, name);
+    assert_true(MoveFileW(path, flat));
+
+    DeleteFileW(answer);
+    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    assert_true(read_id(answer, &count, 0));
+    assert_int_equal(1, count.Data1);
+    assert_int_equal(INVALID_FILE_ATTRIBUTES, GetFileAttributesW(flat));
+    assert_int_not_equal(INVALID_FILE_ATTRIBUTES, GetFileAttributesW(path));
     tu_remove_tree(dir);
 }
 
@@ -584,7 +639,7 @@ static void impossible_records_set_aside(void **state)
     wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
     assert_true(read_id(answer, &count, 0));
     assert_int_equal(1, count.Data1);
-    assert_int_equal(1, tu_count(store, L"*.bad"));
+    assert_int_equal(1, count_records(store, L"*.bad"));
     tu_remove_tree(dir);
 }
 
@@ -689,8 +744,8 @@ static void two_processes_start_at_once(void **state)
     write_all(release, "go", 2);
     for (int i = 0; i < 2; i++)
         wait_helper(helpers[i], 0);
-    assert_int_equal(jobs, tu_count(store, L"*.job"));
-    assert_int_equal(0, tu_count(store, L"*.bad"));
+    assert_int_equal(jobs, count_records(store, L"*.job"));
+    assert_int_equal(0, count_records(store, L"*.bad"));
     tu_remove_tree(dir);
 }
 
@@ -714,8 +769,13 @@ static void records_follow_the_job(void **state)
     assert_hr(S_OK, IBackgroundCopyManager_CreateJob(manager, L"follow", BG_JOB_TYPE_DOWNLOAD, &id,
                                                      &job));
     record_path(path, ARRAY_SIZE(path), store, &id, L".job");
-    /* On disk when CreateJob returns. */
-    assert_true(tu_exists(path));
+    /* On disk with the store's next batch, as every change. */
+    deadline = GetTickCount64() + 1000;
+    while (!tu_exists(path))
+    {
+        assert_true(GetTickCount64() < deadline);
+        Sleep(10);
+    }
     assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, url, local));
     assert_hr(S_OK, IBackgroundCopyJob_SetDescription(job, marker));
     deadline = GetTickCount64() + 1500;
@@ -1073,6 +1133,7 @@ int main(void)
         cmocka_unit_test(records_follow_the_job),
         cmocka_unit_test(job_outlives_its_process),
         cmocka_unit_test(unreadable_records_set_aside),
+        cmocka_unit_test(flat_record_moved_in),
         cmocka_unit_test(old_jobs_are_dropped),
         cmocka_unit_test(impossible_records_set_aside),
         cmocka_unit_test(two_processes_start_at_once),

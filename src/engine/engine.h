@@ -19,13 +19,13 @@
 /* Longest validator (ETag or Last-Modified) kept to check a resumed source, with its 0. */
 #define VALIDATOR_SIZE 128
 
-/* What tells one file from another on its volume (GetFileInformationByHandle): a temporary file
- * is reopened, renamed and deleted only while its name leads to the file the engine created.
- * All zero: not known (the file is then taken if it is a plain file with one link). */
+/* What tells one file from another on its volume: a temporary file is reopened, renamed and
+ * deleted only while its name leads to the file the engine created. All zero: not known (the
+ * file is then taken if it is a plain file with one link). */
 struct file_identity
 {
-    DWORD volume; /* the volume's serial number */
-    UINT64 index; /* the file's index on it */
+    DWORD volume; /* the volume's serial number, from records of older versions; now 0 */
+    UINT64 index; /* the file's index on its volume */
 };
 
 /* Bytes [first, end) of a temporary file. */

@@ -57,7 +57,8 @@ HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_
     if (no_progress_timeout)
         job->no_progress_timeout = no_progress_timeout;
     engine_init();
-    /* On disk before anyone can see it: another process finds it in the store. */
+    /* Owned (its lock) before anyone can see it; its record follows with the store's next
+     * batch. */
     if (FAILED(hr = store_add_job(job)))
         WARN("job %s is not stored: %08lx", debugstr_guid(&job->id), hr);
     if (FAILED(hr = table_add(job)))

@@ -6,7 +6,8 @@
  * Design
  * ------
  * The store is a folder of the user's (%LOCALAPPDATA%\OpenDO, or OPENDO_STATE_DIR), readable
- * and writable by that user only. Each job has two files there, named after its id:
+ * and writable by that user only. Each job has two files there, named after its id, in a
+ * subfolder named after the id's first two hex digits (job_path):
  *   {id}.job   its record (core/record.h: versioned, checksummed), replaced atomically: written
  *              to {id}.new, flushed, then moved over the old one with write-through;
  *   {id}.lock  opened without sharing (and deleted on close) by the one process that owns the
@@ -48,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 #include <shlobj.h>
 #include <aclapi.h>
 #include <sddl.h>
@@ -84,12 +86,41 @@ static INIT_ONCE init_once = INIT_ONCE_STATIC_INIT;
 
 /* ---- paths ---- */
 
+/* A job's files are in a subfolder named after the first two hex digits of its id ("{1A2B...}"
+ * is in "1A"), so that no folder holds more than a few of them: Wine looks for a name that is
+ * not there yet (every file made) by reading the whole folder, and a store of 10,000 jobs in
+ * one folder made each CreateJob read 20,000 names. */
 static BOOL job_path(const GUID *id, const WCHAR *extension, WCHAR *out, size_t size)
 {
     WCHAR guid[40];
 
     StringFromGUID2(id, guid, ARRAY_SIZE(guid));
-    return swprintf(out, size, L"%ls\\%ls%ls", store_dir, guid, extension) > 0;
+    return swprintf(out, size, L"%ls\\%lc%lc\\%ls%ls", store_dir, guid[1], guid[2], guid,
+                    extension) > 0;
+}
+
+/* Makes the subfolder that holds `path`; TRUE if it is there now. Its security comes from the
+ * store folder's inheritable entry. */
+static BOOL make_shard(const WCHAR *path)
+{
+    WCHAR folder[MAX_PATH], *slash;
+
+    wcscpy(folder, path);
+    if (!(slash = wcsrchr(folder, '\\')))
+        return FALSE;
+    *slash = 0;
+    return CreateDirectoryW(folder, NULL) || GetLastError() == ERROR_ALREADY_EXISTS;
+}
+
+/* CreateFileW, making the job's subfolder first when it is not there. */
+static HANDLE create_in_shard(const WCHAR *path, DWORD access, DWORD share, DWORD disposition,
+                              DWORD flags)
+{
+    HANDLE file = CreateFileW(path, access, share, NULL, disposition, flags, NULL);
+
+    if (file == INVALID_HANDLE_VALUE && GetLastError() == ERROR_PATH_NOT_FOUND && make_shard(path))
+        file = CreateFileW(path, access, share, NULL, disposition, flags, NULL);
+    return file;
 }
 
 /* The store folder, made readable and writable by its user only. */
@@ -276,7 +307,7 @@ static HRESULT write_atomically(const WCHAR *path, const WCHAR *scratch, const v
 
     if (FAILED(hr = engine_fault("STORE")))
         return hr;
-    file = CreateFileW(scratch, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    file = create_in_shard(scratch, GENERIC_WRITE, 0, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL);
     if (file == INVALID_HANDLE_VALUE)
         return HRESULT_FROM_WIN32(GetLastError());
     if (!WriteFile(file, data, (DWORD)size, &written, NULL) || written != size ||
@@ -844,8 +875,8 @@ static HANDLE take_lock(const GUID *id)
 
     if (!job_path(id, L".lock", path, ARRAY_SIZE(path)))
         return INVALID_HANDLE_VALUE;
-    return CreateFileW(path, GENERIC_WRITE, 0, NULL, OPEN_ALWAYS,
-                       FILE_ATTRIBUTE_HIDDEN | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+    return create_in_shard(path, GENERIC_WRITE, 0, OPEN_ALWAYS,
+                           FILE_ATTRIBUTE_HIDDEN | FILE_FLAG_DELETE_ON_CLOSE);
 }
 
 /* A job from a record in memory; *reason names what is wrong with a record that cannot be
@@ -918,7 +949,8 @@ HRESULT store_encode(struct ejob *job, uint8_t **data, size_t *size)
  * record is moved aside. */
 static HRESULT load(const WCHAR *path, HANDLE lock, struct ejob **out)
 {
-    BY_HANDLE_FILE_INFORMATION info;
+    LARGE_INTEGER size;
+    FILETIME written;
     const char *reason;
     struct ejob *job;
     uint8_t *data;
@@ -931,19 +963,21 @@ static HRESULT load(const WCHAR *path, HANDLE lock, struct ejob **out)
                        0, NULL);
     if (file == INVALID_HANDLE_VALUE)
         return HRESULT_FROM_WIN32(GetLastError());
-    if (!GetFileInformationByHandle(file, &info) || info.nFileSizeHigh ||
-        info.nFileSizeLow > 64 * 1024 * 1024)
+    /* Size and time from the handle alone (GetFileInformationByHandle would ask Wine's mount
+     * manager for the volume too: a round trip to another process). */
+    if (!GetFileSizeEx(file, &size) || !GetFileTime(file, NULL, NULL, &written) ||
+        size.QuadPart > 64 * 1024 * 1024)
     {
         CloseHandle(file);
         set_aside(path, "too large");
         return HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
     }
-    if (!(data = HeapAlloc(GetProcessHeap(), 0, info.nFileSizeLow ? info.nFileSizeLow : 1)))
+    if (!(data = HeapAlloc(GetProcessHeap(), 0, size.LowPart ? size.LowPart : 1)))
     {
         CloseHandle(file);
         return E_OUTOFMEMORY;
     }
-    if (!ReadFile(file, data, info.nFileSizeLow, &read, NULL) || read != info.nFileSizeLow)
+    if (!ReadFile(file, data, size.LowPart, &read, NULL) || read != size.LowPart)
     {
         hr = HRESULT_FROM_WIN32(GetLastError());
         CloseHandle(file);
@@ -962,8 +996,8 @@ static HRESULT load(const WCHAR *path, HANDLE lock, struct ejob **out)
     }
     job->store_lock = lock;
     job->remote = !lock;
-    job->record_time = info.ftLastWriteTime;
-    job->record_size = info.nFileSizeLow;
+    job->record_time = written;
+    job->record_size = size.LowPart;
     *out = job;
     return S_OK;
 }
@@ -1521,6 +1555,58 @@ static BOOL owner_alive(struct ejob *job, struct owner_seen *seen, ULONG *seen_c
     return alive;
 }
 
+/* Is `name` a subfolder of the store's (two hex digits)? */
+static BOOL is_shard(const WIN32_FIND_DATAW *data)
+{
+    return (data->dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) && wcslen(data->cFileName) == 2 &&
+           iswxdigit(data->cFileName[0]) && iswxdigit(data->cFileName[1]);
+}
+
+/* The id a record's file name ("{id}.job") gives, or FALSE for another name. */
+static BOOL record_id(const WIN32_FIND_DATAW *data, GUID *id)
+{
+    WCHAR name[40];
+
+    if (wcslen(data->cFileName) != 42 || (data->dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY))
+        return FALSE;
+    memcpy(name, data->cFileName, 38 * sizeof(WCHAR));
+    name[38] = 0;
+    return SUCCEEDED(CLSIDFromString(name, id));
+}
+
+/* Looks at the records of one subfolder: those of jobs in the table are marked seen (and a
+ * mirror whose record changed is read again), the others are adopted or mirrored. Caller holds
+ * scan_lock. */
+static void scan_shard(const WCHAR *shard, struct known *known, ULONG known_count)
+{
+    WCHAR pattern[MAX_PATH], path[MAX_PATH];
+    WIN32_FIND_DATAW data;
+    struct known *k;
+    HANDLE find;
+    GUID id;
+
+    if (swprintf(pattern, ARRAY_SIZE(pattern), L"%ls\\%ls\\*.job", store_dir, shard) < 0 ||
+        (find = FindFirstFileW(pattern, &data)) == INVALID_HANDLE_VALUE)
+        return;
+    do
+    {
+        if (!record_id(&data, &id) || swprintf(path, ARRAY_SIZE(path), L"%ls\\%ls\\%ls", store_dir,
+                                               shard, data.cFileName) < 0)
+            continue;
+        if (known && (k = bsearch(&id, known, known_count, sizeof(*known), compare_known)))
+        {
+            k->seen = TRUE;
+            if (store_is_mirror(k->job) &&
+                (CompareFileTime(&data.ftLastWriteTime, &k->job->record_time) ||
+                 data.nFileSizeLow != k->job->record_size))
+                refresh_mirror(k->job, path);
+            continue;
+        }
+        found_record(&id, path);
+    } while (FindNextFileW(find, &data));
+    FindClose(find);
+}
+
 /* Looks at every record: adopts the ones whose owner is gone, mirrors the ones other processes
  * own, refreshes the mirrors whose record changed and lets go of those whose record went.
  * Returns TRUE if the table holds mirrors. Caller holds scan_lock. */
@@ -1530,38 +1616,20 @@ static BOOL scan_locked(void)
     struct owner_seen owners[16];
     ULONG known_count, owner_count = 0;
     WIN32_FIND_DATAW data;
-    struct known *known, *k;
+    struct known *known;
     BOOL mirrors = FALSE;
     HANDLE find, lock;
-    GUID id;
 
     last_scan = GetTickCount64();
-    if (swprintf(pattern, ARRAY_SIZE(pattern), L"%ls\\*.job", store_dir) < 0)
+    if (swprintf(pattern, ARRAY_SIZE(pattern), L"%ls\\*", store_dir) < 0)
         return FALSE;
     known = known_jobs(&known_count);
     if ((find = FindFirstFileW(pattern, &data)) != INVALID_HANDLE_VALUE)
     {
         do
         {
-            WCHAR name[40];
-
-            if (wcslen(data.cFileName) != 42 || (data.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY))
-                continue;
-            memcpy(name, data.cFileName, 38 * sizeof(WCHAR));
-            name[38] = 0;
-            if (FAILED(CLSIDFromString(name, &id)) ||
-                swprintf(path, ARRAY_SIZE(path), L"%ls\\%ls", store_dir, data.cFileName) < 0)
-                continue;
-            if (known && (k = bsearch(&id, known, known_count, sizeof(*known), compare_known)))
-            {
-                k->seen = TRUE;
-                if (store_is_mirror(k->job) &&
-                    (CompareFileTime(&data.ftLastWriteTime, &k->job->record_time) ||
-                     data.nFileSizeLow != k->job->record_size))
-                    refresh_mirror(k->job, path);
-                continue;
-            }
-            found_record(&id, path);
+            if (is_shard(&data))
+                scan_shard(data.cFileName, known, known_count);
         } while (FindNextFileW(find, &data));
         FindClose(find);
     }
@@ -1585,6 +1653,47 @@ static BOOL scan_locked(void)
     return mirrors;
 }
 
+/* Records from an OpenDO that kept every job's files in the store folder itself go into their
+ * subfolders, each once its lock is free: one that a running process of that version owns
+ * stays (the first process to open the store after that one ended moves it). */
+static void move_flat_records(void)
+{
+    WCHAR pattern[MAX_PATH], flat[MAX_PATH], lock_path[MAX_PATH], path[MAX_PATH];
+    WIN32_FIND_DATAW data;
+    HANDLE find, lock;
+    GUID id;
+
+    if (swprintf(pattern, ARRAY_SIZE(pattern), L"%ls\\*.job", store_dir) < 0 ||
+        (find = FindFirstFileW(pattern, &data)) == INVALID_HANDLE_VALUE)
+        return;
+    do
+    {
+        if (!record_id(&data, &id) ||
+            swprintf(flat, ARRAY_SIZE(flat), L"%ls\\%ls", store_dir, data.cFileName) < 0 ||
+            swprintf(lock_path, ARRAY_SIZE(lock_path), L"%ls\\%.38ls.lock", store_dir,
+                     data.cFileName) < 0 ||
+            !job_path(&id, L".job", path, ARRAY_SIZE(path)))
+            continue;
+        lock = CreateFileW(lock_path, GENERIC_WRITE, 0, NULL, OPEN_ALWAYS,
+                           FILE_ATTRIBUTE_HIDDEN | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+        if (lock == INVALID_HANDLE_VALUE)
+        {
+            WARN("%s: a running process owns it; it stays where it is", debugstr_w(flat));
+            continue;
+        }
+        /* A record in the subfolder already is the newer one. */
+        if (!make_shard(path) || !MoveFileExW(flat, path, MOVEFILE_WRITE_THROUGH))
+        {
+            if (GetLastError() == ERROR_ALREADY_EXISTS || GetLastError() == ERROR_FILE_EXISTS)
+                DeleteFileW(flat);
+            else
+                WARN("cannot move %s: %lu", debugstr_w(flat), GetLastError());
+        }
+        CloseHandle(lock);
+    } while (FindNextFileW(find, &data));
+    FindClose(find);
+}
+
 static BOOL scan(void)
 {
     BOOL mirrors;
@@ -1605,13 +1714,32 @@ void store_refresh(void)
     ReleaseSRWLockExclusive(&scan_lock);
 }
 
+/* A job another process made a moment ago has its lock before its record (store_add_job): the
+ * record comes with that process's next batch. TRUE once `path`, the record, is there. */
+static BOOL await_record(const GUID *id, const WCHAR *path)
+{
+    ULONGLONG deadline = GetTickCount64() + 4 * STORE_COMMIT_MS;
+    WCHAR lock[MAX_PATH];
+
+    if (!job_path(id, L".lock", lock, ARRAY_SIZE(lock)))
+        return FALSE;
+    while (GetFileAttributesW(lock) != INVALID_FILE_ATTRIBUTES && GetTickCount64() < deadline)
+    {
+        Sleep(10);
+        if (GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 HRESULT store_probe(const GUID *id)
 {
     WCHAR path[MAX_PATH];
     HRESULT hr;
 
-    if (!store_open || !job_path(id, L".job", path, ARRAY_SIZE(path)) ||
-        GetFileAttributesW(path) == INVALID_FILE_ATTRIBUTES)
+    if (!store_open || !job_path(id, L".job", path, ARRAY_SIZE(path)))
+        return BG_E_NOT_FOUND;
+    if (GetFileAttributesW(path) == INVALID_FILE_ATTRIBUTES && !await_record(id, path))
         return BG_E_NOT_FOUND;
     AcquireSRWLockExclusive(&scan_lock);
     hr = found_record(id, path);
@@ -1724,6 +1852,7 @@ static BOOL CALLBACK init(INIT_ONCE *once, void *param, void **context)
     if (FAILED(hr = share_start(store_dir, user_sid)))
         WARN("other processes cannot reach this process's jobs: %08lx", hr);
     /* The jobs that wait in the store are there before the first call returns. */
+    move_flat_records();
     scan();
     if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)store_main,
                            &module))
@@ -1747,19 +1876,18 @@ void store_init(void)
 HRESULT store_add_job(struct ejob *job)
 {
     HANDLE lock;
-    HRESULT hr;
 
     if (!store_open)
         return S_OK;
     if ((lock = take_lock(&job->id)) == INVALID_HANDLE_VALUE)
         return HRESULT_FROM_WIN32(GetLastError());
+    /* The record is written with the next batch, as any change is: a new job costs its caller
+     * one file (the lock, which tells other processes that the job exists: store_probe). */
+    AcquireSRWLockExclusive(&job->lock);
     job->store_lock = lock;
-    if (FAILED(hr = save(job)))
-    {
-        CloseHandle(lock);
-        job->store_lock = NULL;
-    }
-    return hr;
+    store_mark_dirty(job);
+    ReleaseSRWLockExclusive(&job->lock);
+    return S_OK;
 }
 
 void store_mark_dirty(struct ejob *job)

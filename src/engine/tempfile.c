@@ -41,6 +41,7 @@
 #include "engine/engine.h"
 #include "core/url.h"
 #include <aclapi.h>
+#include <winternl.h>
 
 /* Names tried before giving up with ERROR_FILE_EXISTS. */
 #define TEMP_ATTEMPTS 100
@@ -106,10 +107,35 @@ static HANDLE create_exclusive(const WCHAR *name, struct private_descriptor *pd,
     return CreateFileW(name, access, share, &sa, CREATE_NEW, FILE_ATTRIBUTE_HIDDEN | flags, NULL);
 }
 
-static void identity_of(const BY_HANDLE_FILE_INFORMATION *info, struct file_identity *id)
+/* What the file system says of an open file: its index, its attributes and its links. Asked of
+ * the handle alone: GetFileInformationByHandle also asks for the volume's serial number, which
+ * Wine answers through its mount manager, a round trip to another process (about half a
+ * millisecond, three times per file of a job). The volume is the one of the path the engine
+ * names anyway, so the identity keeps the index only (volume 0); identities that older
+ * records hold with their volume still match on the index. */
+struct file_facts
 {
-    id->volume = info->dwVolumeSerialNumber;
-    id->index = (UINT64)info->nFileIndexHigh << 32 | info->nFileIndexLow;
+    struct file_identity id;
+    DWORD attributes;
+    ULONG links;
+};
+
+static BOOL facts_of(HANDLE file, struct file_facts *facts)
+{
+    FILE_STANDARD_INFORMATION standard;
+    FILE_INTERNAL_INFORMATION internal;
+    FILE_BASIC_INFORMATION basic;
+    IO_STATUS_BLOCK io;
+
+    if (NtQueryInformationFile(file, &io, &basic, sizeof(basic), FileBasicInformation) ||
+        NtQueryInformationFile(file, &io, &standard, sizeof(standard), FileStandardInformation) ||
+        NtQueryInformationFile(file, &io, &internal, sizeof(internal), FileInternalInformation))
+        return FALSE;
+    facts->id.volume = 0;
+    facts->id.index = internal.IndexNumber.QuadPart;
+    facts->attributes = basic.FileAttributes;
+    facts->links = standard.NumberOfLinks;
+    return TRUE;
 }
 
 static BOOL identity_known(const struct file_identity *id)
@@ -122,21 +148,19 @@ static BOOL identity_known(const struct file_identity *id)
  * link, and *id learns it. */
 static BOOL is_ours(HANDLE file, struct file_identity *id)
 {
-    BY_HANDLE_FILE_INFORMATION info;
-    struct file_identity found;
+    struct file_facts facts;
 
-    if (!GetFileInformationByHandle(file, &info))
+    if (!facts_of(file, &facts))
         return FALSE;
-    if ((info.dwFileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY)) ||
-        info.nNumberOfLinks != 1)
+    if ((facts.attributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY)) ||
+        facts.links != 1)
         return FALSE;
-    identity_of(&info, &found);
     /* A file system without file indices (some network redirectors) answers 0: nothing to
      * compare there. */
-    if (identity_known(id) && found.index && memcmp(&found, id, sizeof(found)))
+    if (identity_known(id) && facts.id.index && facts.id.index != id->index)
         return FALSE;
     if (!identity_known(id))
-        *id = found;
+        *id = facts.id;
     return TRUE;
 }
 
@@ -154,7 +178,7 @@ static DWORD first_number(void)
 HRESULT tempfile_create(const WCHAR *local, WCHAR **temp, struct file_identity *id)
 {
     struct private_descriptor pd;
-    BY_HANDLE_FILE_INFORMATION info;
+    struct file_facts facts;
     WCHAR name[MAX_PATH];
     size_t len = path_dir_length(local);
     DWORD attrs, number, err = ERROR_FILE_EXISTS;
@@ -209,8 +233,8 @@ HRESULT tempfile_create(const WCHAR *local, WCHAR **temp, struct file_identity *
     }
     if (file == INVALID_HANDLE_VALUE)
         return err == ERROR_ACCESS_DENIED ? E_ACCESSDENIED : HRESULT_FROM_WIN32(err);
-    if (GetFileInformationByHandle(file, &info))
-        identity_of(&info, id);
+    if (facts_of(file, &facts))
+        *id = facts.id;
     CloseHandle(file);
     if (!(*temp = heap_strdup(name)))
     {
@@ -225,7 +249,7 @@ HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out)
 {
     struct private_descriptor pd;
     const DWORD share = FILE_SHARE_READ | FILE_SHARE_DELETE;
-    BY_HANDLE_FILE_INFORMATION info;
+    struct file_facts facts;
     HANDLE file;
     HRESULT hr;
 
@@ -253,8 +277,8 @@ HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out)
     if (file == INVALID_HANDLE_VALUE)
         return last_error();
     memset(id, 0, sizeof(*id));
-    if (GetFileInformationByHandle(file, &info))
-        identity_of(&info, id);
+    if (facts_of(file, &facts))
+        *id = facts.id;
     *out = file;
     return S_FALSE;
 }
