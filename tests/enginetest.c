@@ -89,6 +89,15 @@ void et_wait_idle(struct ejob *job, DWORD timeout_ms)
     }
 }
 
+void et_make_temp(const WCHAR *local, WCHAR **temp, struct file_identity *id)
+{
+    HANDLE file;
+
+    assert_hr(S_OK, tempfile_reserve(local, NULL, temp));
+    assert_hr(S_OK, tempfile_make(temp, id, &file));
+    CloseHandle(file);
+}
+
 struct ejob *et_job(void)
 {
     struct ejob *job;

@@ -23,6 +23,9 @@ void et_wait_idle(struct ejob *job, DWORD timeout_ms);
 struct ejob *et_job(void);
 /* et_job with one file added by ejob_add_files (asserting S_OK). */
 struct ejob *et_job_with_file(const WCHAR *remote, const WCHAR *local);
+/* A temporary file for `local` as a transfer makes it: tempfile_reserve, then tempfile_make
+ * (asserting S_OK); closed. *temp is HeapAlloc'ed. */
+void et_make_temp(const WCHAR *local, WCHAR **temp, struct file_identity *id);
 /* Cancels (unless final) and releases every job et_job made; for a test's teardown. */
 int et_cleanup(void **state);
 

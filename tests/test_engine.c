@@ -228,7 +228,8 @@ static void engine_transfers_local_files(void **state)
     assert_true(in_table(job));
     sink = register_sink(job);
     assert_hr(S_OK, ejob_add_files(job, 2, infos));
-    assert_int_equal(2, tu_count(dir, L"BIT*.tmp"));
+    /* The temporary files are made when the transfer starts. */
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
     assert_hr(S_OK, ejob_resume(job));
     et_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
 
@@ -787,7 +788,7 @@ static void engine_add_files_is_all_or_nothing(void **state)
     tu_path(missing, ARRAY_SIZE(missing), dir, L"b.bin");
     infos[1].LocalName = missing;
     assert_hr(S_OK, ejob_add_files(job, 2, infos));
-    assert_int_equal(2, tu_count(dir, L"BIT*.tmp"));
+    assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
     AcquireSRWLockShared(&job->lock);
     assert_int_equal(2, job->file_count);
     assert_int_equal(2, job->progress.FilesTotal);
@@ -796,38 +797,60 @@ static void engine_add_files_is_all_or_nothing(void **state)
     ReleaseSRWLockShared(&job->lock);
 }
 
-static void tempfile_create_rules(void **state)
+static void tempfile_rules(void **state)
 {
-    WCHAR dir[MAX_PATH], local[MAX_PATH], missing[MAX_PATH], *temp = NULL;
+    WCHAR dir[MAX_PATH], local[MAX_PATH], missing[MAX_PATH], *temp = NULL, *reserved;
     struct file_identity id;
+    HANDLE file;
     DWORD attrs;
 
     tu_scratch("engine_temp", dir, ARRAY_SIZE(dir));
     tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
-    assert_hr(S_OK, tempfile_create(local, &temp, &id));
+    /* A name in the destination's folder, BIT*.tmp, and nothing made yet. */
+    assert_hr(S_OK, tempfile_reserve(local, NULL, &temp));
     assert_non_null(temp);
-    /* BIT*.tmp in the destination's folder, hidden. */
     assert_true(!_wcsnicmp(temp, dir, wcslen(dir)) && temp[wcslen(dir)] == '\\');
     assert_true(!wcsncmp(temp + wcslen(dir) + 1, L"BIT", 3));
+    assert_int_equal(0, tu_count(dir, L"*"));
+    /* Made at that name, hidden, open for writing. */
+    reserved = temp;
+    temp = HeapAlloc(GetProcessHeap(), 0, (wcslen(reserved) + 1) * sizeof(WCHAR));
+    wcscpy(temp, reserved);
+    assert_hr(S_OK, tempfile_make(&temp, &id, &file));
+    assert_true(!wcscmp(reserved, temp));
+    assert_true(WriteFile(file, "x", 1, &attrs, NULL));
+    CloseHandle(file);
     attrs = GetFileAttributesW(temp);
     assert_true(attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_HIDDEN));
     assert_false(tu_exists(local));
-    SetFileAttributesW(temp, FILE_ATTRIBUTE_NORMAL);
-    DeleteFileW(temp);
+    /* Taken meanwhile: another name in the same folder. */
+    assert_hr(S_OK, tempfile_make(&temp, &id, &file));
+    CloseHandle(file);
+    assert_true(_wcsicmp(reserved, temp));
+    assert_int_equal(2, tu_count(dir, L"BIT*.tmp"));
+    assert_hr(S_OK, tempfile_delete(temp, &id));
+    SetFileAttributesW(reserved, FILE_ATTRIBUTE_NORMAL);
+    DeleteFileW(reserved);
+    HeapFree(GetProcessHeap(), 0, reserved);
     HeapFree(GetProcessHeap(), 0, temp);
 
     temp = NULL;
     tu_path(missing, ARRAY_SIZE(missing), dir, L"none\\file.bin");
-    assert_hr(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), tempfile_create(missing, &temp, &id));
+    assert_hr(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), tempfile_reserve(missing, NULL, &temp));
     assert_null(temp);
-    assert_hr(E_INVALIDARG, tempfile_create(L"file.bin", &temp, &id));
+    assert_hr(E_INVALIDARG, tempfile_reserve(L"file.bin", NULL, &temp));
     assert_null(temp);
     /* A local name whose folder is a file. */
     tu_write_file(local, 10);
     tu_path(missing, ARRAY_SIZE(missing), local, L"file.bin");
-    assert_hr(E_INVALIDARG, tempfile_create(missing, &temp, &id));
+    assert_hr(E_INVALIDARG, tempfile_reserve(missing, NULL, &temp));
     assert_null(temp);
+    /* A local name that is a folder. */
     DeleteFileW(local);
+    assert_true(CreateDirectoryW(local, NULL));
+    assert_hr(E_INVALIDARG, tempfile_reserve(local, NULL, &temp));
+    assert_null(temp);
+    RemoveDirectoryW(local);
     assert_int_equal(0, tu_count(dir, L"*"));
 }
 
@@ -996,7 +1019,7 @@ int main(void)
         cmocka_unit_test_teardown(engine_transient_error_is_retried, et_cleanup),
         cmocka_unit_test_teardown(engine_no_progress_timeout_ends_in_error, et_cleanup),
         cmocka_unit_test_teardown(engine_add_files_is_all_or_nothing, et_cleanup),
-        cmocka_unit_test_teardown(tempfile_create_rules, et_cleanup),
+        cmocka_unit_test_teardown(tempfile_rules, et_cleanup),
         cmocka_unit_test_teardown(engine_ranges_from_local_file, et_cleanup),
         cmocka_unit_test_teardown(engine_job_defaults_and_owner, et_cleanup),
         cmocka_unit_test(engine_options_copy_is_deep),

@@ -145,22 +145,27 @@ static void test_temporary_name(void **state)
     setup(&f, "file_temporary");
     temp = temporary_name(f.file);
 
-    /* A hidden file that already exists, directly in the destination folder. */
+    /* A name directly in the destination folder, where the file is made when its transfer
+     * starts: nothing is there yet. */
     swprintf(dir_prefix, ARRAY_SIZE(dir_prefix), L"%ls\\", f.dir);
     assert_int_equal(_wcsnicmp(temp, dir_prefix, wcslen(dir_prefix)), 0);
     assert_null(wcschr(temp + wcslen(dir_prefix), L'\\'));
     assert_true(_wcsicmp(temp, f.local));
     attrs = GetFileAttributesW(temp);
-    assert_true(attrs != INVALID_FILE_ATTRIBUTES);
-    assert_true(attrs & FILE_ATTRIBUTE_HIDDEN);
-    assert_false(attrs & FILE_ATTRIBUTE_DIRECTORY);
+    assert_true(attrs == INVALID_FILE_ATTRIBUTES);
 
     assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(f.file, &IID_IBackgroundCopyFile3,
                                                        (void **)&file3));
     assert_hr(E_INVALIDARG, IBackgroundCopyFile3_GetTemporaryName(file3, NULL));
     IBackgroundCopyFile3_Release(file3);
 
-    /* Cancel removes it. */
+    /* The transfer makes it there, hidden, and Cancel removes it. */
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
+    tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 10000);
+    attrs = GetFileAttributesW(temp);
+    assert_true(attrs != INVALID_FILE_ATTRIBUTES);
+    assert_true(attrs & FILE_ATTRIBUTE_HIDDEN);
+    assert_false(attrs & FILE_ATTRIBUTE_DIRECTORY);
     assert_hr(S_OK, IBackgroundCopyJob_Cancel(f.job));
     assert_false(tu_exists(temp));
     assert_int_equal(tu_count(f.dir, L"*"), 0);

@@ -332,8 +332,9 @@ static void test_add_file_validation(void **state)
 {
     IBackgroundCopyManager *manager = tu_manager();
     IBackgroundCopyJob *job = new_job(manager, L"addfile", NULL);
-    WCHAR dir[MAX_PATH], local[MAX_PATH], missing[MAX_PATH];
-    WCHAR temp_pattern[] = L"BIT*.tmp";
+    WCHAR dir[MAX_PATH], local[MAX_PATH], missing[MAX_PATH], readonly[MAX_PATH];
+    WCHAR temp_pattern[] = L"BIT*.tmp", denied[MAX_PATH];
+    SECURITY_ATTRIBUTES sa = {sizeof(sa)};
 
     tu_scratch("job_add_file", dir, ARRAY_SIZE(dir));
     tu_path(local, ARRAY_SIZE(local), dir, L"out.bin");
@@ -365,10 +366,22 @@ static void test_add_file_validation(void **state)
     assert_int_equal(files_total(job), 0);
     assert_int_equal(tu_count(dir, L"*"), 0);
 
-    /* A good file reserves its hidden temporary file in the destination folder. */
+    /* A folder whose DACL does not let the caller make files: refused as BITS does. */
+    tu_path(readonly, ARRAY_SIZE(readonly), dir, L"read only");
+    assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        L"D:P(A;;FRFX;;;WD)", SDDL_REVISION_1, &sa.lpSecurityDescriptor, NULL));
+    assert_true(CreateDirectoryW(readonly, &sa));
+    LocalFree(sa.lpSecurityDescriptor);
+    tu_path(denied, ARRAY_SIZE(denied), readonly, L"out.bin");
+    assert_hr(E_ACCESSDENIED, IBackgroundCopyJob_AddFile(job, REMOTE, denied));
+    assert_int_equal(files_total(job), 0);
+    tu_remove_tree(readonly);
+
+    /* A good file reserves a hidden temporary name in the destination folder; the file itself
+     * is made when the transfer starts. */
     assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, REMOTE, local));
     assert_int_equal(files_total(job), 1);
-    assert_int_equal(tu_count(dir, temp_pattern), 1);
+    assert_int_equal(tu_count(dir, temp_pattern), 0);
     assert_false(tu_exists(local));
 
     tu_cancel_release(job);
@@ -470,8 +483,7 @@ static void test_add_file_set(void **state)
     assert_hr(E_INVALIDARG, IBackgroundCopyJob_AddFileSet(job, 3, set));
     assert_int_equal(files_total(job), 0);
 
-    /* The last destination folder is missing: the temporary files already made for the first
-     * two entries are removed again. */
+    /* The last destination folder is missing: nothing is added. */
     set[2].LocalName = missing;
     assert_true(FAILED(IBackgroundCopyJob_AddFileSet(job, 3, set)));
     assert_int_equal(files_total(job), 0);
@@ -480,7 +492,7 @@ static void test_add_file_set(void **state)
     set[2].LocalName = c;
     assert_hr(S_OK, IBackgroundCopyJob_AddFileSet(job, 3, set));
     assert_int_equal(files_total(job), 3);
-    assert_int_equal(tu_count(dir, L"BIT*.tmp"), 3);
+    assert_int_equal(tu_count(dir, L"BIT*.tmp"), 0);
 
     tu_cancel_release(job);
     assert_int_equal(tu_count(dir, L"*"), 0);
@@ -572,9 +584,9 @@ static void test_cancelled_job(void **state)
     tu_scratch("job_cancelled", dir, ARRAY_SIZE(dir));
     tu_path(local, ARRAY_SIZE(local), dir, L"out.bin");
     assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, REMOTE, local));
-    assert_int_equal(tu_count(dir, L"*"), 1);
+    assert_int_equal(tu_count(dir, L"*"), 0);
     assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
-    /* The temporary file went with the job; the destination was never written. */
+    /* No temporary file was made, and the destination was never written. */
     assert_int_equal(tu_count(dir, L"*"), 0);
     check_final_job(job, BG_JOB_STATE_CANCELLED, dir);
 

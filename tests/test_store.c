@@ -583,15 +583,24 @@ static void old_jobs_are_dropped(void **state)
 {
     WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH];
     WCHAR path[MAX_PATH];
+    HANDLE helper;
     GUID id, count;
 
     tu_scratch("store_retention", dir, ARRAY_SIZE(dir));
     tu_path(store, ARRAY_SIZE(store), dir, L"store");
-    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
-    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    tu_unique_url(url, ARRAY_SIZE(url), L"throttled/96m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"96m.bin");
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
-    wait_helper(start_helper(store, L"create", url, local, answer), 0);
-    assert_true(read_id(answer, &id, 0));
+    /* A job on its way (its temporary file made), whose owner is killed. */
+    helper = start_helper(store, L"transfer", url, local, answer);
+    if (!read_id(answer, &id, TIMEOUT))
+    {
+        TerminateProcess(helper, 1);
+        CloseHandle(helper);
+        fail_msg("the helper did not get half of the file within %u ms", TIMEOUT);
+    }
+    TerminateProcess(helper, 9);
+    wait_helper(helper, 9);
     record_path(path, ARRAY_SIZE(path), store, &id, L".job");
     assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
 
@@ -1026,7 +1035,7 @@ static void owner_that_ends_is_replaced(void **state)
     WCHAR release[MAX_PATH + 10], store[MAX_PATH], record[MAX_PATH];
     BG_JOB_PROGRESS before, after;
     IBackgroundCopyJob *job;
-    ULONGLONG ended;
+    ULONGLONG ended, deadline;
     HANDLE helper;
     GUID id;
 
@@ -1041,11 +1050,16 @@ static void owner_that_ends_is_replaced(void **state)
     record_path(record, ARRAY_SIZE(record), store, &id, L".job");
     assert_hr(S_OK, IBackgroundCopyManager_GetJob(manager, &id, &job));
 
-    /* The view moves with the owner's transfer. */
+    /* The view moves with the owner's transfer: the owner's record has its progress at least
+     * every second or so, and this process reads it again within 250 ms of a change. */
     tu_wait_bytes(job, 1 << 20, TIMEOUT);
     before = tu_progress(job);
-    Sleep(1200);
-    after = tu_progress(job);
+    deadline = GetTickCount64() + 3000;
+    do
+    {
+        Sleep(50);
+        after = tu_progress(job);
+    } while (after.BytesTransferred <= before.BytesTransferred && GetTickCount64() < deadline);
     assert_true(after.BytesTransferred > before.BytesTransferred);
 
     write_all(release, "go", 2);

@@ -164,7 +164,7 @@ static void temp_file_is_private(void **state)
     user_sid(user, sizeof(user));
     assert_true(CreateWellKnownSid(WinLocalSystemSid, NULL, system, &size));
 
-    assert_hr(S_OK, tempfile_create(local, &temp, &id));
+    et_make_temp(local, &temp, &id);
     assert_true(GetFileAttributesW(temp) & FILE_ATTRIBUTE_HIDDEN);
     assert_true(id.volume || id.index);
     assert_int_equal(FILE_ALL_ACCESS, allowed(temp, user, &named) & FILE_ALL_ACCESS);
@@ -207,7 +207,7 @@ static void temp_names_never_reuse_what_exists(void **state)
     tu_path(name, ARRAY_SIZE(name), dir, L"BIT00000002.tmp");
     assert_true(CreateHardLinkW(name, victim, NULL));
 
-    assert_hr(S_OK, tempfile_create(local, &temp, &id));
+    et_make_temp(local, &temp, &id);
     tu_path(name, ARRAY_SIZE(name), dir, L"BIT00000003.tmp");
     if (_wcsicmp(temp, name))
         fail_msg("the temporary file is %ls, expected %ls", temp, name);
@@ -223,6 +223,50 @@ static void temp_names_never_reuse_what_exists(void **state)
 
 /* ---- a job's temporary file ---- */
 
+/* Starts the job's transfer of a throttled file, waits until its temporary file is made, and
+ * suspends it. */
+static void start_then_suspend(struct ejob *job, const WCHAR *temp)
+{
+    ULONGLONG deadline = GetTickCount64() + TIMEOUT;
+
+    assert_hr(S_OK, ejob_resume(job));
+    while (!tu_exists(temp))
+    {
+        if (GetTickCount64() > deadline)
+            fail_msg("the transfer did not make %ls", temp);
+        Sleep(5);
+    }
+    assert_hr(S_OK, ejob_suspend(job));
+    et_wait_idle(job, TIMEOUT);
+}
+
+/* AddFile only reserves the temporary name: a file that someone puts there before the transfer
+ * starts is left alone, and the transfer makes its file under another name. */
+static void reserved_name_taken_meanwhile(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], temp[MAX_PATH], made[MAX_PATH];
+    struct ejob *job;
+
+    tu_scratch("tempfile_taken", dir, ARRAY_SIZE(dir));
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    job = et_job_with_file(url, local);
+    temp_name(job, 0, temp, ARRAY_SIZE(temp));
+    assert_false(tu_exists(temp));
+    write_text(temp, "planted");
+
+    assert_hr(S_OK, ejob_resume(job));
+    et_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+    temp_name(job, 0, made, ARRAY_SIZE(made));
+    assert_true(_wcsicmp(temp, made));
+    /* The file the job made is the user's alone until its bytes are in; then its folder's. */
+    assert_true(everyone_reads(made));
+    assert_hr(S_OK, ejob_complete(job));
+    assert_content(local, "hello, OpenDO\n");
+    assert_content(temp, "planted");
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+}
+
 /* A job whose temporary file was replaced by another file does not write into it: it fails, and
  * Cancel leaves that file alone. */
 static void job_refuses_a_planted_file(void **state)
@@ -231,12 +275,13 @@ static void job_refuses_a_planted_file(void **state)
     struct ejob *job;
 
     tu_scratch("tempfile_planted", dir, ARRAY_SIZE(dir));
-    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
-    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    tu_url(url, ARRAY_SIZE(url), L"slow/8m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
     tu_path(planted, ARRAY_SIZE(planted), dir, L"planted.txt");
     job = et_job_with_file(url, local);
     temp_name(job, 0, temp, ARRAY_SIZE(temp));
-    /* AddFile's temporary file is the user's alone. */
+    start_then_suspend(job, temp);
+    /* The partial file is the user's alone. */
     if (everyone_reads(temp))
         fail_msg("Everyone may read the new temporary file %ls", temp);
     write_text(planted, "planted");
@@ -263,14 +308,15 @@ static void job_refuses_a_hard_link(void **state)
 
     tu_scratch("tempfile_link", dir, ARRAY_SIZE(dir));
     tu_scratch("tempfile_link_victim", other, ARRAY_SIZE(other));
-    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
-    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    tu_url(url, ARRAY_SIZE(url), L"slow/8m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
     tu_path(victim, ARRAY_SIZE(victim), other, L"victim.txt");
     tu_path(link, ARRAY_SIZE(link), dir, L"link.txt");
     write_text(victim, "victim");
     assert_true(CreateHardLinkW(link, victim, NULL));
     job = et_job_with_file(url, local);
     temp_name(job, 0, temp, ARRAY_SIZE(temp));
+    start_then_suspend(job, temp);
     swap_in(temp, link);
 
     assert_hr(S_OK, ejob_resume(job));
@@ -290,11 +336,12 @@ static void job_recreates_a_missing_file(void **state)
     struct ejob *job;
 
     tu_scratch("tempfile_missing", dir, ARRAY_SIZE(dir));
-    tu_url(url, ARRAY_SIZE(url), L"4m.bin");
-    tu_www(www, ARRAY_SIZE(www), L"4m.bin");
-    tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
+    tu_url(url, ARRAY_SIZE(url), L"slow/8m.bin");
+    tu_www(www, ARRAY_SIZE(www), L"slow\\8m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"8m.bin");
     job = et_job_with_file(url, local);
     temp_name(job, 0, temp, ARRAY_SIZE(temp));
+    start_then_suspend(job, temp);
     SetFileAttributesW(temp, FILE_ATTRIBUTE_NORMAL);
     assert_true(DeleteFileW(temp));
 
@@ -354,6 +401,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(temp_file_is_private, teardown),
         cmocka_unit_test_teardown(temp_names_never_reuse_what_exists, teardown),
+        cmocka_unit_test_teardown(reserved_name_taken_meanwhile, teardown),
         cmocka_unit_test_teardown(job_refuses_a_planted_file, teardown),
         cmocka_unit_test_teardown(job_refuses_a_hard_link, teardown),
         cmocka_unit_test_teardown(job_recreates_a_missing_file, teardown),

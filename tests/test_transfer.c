@@ -194,9 +194,13 @@ static void cancel_suspended_job_deletes_temporary_file(void **state)
 
     tu_scratch("transfer_cancel_new", dir, ARRAY_SIZE(dir));
     job = new_job();
-    add(job, L"hello.txt", dir, L"hello.txt");
-    /* AddFile reserves the temporary file in the destination's folder at once. */
-    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    add(job, L"slow/8m.bin", dir, L"8m.bin");
+    /* AddFile only reserves the temporary file's name; the transfer makes it in the
+     * destination's folder, and it stays while the job is suspended. */
+    assert_int_equal(0, tu_count(dir, L"*"));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_count(dir, L"BIT*.tmp", 1, FAST_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
     assert_int_equal(1, tu_count(dir, L"*"));
     assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
     assert_int_equal(0, tu_count(dir, L"*"));
@@ -560,7 +564,10 @@ static void cancel_reports_undeletable_temporary_file(void **state)
 
     tu_scratch("transfer_cancel_locked", dir, ARRAY_SIZE(dir));
     job = new_job();
-    add(job, L"hello.txt", dir, L"hello.txt");
+    add(job, L"slow/8m.bin", dir, L"8m.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_count(dir, L"BIT*.tmp", 1, FAST_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
     tu_path(temp, ARRAY_SIZE(temp), dir, L"BIT*.tmp");
     find = FindFirstFileW(temp, &data);
     assert_true(find != INVALID_HANDLE_VALUE);

@@ -261,7 +261,6 @@ BOOL efile_local_name_taken(const struct ejob *job, const WCHAR *path, ULONG exc
 HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
 {
     struct ejob_file *file;
-    struct file_identity id;
     WCHAR *local = NULL, *temp = NULL;
     HRESULT hr = S_OK;
 
@@ -285,12 +284,12 @@ HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
     if (hr != S_OK)
         goto out;
 
-    /* op_lock keeps any other sink setter and the control operations out meanwhile. */
-    if (FAILED(hr = tempfile_create(path, &temp, &id)))
+    /* op_lock keeps any other sink setter and the control operations out meanwhile. The
+     * temporary file is made when the transfer starts (tempfile_make). */
+    if (FAILED(hr = tempfile_reserve(path, NULL, &temp)))
         goto out;
     if (!(local = heap_strdup(path)))
     {
-        tempfile_delete(temp, &id);
         free_str(temp);
         hr = E_OUTOFMEMORY;
         goto out;
@@ -298,8 +297,8 @@ HRESULT efile_set_local(struct ejob *job, ULONG index, const WCHAR *path)
     AcquireSRWLockExclusive(&job->lock);
     file->local = local;
     file->temp = temp;
-    file->temp_id = id;
-    file->temp_deleted = FALSE;
+    memset(&file->temp_id, 0, sizeof(file->temp_id));
+    file->temp_deleted = TRUE;
     ejob_touch(job);
     ReleaseSRWLockExclusive(&job->lock);
 out:

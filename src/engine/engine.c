@@ -238,8 +238,6 @@ static void free_new_files(struct ejob_file **files, ULONG count)
     {
         if (!files[i])
             continue;
-        if (files[i]->temp)
-            tempfile_delete(files[i]->temp, &files[i]->temp_id);
         efile_free(files[i]);
     }
     heap_free(files);
@@ -250,7 +248,7 @@ static HRESULT init_file_extras(struct ejob_file *file, const struct efile_spec 
 {
     file->remote_size = BG_SIZE_UNKNOWN;
     file->size_hint = DO_UNKNOWN_FILE_SIZE;
-    file->temp_deleted = !file->local;
+    file->temp_deleted = TRUE;
     if (!spec)
         return S_OK;
     file->size_hint = spec->size_hint;
@@ -277,6 +275,7 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
                          const struct efile_spec *spec, ULONG *index)
 {
     struct ejob_file **files, **grown, **old_files = NULL;
+    WCHAR checked[MAX_PATH] = {0};
     ULONG i, capacity, unknown = 0;
     UINT64 known = 0;
     HRESULT hr = S_OK;
@@ -357,8 +356,11 @@ static HRESULT add_files(struct ejob *job, ULONG count, const BG_FILE_INFO *info
         }
         if (FAILED(hr = init_file_extras(files[i], spec)))
             goto out;
+        /* The temporary file is made when the file's transfer starts; until then its name is
+         * reserved and there is nothing to delete. The files of a set share a folder, mostly:
+         * it is checked once. */
         if (files[i]->local &&
-            FAILED(hr = tempfile_create(infos[i].LocalName, &files[i]->temp, &files[i]->temp_id)))
+            FAILED(hr = tempfile_reserve(infos[i].LocalName, checked, &files[i]->temp)))
             goto out;
         if (files[i]->progress.BytesTotal == BG_SIZE_UNKNOWN)
             unknown++;
@@ -598,7 +600,7 @@ out:
 
 HRESULT ejob_complete(struct ejob *job)
 {
-    HRESULT hr = S_OK, rename_hr = S_OK;
+    HRESULT hr = S_OK, rename_hr = S_OK, renamed;
     BG_JOB_STATE previous;
     BOOL partial = FALSE, undeleted = FALSE, waited;
     ULONG i;
@@ -646,29 +648,28 @@ HRESULT ejob_complete(struct ejob *job)
             ReleaseSRWLockExclusive(&job->lock);
             continue;
         }
+        /* A file that did not finish is left out (its temporary file, if it was made, goes
+         * below); one whose temporary file is gone was delivered by an earlier Complete. */
+        if (!file->finished)
+        {
+            partial = TRUE;
+            continue;
+        }
         if (file->temp_deleted)
             continue;
-        if (file->finished)
+        /* Renamed through a handle, and only if the name still leads to our file. */
+        if (SUCCEEDED(renamed = tempfile_commit(file->temp, &file->temp_id, file->local)))
         {
-            /* Renamed through a handle, and only if the name still leads to our file. */
-            HRESULT renamed = tempfile_commit(file->temp, &file->temp_id, file->local);
-            if (SUCCEEDED(renamed))
-            {
-                AcquireSRWLockExclusive(&job->lock);
-                file->temp_deleted = TRUE;
-                file->progress.Completed = TRUE;
-                ReleaseSRWLockExclusive(&job->lock);
-            }
-            else
-            {
-                rename_hr = renamed;
-                WARN("cannot rename %s to %s: %08lx", debugstr_w(file->temp),
-                     debugstr_w(file->local), rename_hr);
-            }
+            AcquireSRWLockExclusive(&job->lock);
+            file->temp_deleted = TRUE;
+            file->progress.Completed = TRUE;
+            ReleaseSRWLockExclusive(&job->lock);
         }
         else
         {
-            partial = TRUE;
+            rename_hr = renamed;
+            WARN("cannot rename %s to %s: %08lx", debugstr_w(file->temp), debugstr_w(file->local),
+                 rename_hr);
         }
     }
 

@@ -46,7 +46,7 @@ struct ejob_file
                                       * again when a worker creates the file anew (tempfile.c) */
     BG_FILE_PROGRESS progress;       /* lock; BytesTotal is BG_SIZE_UNKNOWN until the source says */
     BOOL temp_deleted;               /* lock: the temporary file was removed or renamed (TRUE while
-                                      * there is none) */
+                                      * there is none, as before its transfer made it) */
     UINT64 durable;                  /* lock: the bytes [0, durable) are on disk (flushed): what
                                       * the job's record holds and a restarted process continues
                                       * from, with `extents` */
@@ -308,16 +308,25 @@ HRESULT acl_copy(const WCHAR *source, const WCHAR *destination, DWORD flags);
 
 /* ---- temporary files (engine/tempfile.c) ---- */
 
-/* Creates the hidden temporary file for `local` in its directory, exclusively (never over
- * anything that exists at a name) and private to the calling user and SYSTEM, and returns its
- * HeapAlloc'ed name and its identity: E_INVALIDARG if that directory is no directory, `local`
- * is an existing directory or the temporary name would not fit in MAX_PATH (nothing is created
- * then), E_ACCESSDENIED, or the Win32 error. Caller holds no lock. */
-HRESULT tempfile_create(const WCHAR *local, WCHAR **temp, struct file_identity *id);
+/* Chooses the name of the hidden temporary file for `local` in its folder (HeapAlloc'ed in
+ * *temp), without making it: AddFile checks the destination, and the file is made when its
+ * transfer starts (tempfile_make). E_INVALIDARG if that folder is no folder, `local` is an
+ * existing folder or the temporary name would not fit in MAX_PATH, the Win32 error of a folder
+ * that is not there (ERROR_PATH_NOT_FOUND), E_ACCESSDENIED if the folder's DACL does not let
+ * the caller make files. `checked` (MAX_PATH characters, or NULL) is the folder a previous call
+ * checked: the same folder is not checked again, and a new one is stored there. Caller holds no
+ * lock. */
+HRESULT tempfile_reserve(const WCHAR *local, WCHAR *checked, WCHAR **temp);
+/* Makes the temporary file at *temp, exclusively (never over anything that exists at a name)
+ * and private to the calling user and SYSTEM, opened for writing (sharing read and delete):
+ * S_OK with the handle in *out and its identity. When something is at the name already, another
+ * name in the same folder is taken, and *temp (freed and allocated again) says which.
+ * E_ACCESSDENIED or the Win32 error. Caller holds no lock. */
+HRESULT tempfile_make(WCHAR **temp, struct file_identity *id, HANDLE *out);
 /* Opens the temporary file for writing (sharing read and delete) if it is still the file `id`
  * names (or, `id` unknown, a plain file with one link: `id` learns it): S_OK.
  * HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) if something else is at the name, which is left alone.
- * A name with nothing at it is created again as tempfile_create does: S_FALSE, and `id` is the
+ * A name with nothing at it is made again as tempfile_make does: S_FALSE, and `id` is the
  * new file's. The caller closes *out. Caller holds no lock. */
 HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out);
 /* Deletes the temporary file if its name leads to the file `id` names; the name goes when the

@@ -175,26 +175,21 @@ static DWORD first_number(void)
     return guid.Data1;
 }
 
-HRESULT tempfile_create(const WCHAR *local, WCHAR **temp, struct file_identity *id)
+/* The folder `local` is to be delivered into, in `folder` (at least MAX_PATH characters), with
+ * what BITS answers for a destination it cannot use. */
+static HRESULT destination_folder(const WCHAR *local, WCHAR *folder)
 {
-    struct private_descriptor pd;
-    struct file_facts facts;
-    WCHAR name[MAX_PATH];
     size_t len = path_dir_length(local);
-    DWORD attrs, number, err = ERROR_FILE_EXISTS;
-    HANDLE file = INVALID_HANDLE_VALUE;
-    HRESULT hr;
+    DWORD attrs;
 
-    *temp = NULL;
-    memset(id, 0, sizeof(*id));
     /* "C:\name" lives in "C:\", not in "C:" (which means C's current directory). */
     if (len == 2)
         len = 3;
-    if (len == 0 || len + TEMP_NAME_CHARS >= ARRAY_SIZE(name))
+    if (len == 0 || len + TEMP_NAME_CHARS >= MAX_PATH)
         return E_INVALIDARG;
-    memcpy(name, local, len * sizeof(WCHAR));
-    name[len] = 0;
-    attrs = GetFileAttributesW(name);
+    memcpy(folder, local, len * sizeof(WCHAR));
+    folder[len] = 0;
+    attrs = GetFileAttributesW(folder);
     if (attrs == INVALID_FILE_ATTRIBUTES)
     {
         DWORD err = GetLastError();
@@ -212,18 +207,107 @@ HRESULT tempfile_create(const WCHAR *local, WCHAR **temp, struct file_identity *
     attrs = GetFileAttributesW(local);
     if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
         return E_INVALIDARG;
+    return S_OK;
+}
+
+/* May the caller (the thread's token, else the process's) make files in `folder`? Asked of the
+ * folder's security descriptor: E_ACCESSDENIED if its DACL does not grant FILE_ADD_FILE. What
+ * the DACL cannot tell (a read-only volume, Unix permissions under Wine) shows when the file is
+ * made, as an error of the job. */
+static HRESULT may_add_file(const WCHAR *folder)
+{
+    GENERIC_MAPPING mapping = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE,
+                               FILE_ALL_ACCESS};
+    SECURITY_INFORMATION wanted =
+        OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    BYTE privileges_buffer[256];
+    PRIVILEGE_SET *privileges = (PRIVILEGE_SET *)privileges_buffer;
+    DWORD privileges_size = sizeof(privileges_buffer), granted = 0, err;
+    HANDLE token = NULL, process;
+    BOOL allowed = FALSE;
+    HRESULT hr = S_OK;
+
+    if ((err = GetNamedSecurityInfoW(folder, SE_FILE_OBJECT, wanted, NULL, NULL, NULL, NULL, &sd)))
+        return HRESULT_FROM_WIN32(err);
+    /* AccessCheck wants an impersonation token: the thread's if it has one, else a copy of the
+     * process's. */
+    if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token))
+    {
+        if (OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &process))
+        {
+            if (!DuplicateToken(process, SecurityImpersonation, &token))
+                token = NULL;
+            CloseHandle(process);
+        }
+    }
+    if (!token)
+        hr = last_error();
+    else if (!AccessCheck(sd, token, FILE_ADD_FILE, &mapping, privileges, &privileges_size,
+                          &granted, &allowed))
+        hr = last_error();
+    else if (!allowed)
+        hr = E_ACCESSDENIED;
+    if (token)
+        CloseHandle(token);
+    LocalFree(sd);
+    return hr;
+}
+
+HRESULT tempfile_reserve(const WCHAR *local, WCHAR *checked, WCHAR **temp)
+{
+    WCHAR folder[MAX_PATH], name[MAX_PATH];
+    size_t len;
+    HRESULT hr;
+
+    *temp = NULL;
+    if (FAILED(hr = destination_folder(local, folder)))
+        return hr;
+    if (!checked || _wcsicmp(checked, folder))
+    {
+        if (FAILED(hr = may_add_file(folder)))
+            return hr;
+        if (checked)
+            wcscpy(checked, folder);
+    }
+    /* "C:\" ends in a separator already. */
+    len = wcslen(folder);
+    if (folder[len - 1] == '\\')
+        folder[len - 1] = 0;
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\BIT%08lX.tmp", folder, first_number());
+    if (!(*temp = heap_strdup(name)))
+        return E_OUTOFMEMORY;
+    return S_OK;
+}
+
+HRESULT tempfile_make(WCHAR **temp, struct file_identity *id, HANDLE *out)
+{
+    const DWORD share = FILE_SHARE_READ | FILE_SHARE_DELETE;
+    struct private_descriptor pd;
+    struct file_facts facts;
+    WCHAR name[MAX_PATH];
+    size_t len = path_dir_length(*temp);
+    DWORD number = 0, err = ERROR_FILE_EXISTS;
+    HANDLE file = INVALID_HANDLE_VALUE;
+    HRESULT hr;
+
+    *out = INVALID_HANDLE_VALUE;
+    memset(id, 0, sizeof(*id));
+    if (len == 0 || len + TEMP_NAME_CHARS >= ARRAY_SIZE(name) || wcslen(*temp) >= ARRAY_SIZE(name))
+        return E_INVALIDARG;
     if (FAILED(hr = make_private_descriptor(&pd)))
         return hr;
-    /* "C:\" ends in a separator already. */
-    if (name[len - 1] == '\\')
-        len--;
-    /* Creating the file both proves that we may write there and reserves a name on the
-     * destination's volume, so that Complete is a same-volume rename. */
-    number = first_number();
+    /* The reserved name first; when something took it meanwhile, other names in its folder,
+     * from a new random start. */
+    wcscpy(name, *temp);
     for (int attempt = 0; attempt < TEMP_ATTEMPTS; attempt++, number++)
     {
-        swprintf(name + len, ARRAY_SIZE(name) - len, L"\\BIT%08lX.tmp", number);
-        file = create_exclusive(name, &pd, FILE_READ_ATTRIBUTES, 0, 0);
+        if (attempt == 1)
+            number = first_number();
+        if (attempt)
+            swprintf(name + len, ARRAY_SIZE(name) - len, L"%lsBIT%08lX.tmp",
+                     name[len - 1] == '\\' ? L"" : L"\\", number);
+        file = create_exclusive(name, &pd, GENERIC_WRITE, share, FILE_FLAG_SEQUENTIAL_SCAN);
         if (file != INVALID_HANDLE_VALUE)
             break;
         err = GetLastError();
@@ -233,15 +317,21 @@ HRESULT tempfile_create(const WCHAR *local, WCHAR **temp, struct file_identity *
     }
     if (file == INVALID_HANDLE_VALUE)
         return err == ERROR_ACCESS_DENIED ? E_ACCESSDENIED : HRESULT_FROM_WIN32(err);
+    if (wcscmp(name, *temp))
+    {
+        WCHAR *renamed = heap_strdup(name);
+        if (!renamed)
+        {
+            CloseHandle(file);
+            tempfile_delete(name, id);
+            return E_OUTOFMEMORY;
+        }
+        free_str(*temp);
+        *temp = renamed;
+    }
     if (facts_of(file, &facts))
         *id = facts.id;
-    CloseHandle(file);
-    if (!(*temp = heap_strdup(name)))
-    {
-        tempfile_delete(name, id);
-        memset(id, 0, sizeof(*id));
-        return E_OUTOFMEMORY;
-    }
+    *out = file;
     return S_OK;
 }
 

@@ -678,27 +678,37 @@ static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const 
     return hr;
 }
 
-/* Opens the temporary file for the file's fetches. The parts the record says are on disk are
- * kept if the file really holds them; otherwise the file starts over. Only the file the engine
- * created is opened (tempfile_open); one made anew has its identity recorded. */
-static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR *temp)
+/* Opens the temporary file for the file's fetches: makes it when the file's transfer starts
+ * (AddFile only reserved its name), or opens the one made before. The parts the record says are
+ * on disk are kept if the file really holds them; otherwise the file starts over. Only the file
+ * the engine made is opened (tempfile_open); one made anew has its identity recorded. *temp is
+ * the fetcher's pointer to the file's name, which making the file may change. */
+static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR **temp)
 {
     struct ejob *job = ctx->job;
     struct live_file *live = ctx->live;
     struct ejob_file *file;
     struct file_identity id;
+    WCHAR *made = NULL;
     LARGE_INTEGER size;
     UINT64 needed;
-    BOOL current;
+    BOOL current, make;
     HANDLE out;
     HRESULT hr;
 
     AcquireSRWLockShared(&job->lock);
     file = job->files[ctx->index];
     id = file->temp_id;
+    make = file->temp_deleted;
     ReleaseSRWLockShared(&job->lock);
-    if (FAILED(hr = tempfile_open(temp, &id, &out)))
+    /* Only this fetch changes the file's name meanwhile: the other parts wait until it opened. */
+    if (make)
+        hr = (made = heap_strdup(*temp)) ? tempfile_make(&made, &id, &out) : E_OUTOFMEMORY;
+    else
+        hr = tempfile_open(*temp, &id, &out);
+    if (FAILED(hr))
     {
+        free_str(made);
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
         return hr;
     }
@@ -708,6 +718,17 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR *temp)
     if ((current = still_current(ctx)))
     {
         file->temp_id = id;
+        if (make)
+        {
+            /* The name (another one if the reserved one was taken) and the file go into the
+             * record with the next batch. */
+            WCHAR *old = file->temp;
+            file->temp = made;
+            made = old;
+            file->temp_deleted = FALSE;
+            store_mark_dirty(job);
+        }
+        *temp = file->temp;
         needed = file->extent_count ? file->extents[file->extent_count - 1].end
                                     : file->progress.BytesTransferred;
         if ((UINT64)size.QuadPart < needed)
@@ -730,10 +751,12 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR *temp)
         /* Stopped meanwhile: Cancel may have deleted the file already, so one made anew here
          * goes again. */
         CloseHandle(out);
-        if (hr == S_FALSE)
-            tempfile_delete(temp, &id);
+        if (hr == S_FALSE || make)
+            tempfile_delete(make ? made : *temp, &id);
+        free_str(made);
         return E_ABORT;
     }
+    free_str(made);
     ctx->out = out;
     return S_OK;
 }
@@ -896,7 +919,8 @@ struct fetcher
     SIZE_T options_need; /* what the block must hold after a CLAIM_GROW */
     struct fetch_cache cache;
     WCHAR remote[URL_MAX_LENGTH + 1]; /* the remote name as the fetch starts */
-    const WCHAR *temp;                /* the file's temporary name (set once, lives with it) */
+    const WCHAR *temp;                /* the file's temporary name (lives with it; the opener's
+                                       * changes when the reserved name was taken: open_temp) */
     UINT64 sink_position;
     BOOL opener; /* this fetch opens the file */
 };
@@ -1496,7 +1520,7 @@ static void fetch_loop(struct fetcher *f)
         }
         if (SUCCEEDED(hr) && ctx->sink_cookie)
             hr = fetch_to_sink(ctx, f->remote, local, path, f->sink_position);
-        else if (SUCCEEDED(hr) && (!f->opener || SUCCEEDED(hr = open_temp(ctx, f->temp))))
+        else if (SUCCEEDED(hr) && (!f->opener || SUCCEEDED(hr = open_temp(ctx, &f->temp))))
         {
             if (f->opener)
             {
@@ -1571,7 +1595,9 @@ static void leave_files(struct fetch_run *run, BOOL final)
         temp = job->files[live->index]->sink_cookie ? NULL : job->files[live->index]->temp;
         id = job->files[live->index]->temp_id;
         ReleaseSRWLockShared(&job->lock);
-        if (final && temp && FAILED(hr = tempfile_delete(temp, &id)))
+        /* A file whose identity is unknown was never made by this engine (its name was only
+         * reserved): whatever is at that name is not ours. */
+        if (final && temp && (id.volume || id.index) && FAILED(hr = tempfile_delete(temp, &id)))
             WARN("cannot delete %s: %08lx", debugstr_w(temp), hr);
         heap_free(live);
     }
