@@ -450,7 +450,7 @@ static HRESULT WINAPI enumerator_Next(IEnumVARIANT *iface, ULONG count, VARIANT 
         *fetched = 0;
     if (!count)
         return S_OK;
-    if (!items || (count > 1 && !fetched))
+    if (!items)
         return E_INVALIDARG;
     AcquireSRWLockExclusive(&enumerator->lock);
     for (; done < count && enumerator->position < collection->count; done++)
