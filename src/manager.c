@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* IBackgroundCopyManager and the process-wide table of live jobs. */
+/* IBackgroundCopyManager and the process-wide table of live jobs; IOpenDOManager for scripts. */
 #include "engine/engine.h"
-#include "private.h"
+#include "automation.h"
 
 #define MAX_DISPLAY_NAME 256
 #define DO_RETENTION_DAYS 30
@@ -9,6 +9,7 @@
 struct manager
 {
     IBackgroundCopyManager IBackgroundCopyManager_iface;
+    struct manager_dispatch dispatch; /* IDispatch, IOpenDOManager, ISupportErrorInfo */
     LONG refs;
     IUnknown *ftm;
     enum dialect dialect;
@@ -32,6 +33,9 @@ static HRESULT WINAPI manager_QueryInterface(IBackgroundCopyManager *iface, REFI
         IBackgroundCopyManager_AddRef(iface);
         return S_OK;
     }
+    /* Scripts: CreateObject("OpenDO.Manager") hands them this object's IDispatch. */
+    if (automation_manager_query(&manager->dispatch, riid, out) == S_OK)
+        return S_OK;
     if (IsEqualIID(riid, &IID_IMarshal))
         return ftm_query((IUnknown *)iface, &manager->ftm, riid, out);
     *out = NULL;
@@ -197,6 +201,7 @@ HRESULT manager_create(enum dialect dialect, REFIID riid, void **out)
     if (!(manager = heap_alloc_zero(sizeof(*manager))))
         return E_OUTOFMEMORY;
     manager->IBackgroundCopyManager_iface.lpVtbl = &manager_vtbl;
+    automation_manager_init(&manager->dispatch, &manager->IBackgroundCopyManager_iface);
     manager->refs = 1;
     manager->dialect = dialect;
     object_lock();

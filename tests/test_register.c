@@ -16,6 +16,7 @@ static struct
 {
     GUID iid;
     BOOL existed;
+    BOOL automation; /* ours, [dual, oleautomation]: registered with the typelib marshaler */
 } interfaces[MAX_TYPES];
 static UINT interface_count;
 
@@ -167,16 +168,25 @@ static void check_unregistered(void)
     check_proxies_unregistered();
 }
 
-/* Registration must leave every HKCR\Interface key of the typelib's interfaces as it was:
- * they belong to the system's BITS proxies, not to us. */
-static void check_interface_keys(void)
+/* Registration must leave every HKCR\Interface key of the typelib's BITS interfaces as it was:
+ * they belong to the system's BITS proxies, not to us. Our automation interfaces are marshaled
+ * by the typelib marshaler while the DLL is registered, and gone when it is not. */
+static void check_interface_keys(BOOL registered)
 {
-    WCHAR key[80];
+    WCHAR key[80], sub[120];
 
     for (UINT i = 0; i < interface_count; i++)
     {
         interface_key(&interfaces[i].iid, key, ARRAY_SIZE(key));
-        if (key_exists(key) != interfaces[i].existed)
+        if (interfaces[i].automation)
+        {
+            if (key_exists(key) != registered)
+                fail_msg("HKCR\\%ls %s", key, registered ? "is missing" : "was left");
+            swprintf(sub, ARRAY_SIZE(sub), L"%ls\\ProxyStubClsid32", key);
+            if (registered)
+                check_value(sub, NULL, L"{00020424-0000-0000-C000-000000000046}");
+        }
+        else if (key_exists(key) != interfaces[i].existed)
             fail_msg("HKCR\\%ls %s", key, interfaces[i].existed ? "was removed" : "was added");
     }
 }
@@ -224,6 +234,8 @@ static int setup_dll(void **state)
             if (attr->typekind == TKIND_INTERFACE || attr->typekind == TKIND_DISPATCH)
             {
                 interfaces[interface_count].iid = attr->guid;
+                interfaces[interface_count].automation =
+                    (attr->wTypeFlags & (TYPEFLAG_FDUAL | TYPEFLAG_FOLEAUTOMATION)) != 0;
                 interface_key(&attr->guid, key, ARRAY_SIZE(key));
                 interfaces[interface_count++].existed = key_exists(key);
             }
@@ -250,7 +262,7 @@ static void test_register_cycle(void **state)
 
     regsvr32(FALSE);
     check_registered();
-    check_interface_keys();
+    check_interface_keys(TRUE);
     check_activation(&CLSID_OpenDOManager);
     assert_hr(S_OK, CLSIDFromProgID(L"OpenDO.Manager", &clsid));
     assert_true(IsEqualCLSID(&clsid, &CLSID_OpenDOManager));
@@ -261,12 +273,12 @@ static void test_register_cycle(void **state)
     /* Registering again changes nothing. */
     regsvr32(FALSE);
     check_registered();
-    check_interface_keys();
+    check_interface_keys(TRUE);
     check_activation(&CLSID_OpenDOManager);
 
     regsvr32(TRUE);
     check_unregistered();
-    check_interface_keys();
+    check_interface_keys(FALSE);
     assert_int_equal(key_exists(MANAGER_INTERFACE_KEY), had_manager_interface);
     assert_hr(REGDB_E_CLASSNOTREG,
               CoCreateInstance(&CLSID_OpenDOManager, NULL, CLSCTX_INPROC_SERVER, &IID_IUnknown,
@@ -277,12 +289,12 @@ static void test_register_cycle(void **state)
     /* Unregistering what is not registered is harmless. */
     regsvr32(TRUE);
     check_unregistered();
-    check_interface_keys();
+    check_interface_keys(FALSE);
 
     /* And back (the teardown does it again, in case this test stopped half way). */
     regsvr32(FALSE);
     check_registered();
-    check_interface_keys();
+    check_interface_keys(TRUE);
     check_activation(&CLSID_OpenDOManager);
 }
 
@@ -305,16 +317,27 @@ static void test_typelib(void **state)
     assert_hr(S_OK, ITypeLib_GetTypeInfoOfGuid(typelib, &CLSID_OpenDOManager, &coclass));
     assert_hr(S_OK, ITypeInfo_GetTypeAttr(coclass, &attr));
     assert_int_equal(attr->typekind, TKIND_COCLASS);
-    assert_int_equal(attr->cImplTypes, 1);
+    assert_int_equal(attr->cImplTypes, 2);
     ITypeInfo_ReleaseTypeAttr(coclass, attr);
     assert_hr(S_OK, ITypeInfo_GetDocumentation(coclass, MEMBERID_NIL, &name, NULL, NULL, NULL));
     assert_int_equal(wcscmp(name, L"OpenDOManager"), 0);
     SysFreeString(name);
 
-    /* Its default interface is IBackgroundCopyManager. */
+    /* Its default interface is IOpenDOManager, for scripts; IBackgroundCopyManager follows. */
     assert_hr(S_OK, ITypeInfo_GetImplTypeFlags(coclass, 0, &flags));
     assert_true(flags & IMPLTYPEFLAG_FDEFAULT);
     assert_hr(S_OK, ITypeInfo_GetRefTypeOfImplType(coclass, 0, &href));
+    assert_hr(S_OK, ITypeInfo_GetRefTypeInfo(coclass, href, &iface));
+    assert_hr(S_OK, ITypeInfo_GetTypeAttr(iface, &attr));
+    assert_true(IsEqualGUID(&attr->guid, &IID_IOpenDOManager));
+    assert_int_equal(attr->typekind, TKIND_DISPATCH);
+    assert_true(attr->wTypeFlags & TYPEFLAG_FDUAL);
+    ITypeInfo_ReleaseTypeAttr(iface, attr);
+    ITypeInfo_Release(iface);
+
+    assert_hr(S_OK, ITypeInfo_GetImplTypeFlags(coclass, 1, &flags));
+    assert_false(flags & IMPLTYPEFLAG_FDEFAULT);
+    assert_hr(S_OK, ITypeInfo_GetRefTypeOfImplType(coclass, 1, &href));
     assert_hr(S_OK, ITypeInfo_GetRefTypeInfo(coclass, href, &iface));
     assert_hr(S_OK, ITypeInfo_GetTypeAttr(iface, &attr));
     assert_true(IsEqualGUID(&attr->guid, &IID_IBackgroundCopyManager));
