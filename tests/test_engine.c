@@ -823,13 +823,26 @@ static void tempfile_rules(void **state)
     attrs = GetFileAttributesW(temp);
     assert_true(attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_HIDDEN));
     assert_false(tu_exists(local));
-    /* Taken meanwhile: another name in the same folder. */
+    /* What is there is a leftover of this file (hidden, ours: a process that ended before its
+     * record learned the file): it goes, and the name is made again. */
+    assert_hr(S_OK, tempfile_make(&temp, &id, &file));
+    CloseHandle(file);
+    assert_true(!wcscmp(reserved, temp));
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    assert_int_equal(0, tu_file_size(temp));
+    /* Something else there (not hidden): left alone, and another name in the same folder. */
+    assert_true(SetFileAttributesW(temp, FILE_ATTRIBUTE_NORMAL));
+    assert_false(GetFileAttributesW(temp) & FILE_ATTRIBUTE_HIDDEN);
     assert_hr(S_OK, tempfile_make(&temp, &id, &file));
     CloseHandle(file);
     assert_true(_wcsicmp(reserved, temp));
     assert_int_equal(2, tu_count(dir, L"BIT*.tmp"));
-    assert_hr(S_OK, tempfile_delete(temp, &id));
-    SetFileAttributesW(reserved, FILE_ATTRIBUTE_NORMAL);
+    /* The reserved name of a job's file that Cancel clears: only a leftover. */
+    assert_hr(S_FALSE, tempfile_clear_reserved(reserved));
+    assert_true(tu_exists(reserved));
+    assert_hr(S_OK, tempfile_clear_reserved(temp));
+    assert_false(tu_exists(temp));
+    assert_hr(S_FALSE, tempfile_clear_reserved(temp));
     DeleteFileW(reserved);
     HeapFree(GetProcessHeap(), 0, reserved);
     HeapFree(GetProcessHeap(), 0, temp);

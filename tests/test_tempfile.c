@@ -198,20 +198,20 @@ static void temp_names_never_reuse_what_exists(void **state)
     tu_path(local, ARRAY_SIZE(local), dir, L"file.bin");
     tu_path(victim, ARRAY_SIZE(victim), dir, L"victim.txt");
     write_text(victim, "victim");
-    /* Names then count from BIT00000000.tmp. */
+    /* Names then count from BIT0000000000000000.tmp. */
     set_fault("TEMP_NAME", "fail:80004005");
-    tu_path(name, ARRAY_SIZE(name), dir, L"BIT00000000.tmp");
+    tu_path(name, ARRAY_SIZE(name), dir, L"BIT0000000000000000.tmp");
     write_text(name, "planted");
-    tu_path(name, ARRAY_SIZE(name), dir, L"BIT00000001.tmp");
+    tu_path(name, ARRAY_SIZE(name), dir, L"BIT0000000000000001.tmp");
     assert_true(CreateDirectoryW(name, NULL));
-    tu_path(name, ARRAY_SIZE(name), dir, L"BIT00000002.tmp");
+    tu_path(name, ARRAY_SIZE(name), dir, L"BIT0000000000000002.tmp");
     assert_true(CreateHardLinkW(name, victim, NULL));
 
     et_make_temp(local, &temp, &id);
-    tu_path(name, ARRAY_SIZE(name), dir, L"BIT00000003.tmp");
+    tu_path(name, ARRAY_SIZE(name), dir, L"BIT0000000000000003.tmp");
     if (_wcsicmp(temp, name))
         fail_msg("the temporary file is %ls, expected %ls", temp, name);
-    tu_path(name, ARRAY_SIZE(name), dir, L"BIT00000000.tmp");
+    tu_path(name, ARRAY_SIZE(name), dir, L"BIT0000000000000000.tmp");
     assert_content(name, "planted");
     assert_content(victim, "victim");
     /* Deleting a name that is not ours leaves it alone. */
@@ -265,6 +265,33 @@ static void reserved_name_taken_meanwhile(void **state)
     assert_content(local, "hello, OpenDO\n");
     assert_content(temp, "planted");
     assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+}
+
+/* A process that made a file's temporary file and ended before the job's record learned it
+ * leaves the file at the reserved name: the next process's Cancel deletes it (and a transfer
+ * would make it anew there). */
+static void cancel_clears_a_leftover(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], temp[MAX_PATH], *made;
+    struct file_identity id;
+    struct ejob *job;
+    HANDLE file;
+
+    tu_scratch("tempfile_leftover", dir, ARRAY_SIZE(dir));
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    job = et_job_with_file(url, local);
+    temp_name(job, 0, temp, ARRAY_SIZE(temp));
+    made = HeapAlloc(GetProcessHeap(), 0, sizeof(temp));
+    wcscpy(made, temp);
+    assert_hr(S_OK, tempfile_make(&made, &id, &file));
+    CloseHandle(file);
+    assert_true(!wcscmp(made, temp));
+    HeapFree(GetProcessHeap(), 0, made);
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+
+    assert_hr(S_OK, ejob_cancel(job));
+    assert_int_equal(0, tu_count(dir, L"*"));
 }
 
 /* A job whose temporary file was replaced by another file does not write into it: it fails, and
@@ -402,6 +429,7 @@ int main(void)
         cmocka_unit_test_teardown(temp_file_is_private, teardown),
         cmocka_unit_test_teardown(temp_names_never_reuse_what_exists, teardown),
         cmocka_unit_test_teardown(reserved_name_taken_meanwhile, teardown),
+        cmocka_unit_test_teardown(cancel_clears_a_leftover, teardown),
         cmocka_unit_test_teardown(job_refuses_a_planted_file, teardown),
         cmocka_unit_test_teardown(job_refuses_a_hard_link, teardown),
         cmocka_unit_test_teardown(job_recreates_a_missing_file, teardown),

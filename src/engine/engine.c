@@ -586,7 +586,12 @@ HRESULT ejob_cancel(struct ejob *job)
     {
         struct ejob_file *file = job->files[i];
         if (file->temp_deleted)
+        {
+            /* Reserved only, as far as the record knows. */
+            if (file->temp && FAILED(tempfile_clear_reserved(file->temp)))
+                hr = BG_S_UNABLE_TO_DELETE_FILES;
             continue;
+        }
         if (SUCCEEDED(tempfile_delete(file->temp, &file->temp_id)))
             file->temp_deleted = TRUE;
         else
@@ -694,7 +699,12 @@ HRESULT ejob_complete(struct ejob *job)
         {
             struct ejob_file *file = job->files[i];
             if (file->temp_deleted)
+            {
+                /* Delivered, or (not finished) reserved only as far as the record knows. */
+                if (!file->finished && file->temp && FAILED(tempfile_clear_reserved(file->temp)))
+                    undeleted = TRUE;
                 continue;
+            }
             if (SUCCEEDED(tempfile_delete(file->temp, &file->temp_id)))
                 file->temp_deleted = TRUE;
             else

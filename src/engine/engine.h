@@ -323,6 +323,11 @@ HRESULT tempfile_reserve(const WCHAR *local, WCHAR *checked, WCHAR **temp);
  * name in the same folder is taken, and *temp (freed and allocated again) says which.
  * E_ACCESSDENIED or the Win32 error. Caller holds no lock. */
 HRESULT tempfile_make(WCHAR **temp, struct file_identity *id, HANDLE *out);
+/* A file whose temporary file the record does not know (AddFile reserved the name) may have
+ * one all the same: its transfer made it in a process that ended before the record learned it.
+ * Deletes it if it is that (hidden, the caller's, one link): S_OK; S_FALSE if nothing or
+ * something else is at the name. Caller holds no lock. */
+HRESULT tempfile_clear_reserved(const WCHAR *temp);
 /* Opens the temporary file for writing (sharing read and delete) if it is still the file `id`
  * names (or, `id` unknown, a plain file with one link: `id` learns it): S_OK.
  * HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) if something else is at the name, which is left alone.

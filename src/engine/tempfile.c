@@ -45,8 +45,8 @@
 
 /* Names tried before giving up with ERROR_FILE_EXISTS. */
 #define TEMP_ATTEMPTS 100
-/* "\BIT" + 8 hex digits + ".tmp". */
-#define TEMP_NAME_CHARS 16
+/* "\BIT" + 16 hex digits + ".tmp". */
+#define TEMP_NAME_CHARS 24
 
 /* The user (from the thread's token, else the process's) and the security descriptor that
  * gives a new file to that user and SYSTEM only. Everything lives in the struct itself. */
@@ -164,15 +164,19 @@ static BOOL is_ours(HANDLE file, struct file_identity *id)
     return TRUE;
 }
 
-/* The first number of the names to try: random, or 0 when the fault point TEMP_NAME fails. */
-static DWORD first_number(void)
+/* The first number of the names to try: 64 random bits, or 0 when the fault point TEMP_NAME
+ * fails. So many bits that two reserved names never meet (a name is only made when its
+ * transfer starts, and what is at a reserved name then may be the leftover of this very file:
+ * clear_leftover). */
+static UINT64 first_number(void)
 {
     GUID guid;
 
-    /* A version 4 GUID's first field is all random bits. */
+    /* A version 4 GUID's first field and the last four bytes are all random bits. */
     if (FAILED(engine_fault("TEMP_NAME")) || FAILED(CoCreateGuid(&guid)))
         return 0;
-    return guid.Data1;
+    return (UINT64)guid.Data1 << 32 | (UINT64)guid.Data4[4] << 24 | guid.Data4[5] << 16 |
+           guid.Data4[6] << 8 | guid.Data4[7];
 }
 
 /* The folder `local` is to be delivered into, in `folder` (at least MAX_PATH characters), with
@@ -274,21 +278,77 @@ HRESULT tempfile_reserve(const WCHAR *local, WCHAR *checked, WCHAR **temp)
     len = wcslen(folder);
     if (folder[len - 1] == '\\')
         folder[len - 1] = 0;
-    swprintf(name, ARRAY_SIZE(name), L"%ls\\BIT%08lX.tmp", folder, first_number());
+    swprintf(name, ARRAY_SIZE(name), L"%ls\\BIT%016I64X.tmp", folder, first_number());
     if (!(*temp = heap_strdup(name)))
         return E_OUTOFMEMORY;
     return S_OK;
 }
 
+static HRESULT open_for_change(const WCHAR *temp, const struct file_identity *id, DWORD access,
+                               HANDLE *out);
+
+/* Is the open file one the engine made for the caller: hidden, owned by the caller? */
+static BOOL made_for(HANDLE file, const struct private_descriptor *pd)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    struct file_facts facts;
+    PSID owner = NULL;
+    BOOL made;
+
+    if (!facts_of(file, &facts) || !(facts.attributes & FILE_ATTRIBUTE_HIDDEN) ||
+        GetSecurityInfo(file, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL, NULL,
+                        &sd))
+        return FALSE;
+    made = owner && EqualSid(owner, pd->user.User.Sid);
+    LocalFree(sd);
+    return made;
+}
+
+/* Deletes what is at a reserved name if it is a leftover of this file: a process that made the
+ * file and ended before the job's record learned it leaves one there (hidden, the caller's, one
+ * link, no reparse point). Nobody else reserves that name (64 random bits). S_OK if one was
+ * deleted, S_FALSE if nothing or something else is there (left alone). */
+static HRESULT clear_leftover(const WCHAR *temp, const struct private_descriptor *pd)
+{
+    FILE_DISPOSITION_INFO disposition = {TRUE};
+    struct file_identity unknown = {0};
+    HANDLE file;
+    HRESULT hr;
+
+    if ((hr = open_for_change(temp, &unknown, READ_CONTROL, &file)) != S_OK)
+        return hr == HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) ? S_FALSE : hr;
+    if (!made_for(file, pd))
+        hr = S_FALSE;
+    else if (!SetFileInformationByHandle(file, FileDispositionInfo, &disposition,
+                                         sizeof(disposition)))
+        hr = last_error();
+    CloseHandle(file);
+    if (hr == S_OK)
+        WARN("%s: left by a process that ended; deleted", debugstr_w(temp));
+    return hr;
+}
+
+HRESULT tempfile_clear_reserved(const WCHAR *temp)
+{
+    struct private_descriptor pd;
+    HRESULT hr;
+
+    if (FAILED(hr = make_private_descriptor(&pd)))
+        return hr;
+    return clear_leftover(temp, &pd);
+}
+
 HRESULT tempfile_make(WCHAR **temp, struct file_identity *id, HANDLE *out)
 {
     const DWORD share = FILE_SHARE_READ | FILE_SHARE_DELETE;
+    const DWORD access = GENERIC_WRITE | FILE_READ_ATTRIBUTES;
     struct private_descriptor pd;
     struct file_facts facts;
     WCHAR name[MAX_PATH];
     size_t len = path_dir_length(*temp);
-    DWORD number = 0, err = ERROR_FILE_EXISTS;
+    DWORD err = ERROR_FILE_EXISTS;
     HANDLE file = INVALID_HANDLE_VALUE;
+    UINT64 number = 0;
     HRESULT hr;
 
     *out = INVALID_HANDLE_VALUE;
@@ -297,23 +357,30 @@ HRESULT tempfile_make(WCHAR **temp, struct file_identity *id, HANDLE *out)
         return E_INVALIDARG;
     if (FAILED(hr = make_private_descriptor(&pd)))
         return hr;
-    /* The reserved name first; when something took it meanwhile, other names in its folder,
-     * from a new random start. */
+    /* The reserved name first (cleared of a leftover of this file); when something else took
+     * it, other names in its folder, from a new random start. */
     wcscpy(name, *temp);
-    for (int attempt = 0; attempt < TEMP_ATTEMPTS; attempt++, number++)
-    {
-        if (attempt == 1)
-            number = first_number();
-        if (attempt)
-            swprintf(name + len, ARRAY_SIZE(name) - len, L"%lsBIT%08lX.tmp",
-                     name[len - 1] == '\\' ? L"" : L"\\", number);
-        file = create_exclusive(name, &pd, GENERIC_WRITE, share, FILE_FLAG_SEQUENTIAL_SCAN);
-        if (file != INVALID_HANDLE_VALUE)
-            break;
+    if ((file = create_exclusive(name, &pd, access, share, FILE_FLAG_SEQUENTIAL_SCAN)) ==
+        INVALID_HANDLE_VALUE)
         err = GetLastError();
+    if (file == INVALID_HANDLE_VALUE && err == ERROR_FILE_EXISTS &&
+        clear_leftover(name, &pd) == S_OK &&
+        (file = create_exclusive(name, &pd, access, share, FILE_FLAG_SEQUENTIAL_SCAN)) ==
+            INVALID_HANDLE_VALUE)
+        err = GetLastError();
+    for (int attempt = 0;
+         file == INVALID_HANDLE_VALUE &&
+         (err == ERROR_FILE_EXISTS || err == ERROR_ALREADY_EXISTS) && attempt < TEMP_ATTEMPTS;
+         attempt++, number++)
+    {
+        if (!attempt)
+            number = first_number();
+        swprintf(name + len, ARRAY_SIZE(name) - len, L"%lsBIT%016I64X.tmp",
+                 name[len - 1] == '\\' ? L"" : L"\\", number);
         /* Something is there already (a file, a link, a folder): it is left alone. */
-        if (err != ERROR_FILE_EXISTS && err != ERROR_ALREADY_EXISTS)
-            break;
+        if ((file = create_exclusive(name, &pd, access, share, FILE_FLAG_SEQUENTIAL_SCAN)) ==
+            INVALID_HANDLE_VALUE)
+            err = GetLastError();
     }
     if (file == INVALID_HANDLE_VALUE)
         return err == ERROR_ACCESS_DENIED ? E_ACCESSDENIED : HRESULT_FROM_WIN32(err);
@@ -344,7 +411,7 @@ HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out)
     HRESULT hr;
 
     *out = INVALID_HANDLE_VALUE;
-    file = CreateFileW(temp, GENERIC_WRITE, share, NULL, OPEN_EXISTING,
+    file = CreateFileW(temp, GENERIC_WRITE | FILE_READ_ATTRIBUTES, share, NULL, OPEN_EXISTING,
                        FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
     if (file != INVALID_HANDLE_VALUE)
     {
@@ -363,7 +430,8 @@ HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out)
      * name taken meanwhile fails with ERROR_FILE_EXISTS. */
     if (FAILED(hr = make_private_descriptor(&pd)))
         return hr;
-    file = create_exclusive(temp, &pd, GENERIC_WRITE, share, FILE_FLAG_SEQUENTIAL_SCAN);
+    file = create_exclusive(temp, &pd, GENERIC_WRITE | FILE_READ_ATTRIBUTES, share,
+                            FILE_FLAG_SEQUENTIAL_SCAN);
     if (file == INVALID_HANDLE_VALUE)
         return last_error();
     memset(id, 0, sizeof(*id));
