@@ -223,9 +223,19 @@ static DWORD WINAPI fake_main(void *arg)
         }
         fake.ticks[i] = GetTickCount64();
         fake.served = i + 1;
-        /* Head and body in one piece, so that the client sees all of them arrive at once. */
+        /* Head and body in one piece, so that the client sees all of them arrive at once. The
+         * server answers one request per connection, and says so unless the script does: a
+         * client that kept the connection would otherwise send its next request into a closed
+         * socket (WinHTTP then fails the request when the close comes after its send). */
         n = (int)strlen(answer->head);
         memcpy(fake.out, answer->head, n);
+        if (n >= 4 && !strcmp(answer->head + n - 4, "\r\n\r\n") &&
+            !strstr(answer->head, "\r\nConnection:"))
+        {
+            static const char close_line[] = "Connection: close\r\n\r\n";
+            memcpy(fake.out + n - 2, close_line, sizeof(close_line) - 1);
+            n += sizeof(close_line) - 1 - 2;
+        }
         memcpy(fake.out + n, answer->body, answer->body_size);
         ws.send(s, fake.out, n + answer->body_size, 0);
         if (answer->stall)
