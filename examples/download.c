@@ -9,6 +9,11 @@
  * (`regsvr32 opendo.dll`); CoCreateInstance finds it through the registry.
  */
 
+/* The C macros for the methods, IBackgroundCopyJob_AddFile(job, ...) and the like. */
+#ifndef COBJMACROS
+#define COBJMACROS
+#endif
+
 #include <stdio.h>
 
 #include "opendo.h"
