@@ -9,7 +9,9 @@
  * header is included inside namespace ours, after abi_undef.h (generated from the header by the
  * build) has undefined its include guards and constants: C++ keeps the two sets of declarations
  * apart, and the list is expanded once more inside namespace ours, where each name means ours,
- * into static_asserts against the captured values. CINTERFACE gives C++ the C vtable structs.
+ * into static_asserts against the captured values. Last, what only our header has is asserted
+ * against the spec's numbers for the target (abi_spec.h). CINTERFACE gives C++ the C vtable
+ * structs.
  */
 #define CINTERFACE
 #undef COBJMACROS
@@ -108,7 +110,7 @@ namespace ours
     static_assert(sizeof(type) == mingw::size_##type, "sizeof(" #type ") differs from MinGW's");
 #define ABI_ALIGN(type)                                                                            \
     static_assert(alignof(type) == mingw::align_##type, "alignof(" #type ") differs from "         \
-                                                                         "MinGW's");
+                                                        "MinGW's");
 #define ABI_OFFSET(type, field)                                                                    \
     static_assert(offsetof(type, field) == mingw::offset_##type##_##field,                         \
                   "offsetof(" #type ", " #field ") differs from MinGW's");
@@ -129,5 +131,70 @@ namespace ours
 /* A name our header lacked would find MinGW's here and compare it with itself; abi_ours.c, compiled
  * next to this file, names every entry against our header alone. */
 #define ABI_LIST_SHARED
+#include "abi_list.h"
+} // namespace ours
+
+/*
+ * Third pass: what only our header declares, against the spec's numbers for this target
+ * (abi_spec.h). IIDs and strings do not depend on the target; test_abi.c checks those.
+ */
+struct spec_number
+{
+    const char *name;
+    unsigned long long x64, x86;
+};
+
+constexpr spec_number spec_numbers[] = {
+#define ABI_SPEC(name, x64, x86) {name, x64, x86},
+#include "abi_spec.h"
+#undef ABI_SPEC
+};
+
+constexpr bool same_text(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+    {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* TRUE when the spec has this name with this value for the target. */
+constexpr bool matches_spec(const char *name, unsigned long long value)
+{
+    for (const spec_number &spec : spec_numbers)
+        if (same_text(spec.name, name))
+            return value == (sizeof(void *) == 8 ? spec.x64 : spec.x86);
+    return false;
+}
+
+#undef ABI_IID
+#undef ABI_SIZE
+#undef ABI_ALIGN
+#undef ABI_OFFSET
+#undef ABI_SLOT
+#undef ABI_SLOTS
+#undef ABI_CONST
+#undef ABI_DWORD
+#undef ABI_TEXT
+
+#define ABI_SPEC_ASSERT(name, value)                                                               \
+    static_assert(matches_spec(name, value), name ": not the spec's value, or not in abi_spec.h");
+#define ABI_IID(itf)
+#define ABI_TEXT(name)
+#define ABI_SIZE(type) ABI_SPEC_ASSERT("sizeof(" #type ")", sizeof(type))
+#define ABI_ALIGN(type) ABI_SPEC_ASSERT("alignof(" #type ")", alignof(type))
+#define ABI_OFFSET(type, field)                                                                    \
+    ABI_SPEC_ASSERT("offsetof(" #type ", " #field ")", offsetof(type, field))
+#define ABI_SLOT(vtbl, method)                                                                     \
+    ABI_SPEC_ASSERT("slot(" #vtbl ", " #method ")", offsetof(vtbl, method) / sizeof(void *))
+#define ABI_SLOTS(vtbl) ABI_SPEC_ASSERT("slots(" #vtbl ")", sizeof(vtbl) / sizeof(void *))
+#define ABI_CONST(name) ABI_SPEC_ASSERT(#name, (unsigned long long)(name))
+#define ABI_DWORD(name) ABI_SPEC_ASSERT(#name, (DWORD)(name))
+
+namespace ours
+{
+#define ABI_LIST_OURS_ONLY
 #include "abi_list.h"
 } // namespace ours
