@@ -7,8 +7,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${OPENDO_BUILD_DIR:-$top/build}
 # clang, libclang-rt-dev (libFuzzer and the sanitizers' runtimes) and libcmocka-dev: the native
-# fuzz and sanitizer build of the pure-C parsers (scripts/fuzz.sh).
-packages=(gcc-mingw-w64-x86-64 mingw-w64-tools wine wine64 libwine-dev nginx-light
+# fuzz and sanitizer build of the pure-C parsers (scripts/fuzz.sh). g++: tests/test_cpp.cpp,
+# tests/abi_static.cpp and examples/download.cpp. The i686 compilers: the 32-bit build.
+packages=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 gcc-mingw-w64-i686 g++-mingw-w64-i686
+          mingw-w64-tools wine wine64 libwine-dev nginx-light
           python3 cmake make dpkg-dev openssl clang libclang-rt-dev libcmocka-dev)
 
 need_root() {
