@@ -299,6 +299,23 @@ static int count_records(const WCHAR *dir, const WCHAR *pattern)
     return count;
 }
 
+/* A helper process (in the store `store`, or NULL for the test's) starts a job on `url` and is
+ * killed once half of it is in; *id is the job's. */
+static void kill_halfway(const WCHAR *store, const WCHAR *url, const WCHAR *local,
+                         const WCHAR *answer, GUID *id)
+{
+    HANDLE helper = start_helper(store, L"transfer", url, local, answer);
+
+    if (!read_id(answer, id, TIMEOUT))
+    {
+        TerminateProcess(helper, 1);
+        CloseHandle(helper);
+        fail_msg("the helper did not get half of the file within %u ms", TIMEOUT);
+    }
+    TerminateProcess(helper, 9);
+    wait_helper(helper, 9);
+}
+
 /* ---- tests ---- */
 
 /* A job made and left by a process that ended is there, as it was, for the next one. */
@@ -376,22 +393,13 @@ static void killed_download_goes_on(void **state)
     WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH], served[MAX_PATH];
     IBackgroundCopyJob *job;
     UINT64 sent;
-    HANDLE helper;
     GUID id;
 
     tu_scratch("store_killed", dir, ARRAY_SIZE(dir));
     tu_unique_url(url, ARRAY_SIZE(url), L"throttled/96m.bin");
     tu_path(local, ARRAY_SIZE(local), dir, L"96m.bin");
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
-    helper = start_helper(NULL, L"transfer", url, local, answer);
-    if (!read_id(answer, &id, TIMEOUT))
-    {
-        TerminateProcess(helper, 1);
-        CloseHandle(helper);
-        fail_msg("the helper did not get half of the file within %u ms", TIMEOUT);
-    }
-    TerminateProcess(helper, 9);
-    wait_helper(helper, 9);
+    kill_halfway(NULL, url, local, answer, &id);
 
     /* Adopted within about a second of the owner's end, and on its way again by itself. */
     job = wait_job(&id, 3000);
@@ -583,7 +591,6 @@ static void old_jobs_are_dropped(void **state)
 {
     WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH];
     WCHAR path[MAX_PATH];
-    HANDLE helper;
     GUID id, count;
 
     tu_scratch("store_retention", dir, ARRAY_SIZE(dir));
@@ -592,15 +599,7 @@ static void old_jobs_are_dropped(void **state)
     tu_path(local, ARRAY_SIZE(local), dir, L"96m.bin");
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
     /* A job on its way (its temporary file made), whose owner is killed. */
-    helper = start_helper(store, L"transfer", url, local, answer);
-    if (!read_id(answer, &id, TIMEOUT))
-    {
-        TerminateProcess(helper, 1);
-        CloseHandle(helper);
-        fail_msg("the helper did not get half of the file within %u ms", TIMEOUT);
-    }
-    TerminateProcess(helper, 9);
-    wait_helper(helper, 9);
+    kill_halfway(store, url, local, answer, &id);
     record_path(path, ARRAY_SIZE(path), store, &id, L".job");
     assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
 
