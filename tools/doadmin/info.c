@@ -370,6 +370,23 @@ static void json_job(struct json *json, const struct job_info *info)
     json_object_end(json);
 }
 
+/* What the job named `name` (its id or display name) is now, in *info (job_info_free): 0, or
+ * the exit status after saying why not. */
+static int read_named_job(struct cli *cli, const WCHAR *name, struct job_info *info)
+{
+    IBackgroundCopyJob *job;
+    HRESULT hr;
+    int status;
+
+    if ((status = find_job(cli, name, &job)))
+        return status;
+    hr = job_info_read(job, info);
+    IBackgroundCopyJob_Release(job);
+    if (FAILED(hr))
+        return fail_hr(cli, hr, L"cannot read job %ls", name);
+    return 0;
+}
+
 /* Takes the options that follow the fixed arguments; FALSE on an unknown one. */
 static BOOL take_flags(const struct verb *verb, int argc, WCHAR **argv, BOOL *verbose,
                        BOOL *all_users)
@@ -388,21 +405,15 @@ static BOOL take_flags(const struct verb *verb, int argc, WCHAR **argv, BOOL *ve
 
 int verb_info(struct cli *cli, const struct verb *verb, int argc, WCHAR **argv)
 {
-    IBackgroundCopyJob *job;
     struct job_info info;
     struct json json;
     BOOL verbose = FALSE;
-    HRESULT hr;
     int status;
 
     if (!take_flags(verb, argc - 1, argv + 1, &verbose, NULL))
         return usage_error(verb, L"unknown option '%ls'", argv[argc - 1]);
-    if ((status = find_job(cli, argv[0], &job)))
+    if ((status = read_named_job(cli, argv[0], &info)))
         return status;
-    hr = job_info_read(job, &info);
-    IBackgroundCopyJob_Release(job);
-    if (FAILED(hr))
-        return fail_hr(cli, hr, L"cannot read job %ls", argv[0]);
     if (cli->json)
     {
         json_init(&json);
@@ -463,17 +474,11 @@ int verb_list(struct cli *cli, const struct verb *verb, int argc, WCHAR **argv)
 
 int verb_listfiles(struct cli *cli, const struct verb *verb, int argc, WCHAR **argv)
 {
-    IBackgroundCopyJob *job;
     struct job_info info;
-    HRESULT hr;
     int status;
 
-    if ((status = find_job(cli, argv[0], &job)))
+    if ((status = read_named_job(cli, argv[0], &info)))
         return status;
-    hr = job_info_read(job, &info);
-    IBackgroundCopyJob_Release(job);
-    if (FAILED(hr))
-        return fail_hr(cli, hr, L"cannot read job %ls", argv[0]);
     print_files(&info);
     out(L"Listed %lu file(s).\n", info.file_count);
     job_info_free(&info);
@@ -485,17 +490,11 @@ int verb_get(struct cli *cli, const struct verb *verb, int argc, WCHAR **argv)
 {
     const WCHAR *name = verb->name + 4; /* after "/get" */
     WCHAR value[1024], time[40];
-    IBackgroundCopyJob *job;
     struct job_info info;
-    HRESULT hr;
     int status;
 
-    if ((status = find_job(cli, argv[0], &job)))
+    if ((status = read_named_job(cli, argv[0], &info)))
         return status;
-    hr = job_info_read(job, &info);
-    IBackgroundCopyJob_Release(job);
-    if (FAILED(hr))
-        return fail_hr(cli, hr, L"cannot read job %ls", argv[0]);
 
 #define IS(n) (!_wcsicmp(name, n))
     if (IS(L"state"))
