@@ -86,6 +86,24 @@ static BOOL everyone_reads(const WCHAR *path)
 }
 
 /* Asserts that the file holds exactly `text`. */
+/* The file's DACL in SDDL. (Wine reports a file's DACL as its Unix mode bits say, with no
+ * inheritance flags: under Wine this compares what the two files let whom do.) */
+static void dacl_of(const WCHAR *path, WCHAR *sddl, size_t size)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    WCHAR *text = NULL;
+
+    assert_int_equal(ERROR_SUCCESS,
+                     GetNamedSecurityInfoW(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL,
+                                           NULL, NULL, NULL, &sd));
+    assert_true(ConvertSecurityDescriptorToStringSecurityDescriptorW(
+        sd, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &text, NULL));
+    assert_true(wcslen(text) < size);
+    wcscpy(sddl, text);
+    LocalFree(text);
+    LocalFree(sd);
+}
+
 static void assert_content(const WCHAR *path, const char *text)
 {
     char buffer[256];
@@ -153,8 +171,11 @@ static void temp_file_is_private(void **state)
 {
     WCHAR dir[MAX_PATH], local[MAX_PATH], plain[MAX_PATH], *temp = NULL;
     BYTE user[SECURITY_MAX_SID_SIZE], system[SECURITY_MAX_SID_SIZE];
+    WCHAR expected[1024], got[1024];
+    struct folder_acl cache = {0};
     DWORD size = sizeof(system);
     struct file_identity id;
+    ULONGLONG read_at;
     BOOL named;
     HANDLE file;
 
@@ -178,10 +199,28 @@ static void temp_file_is_private(void **state)
     if (everyone_reads(temp))
         fail_msg("Everyone may read the new temporary file %ls", temp);
 
-    /* Complete: the folder's rules, like the ordinary file's. */
-    assert_hr(S_OK, tempfile_inherit_acl(temp));
+    /* Complete: the folder's rules, like the ordinary file's: the same DACL, inherited. */
+    file = CreateFileW(temp, WRITE_DAC, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0,
+                       NULL);
+    assert_true(file != INVALID_HANDLE_VALUE);
+    assert_hr(S_OK, tempfile_inherit_acl(file, temp, &cache));
+    CloseHandle(file);
     assert_true(everyone_reads(temp));
     assert_int_equal(FILE_ALL_ACCESS, allowed(temp, user, &named) & FILE_ALL_ACCESS);
+    dacl_of(plain, expected, ARRAY_SIZE(expected));
+    dacl_of(temp, got, ARRAY_SIZE(got));
+    if (wcscmp(expected, got))
+        fail_msg("the delivered file's DACL is %ls, a new file's %ls", got, expected);
+    /* The folder is read once for its files: a second file there is served from the cache. */
+    read_at = cache.read_at;
+    file = CreateFileW(temp, WRITE_DAC, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0,
+                       NULL);
+    assert_true(file != INVALID_HANDLE_VALUE);
+    assert_hr(S_OK, tempfile_inherit_acl(file, temp, &cache));
+    CloseHandle(file);
+    assert_int_equal(read_at, cache.read_at);
+    tempfile_acl_clear(&cache);
+    assert_null(cache.dacl);
 
     assert_hr(S_OK, tempfile_delete(temp, &id));
     assert_false(tu_exists(temp));

@@ -344,10 +344,22 @@ HRESULT tempfile_delete(const WCHAR *temp, const struct file_identity *id);
  * HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) if nothing is; the file stays hidden at its name
  * when the rename fails. Caller holds no lock. */
 HRESULT tempfile_commit(const WCHAR *temp, const struct file_identity *id, const WCHAR *local);
-/* All of the file's bytes are in: its DACL becomes what its folder gives a new file (the
- * folder's inheritable entries, or the user's default DACL if there are none), as BITS
- * delivers files. Caller holds no lock. */
-HRESULT tempfile_inherit_acl(const WCHAR *temp);
+/* What a folder gives its new files, as tempfile_inherit_acl last read it: kept by a fetching
+ * thread for its next files in that folder (for up to two seconds). Zeroed to start. */
+struct folder_acl
+{
+    WCHAR folder[MAX_PATH];
+    ACL *dacl;           /* heap; NULL: nothing read */
+    BOOL auto_inherited; /* the folder's DACL says SE_DACL_AUTO_INHERITED */
+    ULONGLONG read_at;   /* GetTickCount64 */
+};
+/* Frees what the cache holds and zeroes it. */
+void tempfile_acl_clear(struct folder_acl *cache);
+/* All of the file's bytes are in: the DACL of `file` (the temporary file `temp`, open with
+ * WRITE_DAC) becomes what its folder gives a new file: the folder's inheritable entries, marked
+ * inherited, or the user's default DACL if there are none, as BITS delivers files. The folder
+ * is read through `cache`. Caller holds no lock. */
+HRESULT tempfile_inherit_acl(HANDLE file, const WCHAR *temp, struct folder_acl *cache);
 
 /* ---- the job table (engine/jobs.c) ---- */
 

@@ -47,6 +47,11 @@
 #define TEMP_ATTEMPTS 100
 /* "\BIT" + 16 hex digits + ".tmp". */
 #define TEMP_NAME_CHARS 24
+/* The engine's handles to a temporary file: it writes the bytes, reads the file's identity and,
+ * once the bytes are in, gives it its folder's DACL (tempfile_inherit_acl). */
+#define TEMP_ACCESS (GENERIC_WRITE | FILE_READ_ATTRIBUTES | WRITE_DAC)
+/* How long a folder's DACL, as read for its new files, serves a fetching thread. */
+#define FOLDER_ACL_MS 2000
 
 /* The user (from the thread's token, else the process's) and the security descriptor that
  * gives a new file to that user and SYSTEM only. Everything lives in the struct itself. */
@@ -341,7 +346,7 @@ HRESULT tempfile_clear_reserved(const WCHAR *temp)
 HRESULT tempfile_make(WCHAR **temp, struct file_identity *id, HANDLE *out)
 {
     const DWORD share = FILE_SHARE_READ | FILE_SHARE_DELETE;
-    const DWORD access = GENERIC_WRITE | FILE_READ_ATTRIBUTES;
+    const DWORD access = TEMP_ACCESS;
     struct private_descriptor pd;
     struct file_facts facts;
     WCHAR name[MAX_PATH];
@@ -411,7 +416,7 @@ HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out)
     HRESULT hr;
 
     *out = INVALID_HANDLE_VALUE;
-    file = CreateFileW(temp, GENERIC_WRITE | FILE_READ_ATTRIBUTES, share, NULL, OPEN_EXISTING,
+    file = CreateFileW(temp, TEMP_ACCESS, share, NULL, OPEN_EXISTING,
                        FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
     if (file != INVALID_HANDLE_VALUE)
     {
@@ -430,8 +435,7 @@ HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out)
      * name taken meanwhile fails with ERROR_FILE_EXISTS. */
     if (FAILED(hr = make_private_descriptor(&pd)))
         return hr;
-    file = create_exclusive(temp, &pd, GENERIC_WRITE | FILE_READ_ATTRIBUTES, share,
-                            FILE_FLAG_SEQUENTIAL_SCAN);
+    file = create_exclusive(temp, &pd, TEMP_ACCESS, share, FILE_FLAG_SEQUENTIAL_SCAN);
     if (file == INVALID_HANDLE_VALUE)
         return last_error();
     memset(id, 0, sizeof(*id));
@@ -524,17 +528,181 @@ HRESULT tempfile_commit(const WCHAR *temp, const struct file_identity *id, const
     return hr;
 }
 
-HRESULT tempfile_inherit_acl(const WCHAR *temp)
+/* Is the ACE's SID the well-known one? (ACCESS_ALLOWED and ACCESS_DENIED ACEs.) */
+static BOOL ace_names(const ACCESS_ALLOWED_ACE *ace, WELL_KNOWN_SID_TYPE which)
+{
+    BYTE sid[SECURITY_MAX_SID_SIZE];
+    DWORD size = sizeof(sid);
+
+    return CreateWellKnownSid(which, NULL, sid, &size) && EqualSid((PSID)&ace->SidStart, sid);
+}
+
+/* The user's SID (owner of the files the engine makes) and primary group, from the thread's
+ * token or else the process's; or the user's default DACL in *fallback (heap), when asked. */
+static HRESULT token_facts(BYTE *user, BYTE *group, TOKEN_DEFAULT_DACL **fallback)
+{
+    BYTE buffer[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    HANDLE token;
+    DWORD size = 0;
+    HRESULT hr = S_OK;
+
+    if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token) &&
+        !OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+        return last_error();
+    if (!GetTokenInformation(token, TokenUser, buffer, sizeof(buffer), &size) ||
+        !CopySid(SECURITY_MAX_SID_SIZE, user, ((TOKEN_USER *)buffer)->User.Sid) ||
+        !GetTokenInformation(token, TokenPrimaryGroup, buffer, sizeof(buffer), &size) ||
+        !CopySid(SECURITY_MAX_SID_SIZE, group, ((TOKEN_PRIMARY_GROUP *)buffer)->PrimaryGroup))
+        hr = last_error();
+    if (SUCCEEDED(hr) && fallback)
+    {
+        size = 0;
+        GetTokenInformation(token, TokenDefaultDacl, NULL, 0, &size);
+        if (size && (*fallback = heap_alloc_zero(size)) &&
+            !GetTokenInformation(token, TokenDefaultDacl, *fallback, size, &size))
+        {
+            heap_free(*fallback);
+            *fallback = NULL;
+        }
+    }
+    CloseHandle(token);
+    return hr;
+}
+
+/* The DACL a new file gets in a folder whose DACL is `parent`, as Windows derives it: each entry
+ * the folder gives its files (OBJECT_INHERIT_ACE), marked inherited and no longer inheritable,
+ * with CREATOR OWNER and CREATOR GROUP replaced by the file's owner and group and generic
+ * rights mapped to file rights. S_FALSE (and no ACL) when the folder gives its files nothing. */
+static HRESULT inherited_dacl(const ACL *parent, PSID owner, PSID group, ACL **out)
+{
+    GENERIC_MAPPING mapping = {FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE,
+                               FILE_ALL_ACCESS};
+    DWORD size = sizeof(ACL), count = 0;
+    ACE_HEADER *header;
+    ACL *acl;
+
+    *out = NULL;
+    for (DWORD i = 0; parent && i < parent->AceCount; i++)
+    {
+        if (GetAce((ACL *)parent, i, (void **)&header) && (header->AceFlags & OBJECT_INHERIT_ACE))
+        {
+            size += header->AceSize + SECURITY_MAX_SID_SIZE;
+            count++;
+        }
+    }
+    if (!count)
+        return S_FALSE;
+    if (!(acl = heap_alloc_zero(size)) || !InitializeAcl(acl, size, ACL_REVISION))
+    {
+        heap_free(acl);
+        return E_OUTOFMEMORY;
+    }
+    for (DWORD i = 0; i < parent->AceCount; i++)
+    {
+        ACCESS_ALLOWED_ACE *ace;
+        BOOL ok = TRUE;
+
+        if (!GetAce((ACL *)parent, i, (void **)&header) || !(header->AceFlags & OBJECT_INHERIT_ACE))
+            continue;
+        ace = (ACCESS_ALLOWED_ACE *)header;
+        if (header->AceType == ACCESS_ALLOWED_ACE_TYPE || header->AceType == ACCESS_DENIED_ACE_TYPE)
+        {
+            ACCESS_MASK mask = ace->Mask;
+            PSID sid = (PSID)&ace->SidStart;
+
+            if (ace_names(ace, WinCreatorOwnerSid))
+                sid = owner;
+            else if (ace_names(ace, WinCreatorGroupSid))
+                sid = group;
+            MapGenericMask(&mask, &mapping);
+            ok = header->AceType == ACCESS_ALLOWED_ACE_TYPE
+                     ? AddAccessAllowedAceEx(acl, ACL_REVISION, INHERITED_ACE, mask, sid)
+                     : AddAccessDeniedAceEx(acl, ACL_REVISION, INHERITED_ACE, mask, sid);
+        }
+        else
+        {
+            /* Other kinds (object, callback ACEs) are carried as they are, inherited. */
+            ACE_HEADER *copy;
+            ok = AddAce(acl, ACL_REVISION, MAXDWORD, header, header->AceSize) &&
+                 GetAce(acl, acl->AceCount - 1, (void **)&copy);
+            if (ok)
+                copy->AceFlags = (copy->AceFlags & ~VALID_INHERIT_FLAGS) | INHERITED_ACE;
+        }
+        if (!ok)
+        {
+            HRESULT hr = last_error();
+            heap_free(acl);
+            return hr;
+        }
+    }
+    *out = acl;
+    return S_OK;
+}
+
+/* Reads the folder's DACL and derives what its new files get, into the cache. */
+static HRESULT read_folder_acl(const WCHAR *folder, struct folder_acl *cache)
+{
+    SECURITY_DESCRIPTOR_CONTROL control = 0;
+    PSECURITY_DESCRIPTOR descriptor = NULL;
+    BYTE owner[SECURITY_MAX_SID_SIZE], group[SECURITY_MAX_SID_SIZE];
+    TOKEN_DEFAULT_DACL *fallback = NULL;
+    ACL *folder_dacl = NULL, *dacl = NULL;
+    DWORD revision, err;
+    HRESULT hr;
+
+    tempfile_acl_clear(cache);
+    if ((err = GetNamedSecurityInfoW(folder, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
+                                     &folder_dacl, NULL, &descriptor)))
+        return HRESULT_FROM_WIN32(err);
+    GetSecurityDescriptorControl(descriptor, &control, &revision);
+    if (SUCCEEDED(hr = token_facts(owner, group, NULL)) &&
+        (hr = inherited_dacl(folder_dacl, owner, group, &dacl)) == S_FALSE)
+    {
+        /* A folder that gives its files nothing: a new file there gets the owner's default
+         * DACL, and so does this one. An empty DACL if the token has none. */
+        DWORD size = sizeof(ACL);
+        ACL *source = NULL;
+
+        hr = token_facts(owner, group, &fallback);
+        if (SUCCEEDED(hr) && fallback && fallback->DefaultDacl)
+        {
+            source = fallback->DefaultDacl;
+            size = source->AclSize;
+        }
+        if (SUCCEEDED(hr) && !(dacl = heap_alloc_zero(size)))
+            hr = E_OUTOFMEMORY;
+        else if (SUCCEEDED(hr))
+        {
+            if (source)
+                memcpy(dacl, source, size);
+            else
+                InitializeAcl(dacl, size, ACL_REVISION);
+            control = 0;
+        }
+        heap_free(fallback);
+    }
+    LocalFree(descriptor);
+    if (FAILED(hr))
+        return hr;
+    wcscpy(cache->folder, folder);
+    cache->dacl = dacl;
+    cache->auto_inherited = (control & SE_DACL_AUTO_INHERITED) != 0;
+    cache->read_at = GetTickCount64();
+    return S_OK;
+}
+
+void tempfile_acl_clear(struct folder_acl *cache)
+{
+    heap_free(cache->dacl);
+    memset(cache, 0, sizeof(*cache));
+}
+
+HRESULT tempfile_inherit_acl(HANDLE file, const WCHAR *temp, struct folder_acl *cache)
 {
     WCHAR folder[MAX_PATH];
-    PSECURITY_DESCRIPTOR descriptor = NULL;
-    TOKEN_DEFAULT_DACL *fallback = NULL;
+    SECURITY_DESCRIPTOR sd;
     size_t len = path_dir_length(temp);
-    ACL empty, *folder_dacl = NULL, *dacl = &empty;
-    BOOL inheritable = FALSE;
-    HANDLE token;
-    DWORD err, size = 0;
-    void *ace;
+    HRESULT hr;
 
     if (len == 2)
         len = 3;
@@ -542,35 +710,18 @@ HRESULT tempfile_inherit_acl(const WCHAR *temp)
         return E_INVALIDARG;
     memcpy(folder, temp, len * sizeof(WCHAR));
     folder[len] = 0;
-    if ((err = GetNamedSecurityInfoW(folder, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
-                                     &folder_dacl, NULL, &descriptor)))
-        return HRESULT_FROM_WIN32(err);
-    for (DWORD i = 0; folder_dacl && i < folder_dacl->AceCount; i++)
-    {
-        if (GetAce(folder_dacl, i, &ace) && (((ACE_HEADER *)ace)->AceFlags & OBJECT_INHERIT_ACE))
-            inheritable = TRUE;
-    }
-    LocalFree(descriptor);
-    if (!InitializeAcl(&empty, sizeof(empty), ACL_REVISION))
+    if ((!cache->dacl || _wcsicmp(cache->folder, folder) ||
+         GetTickCount64() - cache->read_at >= FOLDER_ACL_MS) &&
+        FAILED(hr = read_folder_acl(folder, cache)))
+        return hr;
+    /* Set as it is, through the handle: SetSecurityInfo would derive the inherited entries
+     * again from the folder for every file (under Wine about a dozen calls to its server). The
+     * entries are marked inherited and the DACL no longer protected: what the folder gives. */
+    if (!InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) ||
+        !SetSecurityDescriptorDacl(&sd, TRUE, cache->dacl, FALSE) ||
+        !SetSecurityDescriptorControl(&sd, SE_DACL_AUTO_INHERITED | SE_DACL_PROTECTED,
+                                      cache->auto_inherited ? SE_DACL_AUTO_INHERITED : 0) ||
+        !SetKernelObjectSecurity(file, DACL_SECURITY_INFORMATION, &sd))
         return last_error();
-    /* A folder that gives its files nothing: a new file there gets the owner's default DACL,
-     * and so does this one. */
-    if (!inheritable)
-    {
-        if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token) &&
-            !OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
-            return last_error();
-        GetTokenInformation(token, TokenDefaultDacl, NULL, 0, &size);
-        if (size && (fallback = heap_alloc_zero(size)) &&
-            GetTokenInformation(token, TokenDefaultDacl, fallback, size, &size) &&
-            fallback->DefaultDacl)
-            dacl = fallback->DefaultDacl;
-        CloseHandle(token);
-    }
-    /* The file's own entries go; the folder's inheritable ones come in. */
-    err = SetNamedSecurityInfoW((WCHAR *)temp, SE_FILE_OBJECT,
-                                DACL_SECURITY_INFORMATION | UNPROTECTED_DACL_SECURITY_INFORMATION,
-                                NULL, NULL, dacl, NULL);
-    heap_free(fallback);
-    return HRESULT_FROM_WIN32(err);
+    return S_OK;
 }

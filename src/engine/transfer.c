@@ -644,10 +644,12 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
     return cut ? S_FALSE : S_OK;
 }
 
-/* A file's last step once all its bytes are in: they reach the disk, and the source's owner
- * and ACLs go onto the temporary file (SetFileACLFlags), which the rename on Complete carries to
- * the destination. `source` is the local source's path, or NULL. Closes live->out. */
-static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const WCHAR *temp)
+/* A file's last step once all its bytes are in: they reach the disk, the file gets what its
+ * folder gives new files (through `folder_acl`), and the source's owner and ACLs go onto the
+ * temporary file (SetFileACLFlags), which the rename on Complete carries to the destination.
+ * `source` is the local source's path, or NULL. Closes live->out. */
+static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const WCHAR *temp,
+                           struct folder_acl *folder_acl)
 {
     HANDLE out = ctx->live->out;
     HRESULT hr;
@@ -655,14 +657,16 @@ static HRESULT finish_temp(struct transfer_ctx *ctx, const WCHAR *source, const 
     ctx->live->out = INVALID_HANDLE_VALUE;
     if (SUCCEEDED(hr = engine_fault("FLUSH")) && !FlushFileBuffers(out))
         hr = HRESULT_FROM_WIN32(GetLastError());
-    CloseHandle(out);
     if (FAILED(hr))
     {
+        CloseHandle(out);
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
         return hr;
     }
     /* Private while partial, the file now gets what its folder gives new files. */
-    if (FAILED(hr = tempfile_inherit_acl(temp)))
+    hr = tempfile_inherit_acl(out, temp, folder_acl);
+    CloseHandle(out);
+    if (FAILED(hr))
     {
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
         ctx->transient = TRUE;
@@ -918,6 +922,7 @@ struct fetcher
     SIZE_T options_capacity;
     SIZE_T options_need; /* what the block must hold after a CLAIM_GROW */
     struct fetch_cache cache;
+    struct folder_acl folder_acl;     /* what the last file's folder gives its files */
     WCHAR remote[URL_MAX_LENGTH + 1]; /* the remote name as the fetch starts */
     const WCHAR *temp;                /* the file's temporary name (lives with it; the opener's
                                        * changes when the reserved name was taken: open_temp) */
@@ -1298,7 +1303,7 @@ static void finish_file(struct fetcher *f, BOOL local, const WCHAR *path)
     if (FAILED(hr = engine_fault("FINISH")))
         ctx->context = BG_ERROR_CONTEXT_LOCAL_FILE;
     else if (live->out != INVALID_HANDLE_VALUE)
-        hr = finish_temp(ctx, local ? path : NULL, f->temp);
+        hr = finish_temp(ctx, local ? path : NULL, f->temp, &f->folder_acl);
     AcquireSRWLockExclusive(&job->lock);
     file = job->files[live->index];
     if (job->generation != run->generation)
@@ -1549,6 +1554,7 @@ static void fetch_loop(struct fetcher *f)
             finish_file(f, local, path);
     }
     fetch_cache_clear(&f->cache);
+    tempfile_acl_clear(&f->folder_acl);
     wipe(f->options_block, f->options_capacity);
     f->options_block = NULL;
 }
