@@ -227,6 +227,75 @@ static void temp_file_is_private(void **state)
     HeapFree(GetProcessHeap(), 0, temp);
 }
 
+/* Writes `text` into the temporary file (hidden: opened, not created). */
+static void fill_temp(const WCHAR *temp, const char *text)
+{
+    DWORD written;
+    HANDLE file;
+
+    file = CreateFileW(temp, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
+                       OPEN_EXISTING, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE)
+        fail_msg("cannot open %ls: %lu", temp, GetLastError());
+    assert_true(WriteFile(file, text, strlen(text), &written, NULL));
+    CloseHandle(file);
+}
+
+/* How many names in `dir` are `name`, in any case. */
+static int names_like(const WCHAR *dir, const WCHAR *name)
+{
+    WCHAR pattern[MAX_PATH];
+    WIN32_FIND_DATAW data;
+    HANDLE find;
+    int count = 0;
+
+    tu_path(pattern, ARRAY_SIZE(pattern), dir, L"*");
+    find = FindFirstFileW(pattern, &data);
+    assert_true(find != INVALID_HANDLE_VALUE);
+    do
+    {
+        if (!_wcsicmp(data.cFileName, name))
+            count++;
+    } while (FindNextFileW(find, &data));
+    FindClose(find);
+    return count;
+}
+
+/* Complete replaces a file whose name differs only in case, as Windows does, in each folder of
+ * the job: under Wine the renames look names up exactly unless the folder (listed once per
+ * folder) holds the name in another case. */
+static void commit_replaces_a_name_in_another_case(void **state)
+{
+    WCHAR dir1[MAX_PATH], dir2[MAX_PATH], local[MAX_PATH], planted[MAX_PATH], *temp = NULL;
+    struct folder_names names = {0};
+    struct file_identity id;
+
+    tu_scratch("tempfile_case1", dir1, ARRAY_SIZE(dir1));
+    tu_scratch("tempfile_case2", dir2, ARRAY_SIZE(dir2));
+    /* A new name in the first folder... */
+    tu_path(local, ARRAY_SIZE(local), dir1, L"New Name.Bin");
+    et_make_temp(local, &temp, &id);
+    fill_temp(temp, "first");
+    assert_hr(S_OK, tempfile_commit(temp, &id, local, &names));
+    HeapFree(GetProcessHeap(), 0, temp);
+    assert_int_equal(1, names_like(dir1, L"New Name.Bin"));
+    assert_content(local, "first");
+    /* ...then, with the same listing in hand, one in the second folder that replaces another
+     * case of its name. */
+    tu_path(planted, ARRAY_SIZE(planted), dir2, L"REPORT.BIN");
+    write_text(planted, "old");
+    tu_path(local, ARRAY_SIZE(local), dir2, L"report.bin");
+    et_make_temp(local, &temp, &id);
+    fill_temp(temp, "new");
+    assert_hr(S_OK, tempfile_commit(temp, &id, local, &names));
+    HeapFree(GetProcessHeap(), 0, temp);
+    if (names_like(dir2, L"report.bin") != 1)
+        fail_msg("%d files named report.bin in some case", names_like(dir2, L"report.bin"));
+    assert_content(local, "new");
+    tempfile_names_clear(&names);
+    assert_null(names.names);
+}
+
 /* Names already taken, by a file, a folder or a hard link, are skipped and left alone. */
 static void temp_names_never_reuse_what_exists(void **state)
 {
@@ -467,6 +536,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(temp_file_is_private, teardown),
         cmocka_unit_test_teardown(temp_names_never_reuse_what_exists, teardown),
+        cmocka_unit_test_teardown(commit_replaces_a_name_in_another_case, teardown),
         cmocka_unit_test_teardown(reserved_name_taken_meanwhile, teardown),
         cmocka_unit_test_teardown(cancel_clears_a_leftover, teardown),
         cmocka_unit_test_teardown(job_refuses_a_planted_file, teardown),

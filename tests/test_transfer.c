@@ -641,8 +641,11 @@ static void suspend_resume_storm(void **state)
     assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
     check_served(dir, L"8m.bin", L"slow\\8m.bin");
     assert_int_equal(1, tu_count(dir, L"*"));
-    /* Resumed with ranges, not started over. */
-    assert_int_equal(1, tu_access_count(url, 200));
+    /* Resumed with ranges, not started over: at most one whole-file answer (none when the first
+     * request that went out was already a ranged part of the file). */
+    if (tu_access_count(url, 200) > 1)
+        fail_msg("the file was asked for whole %d times", tu_access_count(url, 200));
+    assert_true(tu_access_count(url, 206) >= 1);
 }
 
 /* ---- a file's completion is one step ---- */

@@ -606,6 +606,7 @@ out:
 HRESULT ejob_complete(struct ejob *job)
 {
     HRESULT hr = S_OK, rename_hr = S_OK, renamed;
+    struct folder_names names = {0};
     BG_JOB_STATE previous;
     BOOL partial = FALSE, undeleted = FALSE, waited;
     ULONG i;
@@ -663,7 +664,7 @@ HRESULT ejob_complete(struct ejob *job)
         if (file->temp_deleted)
             continue;
         /* Renamed through a handle, and only if the name still leads to our file. */
-        if (SUCCEEDED(renamed = tempfile_commit(file->temp, &file->temp_id, file->local)))
+        if (SUCCEEDED(renamed = tempfile_commit(file->temp, &file->temp_id, file->local, &names)))
         {
             AcquireSRWLockExclusive(&job->lock);
             file->temp_deleted = TRUE;
@@ -677,6 +678,8 @@ HRESULT ejob_complete(struct ejob *job)
                  rename_hr);
         }
     }
+
+    tempfile_names_clear(&names);
 
     AcquireSRWLockExclusive(&job->lock);
     if (FAILED(rename_hr))

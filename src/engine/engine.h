@@ -338,12 +338,25 @@ HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out);
  * last handle to it closes. S_FALSE if there is nothing at the name, or something that is not
  * ours (left alone). Caller holds no lock. */
 HRESULT tempfile_delete(const WCHAR *temp, const struct file_identity *id);
+/* A folder's names as Complete last listed them, without regard to case (tempfile_commit):
+ * zeroed to start, tempfile_names_clear after. */
+struct folder_names
+{
+    WCHAR folder[MAX_PATH];
+    WCHAR **names; /* heap, sorted without regard to case */
+    ULONG count;
+    BOOL listed;
+};
+void tempfile_names_clear(struct folder_names *names);
 /* Complete's rename: the temporary file, if its name still leads to the file `id` names,
- * becomes `local` (replacing a file there) and is no longer hidden.
+ * becomes `local` (replacing a file there) and is no longer hidden. Under Wine, `names` (or
+ * NULL) lists `local`'s folder once for a job's files: a name that nothing there matches in
+ * another case is renamed to exactly (see tempfile.c).
  * HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) if something else is at the temporary name,
  * HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) if nothing is; the file stays hidden at its name
  * when the rename fails. Caller holds no lock. */
-HRESULT tempfile_commit(const WCHAR *temp, const struct file_identity *id, const WCHAR *local);
+HRESULT tempfile_commit(const WCHAR *temp, const struct file_identity *id, const WCHAR *local,
+                        struct folder_names *names);
 /* What a folder gives its new files, as tempfile_inherit_acl last read it: kept by a fetching
  * thread for its next files in that folder (for up to two seconds). Zeroed to start. */
 struct folder_acl
