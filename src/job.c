@@ -58,9 +58,10 @@ static ULONG WINAPI job_Release(IBackgroundCopyJob5 *iface)
         ftm_release(&job->ftm);
         ejob_release(job->ejob);
         heap_free(job);
-        /* As for the manager: the client may be about to exit. */
-        store_flush();
-        object_unlock();
+        /* As for the manager, when it was the client's last object: the client may be about to
+         * exit. (Not for every job: releasing the jobs of an enumeration would write every
+         * change still queued for the store's next batch.) */
+        object_unlock_flushing();
     }
     return refs;
 }

@@ -72,6 +72,9 @@ HRESULT proxy_unregister(void);
  * transferring. object_lock/object_unlock also take and drop a module reference. */
 void object_lock(void);
 void object_unlock(void);
+/* object_unlock that, for the last object clients held, writes what the jobs changed to the job
+ * store first (store_flush). */
+void object_unlock_flushing(void);
 /* In a COM surrogate process (dllhost.exe), starts (once) the thread that ends the process by
  * the rule in surrogate.c; does nothing in any other process. */
 void surrogate_watch(void);

@@ -35,6 +35,14 @@ void object_unlock(void)
     module_unlock();
 }
 
+void object_unlock_flushing(void)
+{
+    /* A client that lets go of the last object may be about to exit. */
+    if (!InterlockedDecrement(&client_objects))
+        store_flush();
+    module_unlock();
+}
+
 static BOOL clients_attached(void)
 {
     return InterlockedCompareExchange(&client_objects, 0, 0) != 0;

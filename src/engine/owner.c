@@ -4,18 +4,6 @@
 #include "engine/engine.h"
 #include <sddl.h>
 
-static HANDLE open_caller_token(void)
-{
-    HANDLE token;
-
-    /* A thread that impersonates acts for its client; otherwise the process's user acts. */
-    if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token))
-        return token;
-    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
-        return token;
-    return NULL;
-}
-
 static void *token_info(HANDLE token, TOKEN_INFORMATION_CLASS type)
 {
     DWORD size = 0;
@@ -32,24 +20,19 @@ static void *token_info(HANDLE token, TOKEN_INFORMATION_CLASS type)
     return info;
 }
 
-HRESULT owner_of_caller(struct owner *owner)
+/* The owner facts of `token`. */
+static HRESULT owner_of_token(HANDLE token, struct owner *owner)
 {
     TOKEN_MANDATORY_LABEL *label;
     TOKEN_ELEVATION elevation;
     TOKEN_USER *user;
     WCHAR *sid_text;
-    HANDLE token;
     DWORD size;
     HRESULT hr = S_OK;
 
     memset(owner, 0, sizeof(*owner));
-    if (!(token = open_caller_token()))
-        return HRESULT_FROM_WIN32(GetLastError());
     if (!(user = token_info(token, TokenUser)))
-    {
-        hr = HRESULT_FROM_WIN32(GetLastError() ? GetLastError() : ERROR_NO_TOKEN);
-        goto out;
-    }
+        return HRESULT_FROM_WIN32(GetLastError() ? GetLastError() : ERROR_NO_TOKEN);
     if (!ConvertSidToStringSidW(user->User.Sid, &sid_text))
         hr = HRESULT_FROM_WIN32(GetLastError());
     else
@@ -72,9 +55,48 @@ HRESULT owner_of_caller(struct owner *owner)
     }
     if (GetTokenInformation(token, TokenElevation, &elevation, sizeof(elevation), &size))
         owner->elevated = elevation.TokenIsElevated != 0;
-out:
-    CloseHandle(token);
     return hr;
+}
+
+/* The process's own user does not change while it runs: read once. */
+static INIT_ONCE process_once = INIT_ONCE_STATIC_INIT;
+static struct owner process_owner;
+static HRESULT process_hr;
+
+static BOOL CALLBACK read_process_owner(INIT_ONCE *once, void *param, void **context)
+{
+    HANDLE token;
+
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+    {
+        process_hr = HRESULT_FROM_WIN32(GetLastError());
+        return TRUE;
+    }
+    process_hr = owner_of_token(token, &process_owner);
+    CloseHandle(token);
+    return TRUE;
+}
+
+HRESULT owner_of_caller(struct owner *owner)
+{
+    HANDLE token;
+    HRESULT hr;
+
+    /* A thread that impersonates acts for its client; otherwise the process's user acts. */
+    if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token))
+    {
+        hr = owner_of_token(token, owner);
+        CloseHandle(token);
+        return hr;
+    }
+    memset(owner, 0, sizeof(*owner));
+    InitOnceExecuteOnce(&process_once, read_process_owner, NULL, NULL);
+    if (FAILED(process_hr))
+        return process_hr;
+    *owner = process_owner;
+    if (process_owner.sid && !(owner->sid = heap_strdup(process_owner.sid)))
+        return E_OUTOFMEMORY;
+    return S_OK;
 }
 
 void owner_clear(struct owner *owner)

@@ -52,6 +52,8 @@
 #define TEMP_ACCESS (GENERIC_WRITE | FILE_READ_ATTRIBUTES | WRITE_DAC)
 /* NtCreateFile's answer for a name that is taken (ntstatus.h). */
 #define NT_NAME_COLLISION ((NTSTATUS)0xC0000035)
+/* How long a folder the process's user may make files in is taken as such (may_add_file). */
+#define FOLDER_CHECK_MS 2000
 /* How long a folder's DACL, as read for its new files, serves a fetching thread. */
 #define FOLDER_ACL_MS 2000
 
@@ -326,6 +328,32 @@ static HRESULT destination_folder(const WCHAR *local, WCHAR *folder)
     return S_OK;
 }
 
+/* The last folder the process's own user (a thread that impersonates nobody) was found
+ * allowed to make files in, and when: AddFile of many jobs into one folder asks the folder's
+ * security once per FOLDER_CHECK_MS, not once per job (about ten calls to Wine's server). */
+static SRWLOCK allowed_lock = SRWLOCK_INIT;
+static WCHAR allowed_folder[MAX_PATH];
+static ULONGLONG allowed_at;
+
+static BOOL allowed_lately(const WCHAR *folder)
+{
+    BOOL lately;
+
+    AcquireSRWLockShared(&allowed_lock);
+    lately = allowed_at && GetTickCount64() - allowed_at < FOLDER_CHECK_MS &&
+             !_wcsicmp(allowed_folder, folder);
+    ReleaseSRWLockShared(&allowed_lock);
+    return lately;
+}
+
+static void remember_allowed(const WCHAR *folder)
+{
+    AcquireSRWLockExclusive(&allowed_lock);
+    wcscpy(allowed_folder, folder);
+    allowed_at = GetTickCount64();
+    ReleaseSRWLockExclusive(&allowed_lock);
+}
+
 /* May the caller (the thread's token, else the process's) make files in `folder`? Asked of the
  * folder's security descriptor: E_ACCESSDENIED if its DACL does not grant FILE_ADD_FILE. What
  * the DACL cannot tell (a read-only volume, Unix permissions under Wine) shows when the file is
@@ -341,21 +369,29 @@ static HRESULT may_add_file(const WCHAR *folder)
     PRIVILEGE_SET *privileges = (PRIVILEGE_SET *)privileges_buffer;
     DWORD privileges_size = sizeof(privileges_buffer), granted = 0, err;
     HANDLE token = NULL, process;
-    BOOL allowed = FALSE;
+    BOOL allowed = FALSE, own = FALSE;
     HRESULT hr = S_OK;
 
-    if ((err = GetNamedSecurityInfoW(folder, SE_FILE_OBJECT, wanted, NULL, NULL, NULL, NULL, &sd)))
-        return HRESULT_FROM_WIN32(err);
     /* AccessCheck wants an impersonation token: the thread's if it has one, else a copy of the
      * process's. */
     if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token))
     {
-        if (OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &process))
-        {
-            if (!DuplicateToken(process, SecurityImpersonation, &token))
-                token = NULL;
-            CloseHandle(process);
-        }
+        token = NULL;
+        own = TRUE;
+        if (allowed_lately(folder))
+            return S_OK;
+    }
+    if ((err = GetNamedSecurityInfoW(folder, SE_FILE_OBJECT, wanted, NULL, NULL, NULL, NULL, &sd)))
+    {
+        if (token)
+            CloseHandle(token);
+        return HRESULT_FROM_WIN32(err);
+    }
+    if (own && OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &process))
+    {
+        if (!DuplicateToken(process, SecurityImpersonation, &token))
+            token = NULL;
+        CloseHandle(process);
     }
     if (!token)
         hr = last_error();
@@ -364,6 +400,8 @@ static HRESULT may_add_file(const WCHAR *folder)
         hr = last_error();
     else if (!allowed)
         hr = E_ACCESSDENIED;
+    else if (own)
+        remember_allowed(folder);
     if (token)
         CloseHandle(token);
     LocalFree(sd);
