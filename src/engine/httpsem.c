@@ -489,17 +489,29 @@ HRESULT httpsem_choose_proxy(struct transfer_ctx *ctx, const struct http_origin 
     }
 }
 
+/* What httpsem_default_is_direct last found, and when (GetTickCount64; 0: never): the default
+ * configuration is read at most once per DEFAULT_PROXY_MS, not for every file of a job. */
+#define DEFAULT_PROXY_MS 2000
+static LONG64 default_direct_at;
+static LONG default_direct;
+
 BOOL httpsem_default_is_direct(void)
 {
     WINHTTP_PROXY_INFO info = {0};
+    ULONGLONG now = GetTickCount64(),
+              at = (ULONGLONG)InterlockedCompareExchange64(&default_direct_at, 0, 0);
     BOOL direct;
 
+    if (at && now - at < DEFAULT_PROXY_MS)
+        return InterlockedCompareExchange(&default_direct, 0, 0);
     if (!WinHttpGetDefaultProxyConfiguration(&info))
         return FALSE;
     direct = info.dwAccessType != WINHTTP_ACCESS_TYPE_NAMED_PROXY || !info.lpszProxy ||
              !info.lpszProxy[0];
     GlobalFree(info.lpszProxy);
     GlobalFree(info.lpszProxyBypass);
+    InterlockedExchange(&default_direct, direct);
+    InterlockedExchange64(&default_direct_at, (LONG64)now);
     return direct;
 }
 

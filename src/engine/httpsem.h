@@ -136,7 +136,8 @@ HRESULT httpsem_choose_proxy(struct transfer_ctx *ctx, const struct http_origin 
                              struct proxy_choice *choice);
 
 /* Does WinHTTP's default proxy configuration (the registry's, or under Wine also the
- * http_proxy variable) connect directly? What BG_JOB_PROXY_USAGE_PRECONFIG means. */
+ * http_proxy variable) connect directly? What BG_JOB_PROXY_USAGE_PRECONFIG means. Read at most
+ * once every two seconds. */
 BOOL httpsem_default_is_direct(void);
 
 /* Picks the proxy for a URL of the given scheme (INTERNET_SCHEME_HTTP or _HTTPS) from a BITS

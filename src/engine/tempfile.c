@@ -82,19 +82,61 @@ static HRESULT last_error(void)
     return HRESULT_FROM_WIN32(err ? err : ERROR_GEN_FAILURE);
 }
 
-static HRESULT make_private_descriptor(struct private_descriptor *pd)
+/* The process's own user (TokenUser), read once: it does not change while the process runs. */
+static INIT_ONCE process_user_once = INIT_ONCE_STATIC_INIT;
+static BYTE process_user[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+static DWORD process_user_error; /* why it could not be read, or 0 */
+
+static BOOL CALLBACK read_process_user(INIT_ONCE *once, void *param, void **context)
 {
-    DWORD size = sizeof(pd->system);
+    DWORD size = 0;
+    HANDLE token;
+
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+        process_user_error = GetLastError();
+    else
+    {
+        if (!GetTokenInformation(token, TokenUser, process_user, sizeof(process_user), &size))
+            process_user_error = GetLastError();
+        CloseHandle(token);
+    }
+    return TRUE;
+}
+
+/* The calling user's TokenUser into `buffer` (sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE). */
+static BOOL caller_user(BYTE *buffer)
+{
+    DWORD size = 0;
     HANDLE token;
     BOOL ok;
 
     /* A thread that impersonates acts for its client; otherwise the process's user acts. */
-    if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token) &&
-        !OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
-        return last_error();
-    ok = GetTokenInformation(token, TokenUser, pd->user_buffer, sizeof(pd->user_buffer), &size);
-    CloseHandle(token);
-    size = sizeof(pd->system);
+    if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token))
+    {
+        ok = GetTokenInformation(token, TokenUser, buffer,
+                                 sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE, &size);
+        CloseHandle(token);
+        return ok;
+    }
+    InitOnceExecuteOnce(&process_user_once, read_process_user, NULL, NULL);
+    if (process_user_error)
+    {
+        SetLastError(process_user_error);
+        return FALSE;
+    }
+    memcpy(buffer, process_user, sizeof(process_user));
+    /* The SID pointer points into the copy it came with. */
+    ((TOKEN_USER *)buffer)->User.Sid =
+        buffer + ((BYTE *)((TOKEN_USER *)process_user)->User.Sid - process_user);
+    return TRUE;
+}
+
+static HRESULT make_private_descriptor(struct private_descriptor *pd)
+{
+    DWORD size = sizeof(pd->system);
+    BOOL ok;
+
+    ok = caller_user(pd->user_buffer);
     if (!ok || !CreateWellKnownSid(WinLocalSystemSid, NULL, pd->system, &size) ||
         !InitializeAcl(&pd->acl, sizeof(pd->acl_buffer), ACL_REVISION) ||
         !AddAccessAllowedAce(&pd->acl, ACL_REVISION, FILE_ALL_ACCESS, pd->user.User.Sid) ||
