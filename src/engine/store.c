@@ -71,10 +71,14 @@
 #define RETENTION_DAYS_DEFAULT 90
 
 static SRWLOCK store_lock = SRWLOCK_INIT;
-/* Held while a record is written or removed, so that a write that began before a job became
- * final cannot bring its record back after the removal. Taken before job->lock, never under
- * it. */
+/* Held while a record is put in place or removed, so that a write that began before a job
+ * became final cannot bring its record back after the removal. Taken before job->lock, never
+ * under it; not held while a record's bytes are written and flushed (a Cancel does not wait
+ * for another job's record to reach the disk). */
 static SRWLOCK write_lock = SRWLOCK_INIT;
+/* Held for the whole of a record's write, taken before write_lock: one write at a time, so that
+ * of two writes of a job the newer is put in place last. */
+static SRWLOCK save_lock = SRWLOCK_INIT;
 /* Held while a batch of dirty jobs is written (commit). */
 static SRWLOCK commit_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE store_cond = CONDITION_VARIABLE_INIT;
@@ -297,9 +301,8 @@ static void put_job(struct record_writer *w, const struct ejob *job)
         put_file(w, job->files[i]);
 }
 
-/* Writes `data` to path atomically: a new file, flushed, moved over the old one. */
-static HRESULT write_atomically(const WCHAR *path, const WCHAR *scratch, const void *data,
-                                size_t size)
+/* Writes `data` to the scratch file, flushed. */
+static HRESULT write_scratch(const WCHAR *scratch, const void *data, size_t size)
 {
     HRESULT hr = S_OK;
     DWORD written;
@@ -314,15 +317,13 @@ static HRESULT write_atomically(const WCHAR *path, const WCHAR *scratch, const v
         !FlushFileBuffers(file))
         hr = HRESULT_FROM_WIN32(GetLastError() ? GetLastError() : ERROR_WRITE_FAULT);
     CloseHandle(file);
-    if (SUCCEEDED(hr) &&
-        !MoveFileExW(scratch, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-        hr = HRESULT_FROM_WIN32(GetLastError());
     if (FAILED(hr))
         DeleteFileW(scratch);
     return hr;
 }
 
-/* Writes the job's record now. Caller holds no lock. */
+/* Writes the job's record now, atomically: a new file, flushed, moved over the old one. Caller
+ * holds no lock. */
 static HRESULT save(struct ejob *job)
 {
     WCHAR path[MAX_PATH], scratch[MAX_PATH];
@@ -334,7 +335,7 @@ static HRESULT save(struct ejob *job)
     HRESULT hr;
 
     record_writer_init(&w);
-    AcquireSRWLockExclusive(&write_lock);
+    AcquireSRWLockExclusive(&save_lock);
     AcquireSRWLockShared(&job->lock);
     /* A final job has left the store already: nothing is written for it again. */
     if (!(final = ejob_is_final(job) || !job->store_lock))
@@ -347,9 +348,21 @@ static HRESULT save(struct ejob *job)
     else if (!job_path(&job->id, L".job", path, ARRAY_SIZE(path)) ||
              !job_path(&job->id, L".new", scratch, ARRAY_SIZE(scratch)))
         hr = E_FAIL;
-    else
-        hr = write_atomically(path, scratch, data, size);
-    ReleaseSRWLockExclusive(&write_lock);
+    else if (SUCCEEDED(hr = write_scratch(scratch, data, size)))
+    {
+        /* Put in place only if the job is still in the store: a removal meanwhile wins. */
+        AcquireSRWLockExclusive(&write_lock);
+        AcquireSRWLockShared(&job->lock);
+        final = ejob_is_final(job) || !job->store_lock;
+        ReleaseSRWLockShared(&job->lock);
+        if (!final &&
+            !MoveFileExW(scratch, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+            hr = HRESULT_FROM_WIN32(GetLastError());
+        if (final || FAILED(hr))
+            DeleteFileW(scratch);
+        ReleaseSRWLockExclusive(&write_lock);
+    }
+    ReleaseSRWLockExclusive(&save_lock);
     record_writer_free(&w);
     free(data);
     if (FAILED(hr))

@@ -5,7 +5,7 @@
 /*
  * Design
  * ------
- * A file's bytes land in a hidden temporary file, "BIT<8 hex digits>.tmp" in the destination's
+ * A file's bytes land in a hidden temporary file, "BIT<16 hex digits>.tmp" in the destination's
  * folder, so that Complete is a rename within one volume. Whoever may write to that folder may
  * try to make the engine write, rename or delete something else: plant a file, a hard link or a
  * symbolic link at a name the engine uses, before the engine creates it or after it deleted or
