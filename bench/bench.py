@@ -546,10 +546,11 @@ where lower is better. "Faster stack" is the better of WinHTTP and WinINet on th
   one process, a `-K` list, one kept-alive connection); **curl -Z**: the same list with
   `--parallel --parallel-max {args.winhttp_conns}` (small files only).
 - **disk (dd, fsync)**: not a download: `dd bs=1M conv=fsync` copies the served file (from the
-  page cache) into the same folder and makes it durable. OpenDO flushes every file before it
-  reports it transferred (a crash or a power cut then loses no byte it reported); the stack
-  programs and curl leave their bytes in the page cache. This column is the disk's ceiling
-  for a download that is on the disk when it is reported done.
+  page cache) into the same folder and flushes it at the end: what making the file durable
+  costs on this disk when all of it is flushed at once. OpenDO flushes every file before it
+  reports it transferred (a crash or a power cut then loses no byte it reported), and flushes
+  as it goes (every 64 MiB or 500 ms), which lets the disk write while the network reads; the
+  stack programs and curl leave their bytes in the page cache and flush nothing.
 
 ## Definitions
 
