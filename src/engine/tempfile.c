@@ -134,10 +134,9 @@ static BOOL caller_user(BYTE *buffer)
 static HRESULT make_private_descriptor(struct private_descriptor *pd)
 {
     DWORD size = sizeof(pd->system);
-    BOOL ok;
 
-    ok = caller_user(pd->user_buffer);
-    if (!ok || !CreateWellKnownSid(WinLocalSystemSid, NULL, pd->system, &size) ||
+    if (!caller_user(pd->user_buffer) ||
+        !CreateWellKnownSid(WinLocalSystemSid, NULL, pd->system, &size) ||
         !InitializeAcl(&pd->acl, sizeof(pd->acl_buffer), ACL_REVISION) ||
         !AddAccessAllowedAce(&pd->acl, ACL_REVISION, FILE_ALL_ACCESS, pd->user.User.Sid) ||
         !AddAccessAllowedAce(&pd->acl, ACL_REVISION, FILE_ALL_ACCESS, pd->system) ||
@@ -942,32 +941,27 @@ static HRESULT read_folder_acl(const WCHAR *folder, struct folder_acl *cache)
                                      &folder_dacl, NULL, &descriptor)))
         return HRESULT_FROM_WIN32(err);
     GetSecurityDescriptorControl(descriptor, &control, &revision);
-    if (SUCCEEDED(hr = token_facts(owner, group, NULL)) &&
+    if (SUCCEEDED(hr = token_facts(owner, group, &fallback)) &&
         (hr = inherited_dacl(folder_dacl, owner, group, &dacl)) == S_FALSE)
     {
         /* A folder that gives its files nothing: a new file there gets the owner's default
          * DACL, and so does this one. An empty DACL if the token has none. */
-        DWORD size = sizeof(ACL);
-        ACL *source = NULL;
+        ACL *source = fallback ? fallback->DefaultDacl : NULL;
+        DWORD size = source ? source->AclSize : sizeof(ACL);
 
-        hr = token_facts(owner, group, &fallback);
-        if (SUCCEEDED(hr) && fallback && fallback->DefaultDacl)
-        {
-            source = fallback->DefaultDacl;
-            size = source->AclSize;
-        }
-        if (SUCCEEDED(hr) && !(dacl = heap_alloc_zero(size)))
+        if (!(dacl = heap_alloc_zero(size)))
             hr = E_OUTOFMEMORY;
-        else if (SUCCEEDED(hr))
+        else
         {
             if (source)
                 memcpy(dacl, source, size);
             else
                 InitializeAcl(dacl, size, ACL_REVISION);
+            hr = S_OK;
             control = 0;
         }
-        heap_free(fallback);
     }
+    heap_free(fallback);
     LocalFree(descriptor);
     if (FAILED(hr))
         return hr;
