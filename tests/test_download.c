@@ -4,6 +4,7 @@
  * nginx. */
 #include <stdlib.h>
 #include "testutil.h"
+#include <shellapi.h>
 
 #define HELLO_SIZE 14 /* "hello, OpenDO\n" */
 #define E_NOT_SET_HR HRESULT_FROM_WIN32(ERROR_NOT_FOUND)
@@ -997,6 +998,114 @@ static void test_callback_sta(void **state)
     tu_remove_tree(dir);
 }
 
+/* ---- the job store: downloads outlive their process ---- */
+
+/* Helper process: starts a download of `url` into `local` named `name`, with properties the
+ * adopting process checks, and dies in the middle of the transfer, as a crash would. */
+static int helper_make(WCHAR **args)
+{
+    IDOManager *manager = do_manager();
+    IDODownload *download = new_download(manager);
+    ULONGLONG end = GetTickCount64() + TIMEOUT;
+
+    if (FAILED(set_str(download, DODownloadProperty_Uri, args[0])) ||
+        FAILED(set_str(download, DODownloadProperty_LocalPath, args[1])) ||
+        FAILED(set_str(download, DODownloadProperty_DisplayName, args[2])) ||
+        FAILED(set_str(download, DODownloadProperty_ContentId, L"adopted-content")) ||
+        FAILED(set_ui4(download, DODownloadProperty_CostPolicy, DODownloadCostPolicy_NoRoaming)) ||
+        FAILED(set_ui4(download, DODownloadProperty_CallbackFreqSeconds, 5)) ||
+        FAILED(IDODownload_Start(download, NULL)))
+        return 3;
+    while (status_of(download).BytesTransferred < (1u << 20))
+    {
+        if (GetTickCount64() > end)
+            return 4;
+        Sleep(10);
+    }
+    /* The record is written within a second of a change. */
+    Sleep(1500);
+    TerminateProcess(GetCurrentProcess(), 0);
+    return 5;
+}
+
+static HANDLE start_helper(const WCHAR *verb, const WCHAR *a, const WCHAR *b, const WCHAR *c)
+{
+    WCHAR self[MAX_PATH], line[3 * MAX_PATH + 200];
+    STARTUPINFOW startup = {sizeof(startup)};
+    PROCESS_INFORMATION process;
+    BOOL ok;
+
+    GetModuleFileNameW(NULL, self, ARRAY_SIZE(self));
+    swprintf(line, ARRAY_SIZE(line), L"\"%ls\" helper %ls \"%ls\" \"%ls\" \"%ls\"", self, verb, a,
+             b, c);
+    /* The child shares the test's store and must not empty it. */
+    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", L"1");
+    ok = CreateProcessW(self, line, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &process);
+    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", NULL);
+    if (!ok)
+        fail_msg("cannot start %ls: %lu", self, GetLastError());
+    CloseHandle(process.hThread);
+    return process.hProcess;
+}
+
+/* A download whose process died is in the store: another process lists it, with its
+ * properties, adopts it and finishes it. */
+static void test_adopted(void **state)
+{
+    WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], www[MAX_PATH];
+    DO_DOWNLOAD_ENUM_CATEGORY category = {DODownloadProperty_DisplayName, L"adopt me"};
+    ULONGLONG end = GetTickCount64() + TIMEOUT;
+    IEnumUnknown *downloads;
+    DO_DOWNLOAD_STATUS status;
+    IDODownload *download;
+    IDOManager *manager;
+    IUnknown *item = NULL;
+    HANDLE helper;
+    VARIANT value;
+    DWORD code;
+
+    tu_scratch("dl_adopted", dir, ARRAY_SIZE(dir));
+    tu_url(url, ARRAY_SIZE(url), L"/throttled/24m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"24m.bin");
+    helper = start_helper(L"make", url, local, L"adopt me");
+    assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(helper, TIMEOUT));
+    GetExitCodeProcess(helper, &code);
+    CloseHandle(helper);
+    assert_int_equal(0, code);
+
+    manager = do_manager();
+    for (;;)
+    {
+        assert_hr(S_OK, IDOManager_EnumDownloads(manager, &category, &downloads));
+        IEnumUnknown_Next(downloads, 1, &item, NULL);
+        IEnumUnknown_Release(downloads);
+        if (item)
+            break;
+        if (GetTickCount64() > end)
+            fail_msg("the helper's download was not found within %u ms", TIMEOUT);
+        Sleep(50);
+    }
+    assert_hr(S_OK, IUnknown_QueryInterface(item, &IID_IDODownload, (void **)&download));
+    IUnknown_Release(item);
+    assert_str_property(download, DODownloadProperty_Uri, url);
+    assert_str_property(download, DODownloadProperty_LocalPath, local);
+    assert_str_property(download, DODownloadProperty_ContentId, L"adopted-content");
+    assert_hr(S_OK, IDODownload_GetProperty(download, DODownloadProperty_CostPolicy, &value));
+    assert_int_equal(DODownloadCostPolicy_NoRoaming, V_UI4(&value));
+    assert_hr(S_OK,
+              IDODownload_GetProperty(download, DODownloadProperty_CallbackFreqSeconds, &value));
+    assert_int_equal(5, V_UI4(&value));
+    /* It goes on here, from where the helper was. */
+    status = wait_state(download, DODownloadState_Transferred);
+    assert_int_equal(24 << 20, status.BytesTransferred);
+    assert_hr(S_OK, IDODownload_Finalize(download));
+    tu_www(www, ARRAY_SIZE(www), L"24m.bin");
+    assert_true(tu_same_file(www, local));
+    IDODownload_Release(download);
+    IDOManager_Release(manager);
+    tu_remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1005,7 +1114,18 @@ int main(void)
         cmocka_unit_test(test_state_machine),  cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_ranges),         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_blocking),       cmocka_unit_test(test_callback_64m),
-        cmocka_unit_test(test_callback_sta),
+        cmocka_unit_test(test_callback_sta),   cmocka_unit_test(test_adopted),
     };
+    int argc;
+    WCHAR **argv = CommandLineToArgvW(GetCommandLineW(), &argc);
+
+    if (argc >= 6 && !wcscmp(argv[1], L"helper") && !wcscmp(argv[2], L"make"))
+    {
+        int result;
+        CoInitializeEx(NULL, COINIT_MULTITHREADED);
+        result = helper_make(argv + 3);
+        CoUninitialize();
+        return result;
+    }
     return cmocka_run_group_tests(tests, tu_com_setup, tu_com_teardown);
 }
