@@ -556,7 +556,7 @@ static HRESULT first_start(struct ejob *job, const DO_DOWNLOAD_RANGES_INFO *rang
     struct efile_spec spec = {0};
     WCHAR *uri = NULL, *local = NULL;
     IStream *stream = NULL;
-    BOOL has_content_id, started;
+    BOOL has_content_id, started, copied;
     HRESULT hr;
 
     AcquireSRWLockExclusive(&start_lock);
@@ -564,6 +564,7 @@ static HRESULT first_start(struct ejob *job, const DO_DOWNLOAD_RANGES_INFO *rang
     started = job->file_count != 0;
     uri = heap_strdup(job->download.uri);
     local = heap_strdup(job->download.local_path);
+    copied = (!job->download.uri || uri) && (!job->download.local_path || local);
     has_content_id = job->download.content_id != NULL;
     spec.size_hint = (job->download.set_mask & (1u << DODownloadProperty_TotalSizeBytes))
                          ? job->download.total_size
@@ -575,7 +576,7 @@ static HRESULT first_start(struct ejob *job, const DO_DOWNLOAD_RANGES_INFO *rang
         hr = S_FALSE;
         goto out;
     }
-    if ((job->download.uri && !uri) || (job->download.local_path && !local))
+    if (!copied)
     {
         hr = E_OUTOFMEMORY;
         goto out;
@@ -1088,7 +1089,12 @@ static HRESULT set_stream(struct ejob *job, IUnknown *unknown)
             return hr;
     }
     AcquireSRWLockExclusive(&job->lock);
-    if (cookie && job->download.local_path)
+    if (job->file_count || ejob_is_final(job))
+    {
+        hr = DO_E_INVALID_STATE;
+        old = cookie;
+    }
+    else if (cookie && job->download.local_path)
     {
         hr = DO_E_FILE_DOWNLOADSINK_ALREADY_SET;
         old = cookie;
@@ -1117,6 +1123,9 @@ static HRESULT store_value(struct ejob *job, DODownloadProperty id, const VARIAN
 
     if (id == DODownloadProperty_StreamInterface)
         return S_OK;
+    /* A Start on another thread may have added the file since the state was read. */
+    if (job->file_count && !settable_in(id, DODownloadState_Paused))
+        return DO_E_INVALID_STATE;
     if (id == DODownloadProperty_LocalPath && job->download.stream_cookie)
         return DO_E_FILE_DOWNLOADSINK_ALREADY_SET;
     if ((field = string_field(job, id)))
@@ -1139,7 +1148,12 @@ static HRESULT store_value(struct ejob *job, DODownloadProperty id, const VARIAN
             job->no_progress_timeout_set = TRUE;
     }
     else if (id == DODownloadProperty_ForegroundPriority)
+    {
         job->priority = V_BOOL(value) ? BG_JOB_PRIORITY_FOREGROUND : BG_JOB_PRIORITY_NORMAL;
+        /* DO's default no-progress timeout depends on the priority (spec 10.4). */
+        if (!job->no_progress_timeout_set)
+            job->no_progress_timeout = do_default_no_progress_timeout(job->priority);
+    }
     else if (id == DODownloadProperty_TotalSizeBytes)
         job->download.total_size = V_UI8(value);
     else if (id == DODownloadProperty_SecurityContext)

@@ -566,6 +566,16 @@ static void test_property_values(void **state)
         assert_int_equal(VT_UI4, V_VT(&value));
         assert_int_equal(numbers[i].number, V_UI4(&value));
     }
+    /* A foreground download's default no-progress timeout is DO's hour, not its day. */
+    {
+        IDODownload *foreground = new_download(manager);
+        assert_hr(S_OK, set_bool(foreground, DODownloadProperty_ForegroundPriority, TRUE));
+        assert_hr(S_OK, IDODownload_GetProperty(
+                            foreground, DODownloadProperty_NoProgressTimeoutSeconds, &value));
+        assert_int_equal(3600, V_UI4(&value));
+        assert_hr(S_OK, IDODownload_Abort(foreground));
+        IDODownload_Release(foreground);
+    }
     for (i = 0; i < ARRAY_SIZE(flags); i++)
     {
         assert_hr(S_OK, set_bool(download, flags[i], TRUE));
@@ -872,7 +882,9 @@ static void test_callback_64m(void **state)
 
     recorder_init(&recorder);
     tu_scratch("dl_64m", dir, ARRAY_SIZE(dir));
-    download = download_to(manager, L"/64m.bin", dir, L"64m.bin", local, ARRAY_SIZE(local));
+    /* Throttled (2 MB/s a connection): long enough for many callbacks by percent and time. */
+    download =
+        download_to(manager, L"/throttled/64m.bin", dir, L"64m.bin", local, ARRAY_SIZE(local));
     assert_hr(S_OK, set_unknown(download, DODownloadProperty_CallbackInterface,
                                 (IUnknown *)&recorder.iface));
     assert_hr(S_OK, set_ui4(download, DODownloadProperty_CallbackFreqPercent, 5));
@@ -991,7 +1003,9 @@ static void test_callback_sta(void **state)
     CloseHandle(thread);
     assert_hr(S_OK, args.hr);
     assert_true(WaitForSingleObject(recorder.final, 0) == WAIT_OBJECT_0);
-    assert_true(recorder.count >= 2);
+    /* The monitor's first look may come after the small file is in: one call at least. */
+    assert_true(recorder.count >= 1);
+    assert_int_equal(DODownloadState_Transferred, recorder.calls[recorder.count - 1].State);
     for (LONG i = 0; i < recorder.count; i++)
         assert_int_equal(args.thread, recorder.threads[i]);
     recorder_clear(&recorder);
