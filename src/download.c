@@ -1274,17 +1274,10 @@ HRESULT download_new(IDODownload **out)
     struct ejob *ejob;
     HRESULT hr;
 
-    /* A download's job has no display name until the client gives one. */
-    if (FAILED(hr = engine_create_job(L"", BG_JOB_TYPE_DOWNLOAD,
-                                      do_default_no_progress_timeout(BG_JOB_PRIORITY_NORMAL),
-                                      &ejob)))
-        return hr;
-    AcquireSRWLockExclusive(&ejob->lock);
-    ejob->download.present = TRUE;
     /* DO drops what was not finished after 30 days (spec 10.4), downloads as jobs. */
-    ejob->retention_days = 30;
-    store_mark_dirty(ejob);
-    ReleaseSRWLockExclusive(&ejob->lock);
+    if (FAILED(hr = engine_create_download(do_default_no_progress_timeout(BG_JOB_PRIORITY_NORMAL),
+                                           30, &ejob)))
+        return hr;
     if (FAILED(hr = download_create(ejob, out)))
         ejob_cancel(ejob);
     ejob_release(ejob);

@@ -426,6 +426,9 @@ HRESULT tempfile_inherit_acl(HANDLE file, const WCHAR *temp, struct folder_acl *
  * reference for the caller. */
 HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_progress_timeout,
                           struct ejob **out);
+/* engine_create_job for an IDODownload: a job without a display name, marked as a download
+ * (ejob.download.present) from the start, kept `retention_days` without change (0: BITS' 90). */
+HRESULT engine_create_download(ULONG no_progress_timeout, ULONG retention_days, struct ejob **out);
 /* The live (non-final) job with this id, with a reference for the caller, or NULL. Looks in
  * the store for a job that another process made. */
 struct ejob *engine_find_job(const GUID *id);
