@@ -111,6 +111,13 @@ static BOOL state_is_final(DODownloadState state)
  */
 #define DISPID_DELIVER 1
 
+/* The client's process (or apartment) is gone. */
+static BOOL disconnected(HRESULT hr)
+{
+    return hr == RPC_E_DISCONNECTED || hr == CO_E_OBJNOTCONNECTED || hr == RPC_E_SERVER_DIED ||
+           hr == RPC_E_SERVER_DIED_DNE || hr == HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE);
+}
+
 struct agent
 {
     IDispatch IDispatch_iface;
@@ -195,7 +202,8 @@ static HRESULT WINAPI agent_Invoke(IDispatch *iface, DISPID id, REFIID riid, LCI
             hr = IDODownloadStatusCallback_OnStatusChange(agent->callback, download, agent->work)))
         TRACE("OnStatusChange returned %08lx", hr);
     IDODownload_Release(download);
-    return S_OK;
+    /* What the client answers is its own business, unless it is no longer there. */
+    return disconnected(hr) ? hr : S_OK;
 }
 
 static const IDispatchVtbl agent_vtbl = {
@@ -264,7 +272,7 @@ static void deliver(struct monitor *m, const DO_DOWNLOAD_STATUS *status)
     struct agent *work = NULL;
     DISPPARAMS none = {0};
     DWORD cookie;
-    HRESULT hr;
+    HRESULT hr = S_OK;
 
     AcquireSRWLockShared(&monitors_lock);
     cookie = m->cookie;
@@ -289,6 +297,17 @@ static void deliver(struct monitor *m, const DO_DOWNLOAD_STATUS *status)
         TRACE("the status callback's apartment answered %08lx", hr);
     work->work = NULL;
     IDispatch_Release(agent);
+    /* A client that is gone gets no more calls: the monitor ends at its next look. */
+    if (disconnected(hr))
+    {
+        AcquireSRWLockExclusive(&monitors_lock);
+        if (m->cookie == cookie)
+            m->cookie = 0;
+        else
+            cookie = 0;
+        ReleaseSRWLockExclusive(&monitors_lock);
+        git_revoke(cookie);
+    }
 out:
     if (work)
         IDispatch_Release(&work->IDispatch_iface);
@@ -355,7 +374,7 @@ static DWORD WINAPI monitor_thread(void *arg)
     ejob_release(m->job);
     heap_free(m);
     CoUninitialize();
-    object_unlock();
+    module_unlock();
     return 0;
 }
 
@@ -438,7 +457,9 @@ static HRESULT set_callback(struct ejob *job, IUnknown *callback)
         fresh->cookie = cookie;
         fresh->agent = agent;
         ejob_addref(job);
-        object_lock();
+        /* A module reference, not an object one: the surrogate's rule counts what clients
+         * hold, and a monitor is no reason to keep the process. */
+        module_lock();
         if ((thread = CreateThread(NULL, 0, monitor_thread, fresh, 0, NULL)))
         {
             CloseHandle(thread);
@@ -450,7 +471,7 @@ static HRESULT set_callback(struct ejob *job, IUnknown *callback)
         {
             hr = HRESULT_FROM_WIN32(GetLastError());
             ejob_release(job);
-            object_unlock();
+            module_unlock();
             old = cookie;
             old_agent = agent;
         }

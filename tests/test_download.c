@@ -224,6 +224,7 @@ struct recorder
     DWORD threads[MAX_CALLS];
     LONG count;
     BOOL bad_download; /* a call's download did not answer GetStatus */
+    BOOL gone;         /* answer as a client whose process ended */
     HANDLE final;      /* set when a final or Transferred state arrives */
 };
 
@@ -275,7 +276,7 @@ static HRESULT WINAPI recorder_OnStatusChange(IDODownloadStatusCallback *iface,
     if (status->State == DODownloadState_Transferred || status->State == DODownloadState_Aborted ||
         status->State == DODownloadState_Finalized)
         SetEvent(r->final);
-    return S_OK;
+    return r->gone ? RPC_E_DISCONNECTED : S_OK;
 }
 
 static const IDODownloadStatusCallbackVtbl recorder_vtbl = {
@@ -931,6 +932,40 @@ static void test_callback_64m(void **state)
     tu_remove_tree(dir);
 }
 
+/* A callback whose client is gone (RPC_E_DISCONNECTED) is dropped: no more calls, and the
+ * download lets go of it. */
+static void test_callback_gone(void **state)
+{
+    IDOManager *manager = do_manager();
+    IDODownload *download = new_download(manager);
+    ULONGLONG end = GetTickCount64() + TIMEOUT;
+    struct recorder recorder;
+    VARIANT value;
+    HRESULT hr;
+
+    recorder_init(&recorder);
+    recorder.gone = TRUE;
+    assert_hr(S_OK, set_unknown(download, DODownloadProperty_CallbackInterface,
+                                (IUnknown *)&recorder.iface));
+    while ((hr = IDODownload_GetProperty(download, DODownloadProperty_CallbackInterface, &value)) ==
+           S_OK)
+    {
+        VariantClear(&value);
+        if (GetTickCount64() > end)
+            fail_msg("the callback was kept after it answered RPC_E_DISCONNECTED");
+        Sleep(10);
+    }
+    assert_hr(E_NOT_SET_HR, hr);
+    assert_int_equal(1, recorder.count);
+    assert_int_equal(1, recorder.refs);
+    assert_hr(S_OK, IDODownload_Abort(download));
+    Sleep(300);
+    assert_int_equal(1, recorder.count);
+    IDODownload_Release(download);
+    IDOManager_Release(manager);
+    recorder_clear(&recorder);
+}
+
 /* What the STA thread of test_callback_sta works with. */
 struct sta_args
 {
@@ -1128,7 +1163,8 @@ int main(void)
         cmocka_unit_test(test_state_machine),  cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_ranges),         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_blocking),       cmocka_unit_test(test_callback_64m),
-        cmocka_unit_test(test_callback_sta),   cmocka_unit_test(test_adopted),
+        cmocka_unit_test(test_callback_sta),   cmocka_unit_test(test_callback_gone),
+        cmocka_unit_test(test_adopted),
     };
     int argc;
     WCHAR **argv = CommandLineToArgvW(GetCommandLineW(), &argc);
