@@ -21,11 +21,12 @@
  * Status callbacks: one monitor thread per download with a registered callback, per process.
  * It looks at the status every MONITOR_TICK_MS (and at once when a method of this file changes
  * the state), calls OnStatusChange when the state or the errors change and, while transferring,
- * every CallbackFreqSeconds (default 1) or CallbackFreqPercent. It holds no lock while calling:
- * the callback is taken from the Global Interface Table in the monitor's multithreaded
- * apartment, so a client in a single-threaded apartment is called in that apartment, through
- * COM's proxy, as BITS callbacks are. The monitor ends after it delivered a final state, or
- * when the callback is cleared.
+ * every CallbackFreqSeconds (default 1) or CallbackFreqPercent. It holds no lock while calling,
+ * and calls through an agent made in the client's apartment (below), so that a client in a
+ * single-threaded apartment is called on its own thread, as BITS callbacks are. The monitor
+ * ends after it delivered a final state, when the callback is cleared, or when the client is
+ * gone (RPC_E_DISCONNECTED and its kin). It samples the status: two changes within one look
+ * are reported as the last.
  */
 
 #include "engine/engine.h"
