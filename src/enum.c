@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Enumerators over a fixed array of interface pointers: IEnumBackgroundCopyFiles and
- * IEnumBackgroundCopyJobs share one implementation and differ only in their vtables. */
+/* Enumerators over a fixed array of interface pointers: IEnumBackgroundCopyFiles,
+ * IEnumBackgroundCopyJobs and IEnumUnknown (IDOManager::EnumDownloads) share one implementation
+ * and differ only in their vtables. */
 #include "private.h"
 
 struct enumerator
 {
     IEnumBackgroundCopyFiles IEnumBackgroundCopyFiles_iface;
     IEnumBackgroundCopyJobs IEnumBackgroundCopyJobs_iface;
-    const IID *iid; /* which of the two interfaces this enumerator is */
+    IEnumUnknown IEnumUnknown_iface;
+    const IID *iid; /* which of the three interfaces this enumerator is */
     LONG refs;
     IUnknown *ftm;
     IUnknown **items; /* owned references */
@@ -240,6 +242,68 @@ static const IEnumBackgroundCopyJobsVtbl jobs_vtbl = {
     jobs_Skip,           jobs_Reset,  jobs_Clone,   jobs_GetCount,
 };
 
+/* ---- IEnumUnknown ---- */
+
+static inline struct enumerator *impl_from_IEnumUnknown(IEnumUnknown *iface)
+{
+    return CONTAINING_RECORD(iface, struct enumerator, IEnumUnknown_iface);
+}
+
+static HRESULT WINAPI unknowns_QueryInterface(IEnumUnknown *iface, REFIID riid, void **out)
+{
+    return enumerator_query(impl_from_IEnumUnknown(iface), (IUnknown *)iface, riid, out);
+}
+
+static ULONG WINAPI unknowns_AddRef(IEnumUnknown *iface)
+{
+    return InterlockedIncrement(&impl_from_IEnumUnknown(iface)->refs);
+}
+
+static ULONG WINAPI unknowns_Release(IEnumUnknown *iface)
+{
+    return enumerator_release(impl_from_IEnumUnknown(iface));
+}
+
+static HRESULT WINAPI unknowns_Next(IEnumUnknown *iface, ULONG count, IUnknown **items,
+                                    ULONG *fetched)
+{
+    TRACE("%p %lu %p %p", iface, count, items, fetched);
+    return enumerator_next(impl_from_IEnumUnknown(iface), count, items, fetched);
+}
+
+static HRESULT WINAPI unknowns_Skip(IEnumUnknown *iface, ULONG count)
+{
+    TRACE("%p %lu", iface, count);
+    return enumerator_skip(impl_from_IEnumUnknown(iface), count);
+}
+
+static HRESULT WINAPI unknowns_Reset(IEnumUnknown *iface)
+{
+    TRACE("%p", iface);
+    InterlockedExchange(&impl_from_IEnumUnknown(iface)->position, 0);
+    return S_OK;
+}
+
+static HRESULT WINAPI unknowns_Clone(IEnumUnknown *iface, IEnumUnknown **out)
+{
+    struct enumerator *e = impl_from_IEnumUnknown(iface), *clone;
+    HRESULT hr;
+
+    TRACE("%p %p", iface, out);
+    if (!out)
+        return E_INVALIDARG;
+    *out = NULL;
+    if (FAILED(hr = enumerator_create(e->iid, e->items, e->count, e->position, &clone)))
+        return hr;
+    *out = &clone->IEnumUnknown_iface;
+    return S_OK;
+}
+
+static const IEnumUnknownVtbl unknowns_vtbl = {
+    unknowns_QueryInterface, unknowns_AddRef, unknowns_Release, unknowns_Next,
+    unknowns_Skip,           unknowns_Reset,  unknowns_Clone,
+};
+
 static HRESULT enumerator_create(const IID *iid, IUnknown **items, ULONG count, ULONG position,
                                  struct enumerator **out)
 {
@@ -254,6 +318,7 @@ static HRESULT enumerator_create(const IID *iid, IUnknown **items, ULONG count, 
     }
     e->IEnumBackgroundCopyFiles_iface.lpVtbl = &files_vtbl;
     e->IEnumBackgroundCopyJobs_iface.lpVtbl = &jobs_vtbl;
+    e->IEnumUnknown_iface.lpVtbl = &unknowns_vtbl;
     e->iid = iid;
     e->refs = 1;
     e->count = count;
@@ -289,5 +354,16 @@ HRESULT enum_jobs_create(IBackgroundCopyJob **jobs, ULONG count, IEnumBackground
             hr = enumerator_create(&IID_IEnumBackgroundCopyJobs, (IUnknown **)jobs, count, 0, &e)))
         return hr;
     *out = &e->IEnumBackgroundCopyJobs_iface;
+    return S_OK;
+}
+
+HRESULT enum_unknown_create(IUnknown **items, ULONG count, IEnumUnknown **out)
+{
+    struct enumerator *e;
+    HRESULT hr;
+
+    if (FAILED(hr = enumerator_create(&IID_IEnumUnknown, items, count, 0, &e)))
+        return hr;
+    *out = &e->IEnumUnknown_iface;
     return S_OK;
 }

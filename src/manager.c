@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* IBackgroundCopyManager and the process-wide table of live jobs; IOpenDOManager for scripts. */
+/* IBackgroundCopyManager and the process-wide table of live jobs; IOpenDOManager for scripts;
+ * IDOManager, the modern DO API. */
 #include "engine/engine.h"
 #include "automation.h"
 
@@ -9,6 +10,7 @@
 struct manager
 {
     IBackgroundCopyManager IBackgroundCopyManager_iface;
+    IDOManager IDOManager_iface;      /* the modern DO API (download.c) */
     struct manager_dispatch dispatch; /* IDispatch, IOpenDOManager, ISupportErrorInfo */
     LONG refs;
     IUnknown *ftm;
@@ -30,6 +32,13 @@ static HRESULT WINAPI manager_QueryInterface(IBackgroundCopyManager *iface, REFI
     if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IBackgroundCopyManager))
     {
         *out = iface;
+        IBackgroundCopyManager_AddRef(iface);
+        return S_OK;
+    }
+    /* Both classes serve the modern API: it has DO's codes whichever class was created. */
+    if (IsEqualIID(riid, &IID_IDOManager))
+    {
+        *out = &manager->IDOManager_iface;
         IBackgroundCopyManager_AddRef(iface);
         return S_OK;
     }
@@ -158,7 +167,8 @@ static HRESULT WINAPI manager_EnumJobs(IBackgroundCopyManager *iface, DWORD flag
         hr = E_OUTOFMEMORY;
     for (ULONG i = 0; i < count; i++)
     {
-        if (SUCCEEDED(hr))
+        /* Downloads of the modern API are IDOManager's: a BITS client could not drive them. */
+        if (SUCCEEDED(hr) && !snapshot[i]->download.present)
         {
             BOOL final;
             AcquireSRWLockShared(&snapshot[i]->lock);
@@ -193,6 +203,56 @@ static const IBackgroundCopyManagerVtbl manager_vtbl = {
     manager_GetErrorDescription,
 };
 
+/* ---- IDOManager ---- */
+
+static inline struct manager *impl_from_IDOManager(IDOManager *iface)
+{
+    return CONTAINING_RECORD(iface, struct manager, IDOManager_iface);
+}
+
+static HRESULT WINAPI do_manager_QueryInterface(IDOManager *iface, REFIID riid, void **out)
+{
+    struct manager *manager = impl_from_IDOManager(iface);
+    return IBackgroundCopyManager_QueryInterface(&manager->IBackgroundCopyManager_iface, riid, out);
+}
+
+static ULONG WINAPI do_manager_AddRef(IDOManager *iface)
+{
+    struct manager *manager = impl_from_IDOManager(iface);
+    return IBackgroundCopyManager_AddRef(&manager->IBackgroundCopyManager_iface);
+}
+
+static ULONG WINAPI do_manager_Release(IDOManager *iface)
+{
+    struct manager *manager = impl_from_IDOManager(iface);
+    return IBackgroundCopyManager_Release(&manager->IBackgroundCopyManager_iface);
+}
+
+static HRESULT WINAPI do_manager_CreateDownload(IDOManager *iface, IDODownload **out)
+{
+    TRACE("%p %p", iface, out);
+    if (!out)
+        return E_INVALIDARG;
+    *out = NULL;
+    return download_new(out);
+}
+
+static HRESULT WINAPI do_manager_EnumDownloads(IDOManager *iface,
+                                               const DO_DOWNLOAD_ENUM_CATEGORY *category,
+                                               IEnumUnknown **out)
+{
+    TRACE("%p %p %p", iface, category, out);
+    if (!out)
+        return E_INVALIDARG;
+    *out = NULL;
+    return download_enum(category, out);
+}
+
+static const IDOManagerVtbl do_manager_vtbl = {
+    do_manager_QueryInterface, do_manager_AddRef,        do_manager_Release,
+    do_manager_CreateDownload, do_manager_EnumDownloads,
+};
+
 HRESULT manager_create(enum dialect dialect, REFIID riid, void **out)
 {
     struct manager *manager;
@@ -201,6 +261,7 @@ HRESULT manager_create(enum dialect dialect, REFIID riid, void **out)
     if (!(manager = heap_alloc_zero(sizeof(*manager))))
         return E_OUTOFMEMORY;
     manager->IBackgroundCopyManager_iface.lpVtbl = &manager_vtbl;
+    manager->IDOManager_iface.lpVtbl = &do_manager_vtbl;
     automation_manager_init(&manager->dispatch, &manager->IBackgroundCopyManager_iface);
     manager->refs = 1;
     manager->dialect = dialect;

@@ -92,6 +92,13 @@ HRESULT file_create(struct ejob *ejob, ULONG index, enum dialect dialect,
 /* enum.c: enumerators over arrays of interface pointers; they AddRef each element. */
 HRESULT enum_files_create(IBackgroundCopyFile **files, ULONG count, IEnumBackgroundCopyFiles **out);
 HRESULT enum_jobs_create(IBackgroundCopyJob **jobs, ULONG count, IEnumBackgroundCopyJobs **out);
+HRESULT enum_unknown_create(IUnknown **items, ULONG count, IEnumUnknown **out);
+/* download.c: an IDODownload object for the engine job (a download: ejob->download.present),
+ * taking its own job reference. */
+HRESULT download_create(struct ejob *ejob, IDODownload **out);
+/* download.c: IDOManager::CreateDownload and EnumDownloads, for the manager object. */
+HRESULT download_new(IDODownload **out);
+HRESULT download_enum(const DO_DOWNLOAD_ENUM_CATEGORY *category, IEnumUnknown **out);
 /* callback.c: SetNotifyInterface: registers `callback` (NULL clears) for the job's events, to be
  * called in the caller's apartment with job, file and error objects of `dialect`.
  * E_INVALIDARG if it is no IBackgroundCopyCallback. Returns BITS codes. */

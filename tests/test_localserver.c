@@ -124,6 +124,148 @@ static void test_download(void **state)
     tu_remove_tree(dir);
 }
 
+/* ---- the modern DO API through the local server ---- */
+
+/* Counts OnStatusChange calls (from the surrogate, through the proxies) and the last state. */
+struct do_callback
+{
+    IDODownloadStatusCallback iface;
+    LONG refs;
+    LONG calls;
+    LONG last_state;
+};
+
+static struct do_callback *do_callback_from(IDODownloadStatusCallback *iface)
+{
+    return CONTAINING_RECORD(iface, struct do_callback, iface);
+}
+
+static HRESULT WINAPI do_callback_QueryInterface(IDODownloadStatusCallback *iface, REFIID riid,
+                                                 void **out)
+{
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IDODownloadStatusCallback))
+    {
+        *out = iface;
+        IDODownloadStatusCallback_AddRef(iface);
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI do_callback_AddRef(IDODownloadStatusCallback *iface)
+{
+    return InterlockedIncrement(&do_callback_from(iface)->refs);
+}
+
+static ULONG WINAPI do_callback_Release(IDODownloadStatusCallback *iface)
+{
+    return InterlockedDecrement(&do_callback_from(iface)->refs);
+}
+
+static HRESULT WINAPI do_callback_OnStatusChange(IDODownloadStatusCallback *iface,
+                                                 IDODownload *download,
+                                                 const DO_DOWNLOAD_STATUS *status)
+{
+    struct do_callback *callback = do_callback_from(iface);
+
+    InterlockedExchange(&callback->last_state, status->State);
+    InterlockedIncrement(&callback->calls);
+    return S_OK;
+}
+
+static const IDODownloadStatusCallbackVtbl do_callback_vtbl = {
+    do_callback_QueryInterface,
+    do_callback_AddRef,
+    do_callback_Release,
+    do_callback_OnStatusChange,
+};
+
+static HRESULT set_bstr(IDODownload *download, DODownloadProperty id, const WCHAR *text)
+{
+    VARIANT value;
+    HRESULT hr;
+
+    V_VT(&value) = VT_BSTR;
+    V_BSTR(&value) = SysAllocString(text);
+    hr = IDODownload_SetProperty(download, id, &value);
+    VariantClear(&value);
+    return hr;
+}
+
+/* What winget does, out of process: IDOManager, a download with a URI, a local path and a status
+ * callback, Start with RangeCount 0, GetStatus until it is transferred, Finalize. The prefix has
+ * OpenDO's own class registered (CLSID_DeliveryOptimization only with regsvr32 /i:dosvc, which
+ * test_register undoes); both serve IDOManager. */
+static void test_modern_api(void **state)
+{
+    struct do_callback callback = {{&do_callback_vtbl}, 1};
+    WCHAR dir[MAX_PATH], remote[300], local[MAX_PATH], served[MAX_PATH];
+    DO_DOWNLOAD_RANGES_INFO whole = {0};
+    ULONGLONG deadline = GetTickCount64() + TRANSFER_TIMEOUT;
+    DO_DOWNLOAD_STATUS status;
+    IEnumUnknown *downloads;
+    IDODownload *download, *listed;
+    IUnknown *security;
+    IDOManager *manager;
+    VARIANT value;
+    IUnknown *item;
+
+    assert_hr(S_OK, CoCreateInstance(&CLSID_OpenDOManager, NULL, CLSCTX_LOCAL_SERVER,
+                                     &IID_IDOManager, (void **)&manager));
+    assert_hr(S_OK, IDOManager_QueryInterface(manager, &IID_IClientSecurity, (void **)&security));
+    IUnknown_Release(security);
+    assert_int_equal(1, surrogates());
+    tu_scratch("localserver_modern", dir, ARRAY_SIZE(dir));
+    tu_url(remote, ARRAY_SIZE(remote), L"4m.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
+    tu_www(served, ARRAY_SIZE(served), L"4m.bin");
+
+    assert_hr(S_OK, IDOManager_CreateDownload(manager, &download));
+    assert_hr(S_OK, set_bstr(download, DODownloadProperty_Uri, remote));
+    assert_hr(S_OK, set_bstr(download, DODownloadProperty_LocalPath, local));
+    assert_hr(S_OK, set_bstr(download, DODownloadProperty_DisplayName, L"out of process"));
+    V_VT(&value) = VT_UNKNOWN;
+    V_UNKNOWN(&value) = (IUnknown *)&callback.iface;
+    assert_hr(S_OK,
+              IDODownload_SetProperty(download, DODownloadProperty_CallbackInterface, &value));
+    assert_hr(DO_E_READ_ONLY_PROPERTY, set_bstr(download, DODownloadProperty_Id, L"x"));
+    assert_hr(S_OK, IDODownload_Start(download, &whole));
+    do
+    {
+        assert_hr(S_OK, IDODownload_GetStatus(download, &status));
+        if (GetTickCount64() > deadline)
+            fail_msg("the download is in state %d after %u ms", status.State, TRANSFER_TIMEOUT);
+        Sleep(20);
+    } while (status.State != DODownloadState_Transferred);
+    assert_int_equal(4 << 20, status.BytesTotal);
+    assert_int_equal(4 << 20, status.BytesTransferred);
+
+    /* EnumDownloads hands out downloads through the proxies too. */
+    assert_hr(S_OK, IDOManager_EnumDownloads(manager, NULL, &downloads));
+    /* Wine's own proxy of IEnumUnknown (ole32's, which OpenDO does not replace as it does its
+     * enumerators') garbles Next's HRESULT and count out of process; the element itself comes
+     * through, and is a download. */
+    item = NULL;
+    IEnumUnknown_Next(downloads, 1, &item, NULL);
+    assert_non_null(item);
+    assert_hr(S_OK, IUnknown_QueryInterface(item, &IID_IDODownload, (void **)&listed));
+    IDODownload_Release(listed);
+    IUnknown_Release(item);
+    IEnumUnknown_Release(downloads);
+
+    assert_false(tu_exists(local));
+    assert_hr(S_OK, IDODownload_Finalize(download));
+    assert_true(tu_same_file(local, served));
+    while (callback.last_state != DODownloadState_Finalized && GetTickCount64() < deadline)
+        Sleep(20);
+    assert_true(callback.calls >= 2);
+    assert_int_equal(DODownloadState_Finalized, callback.last_state);
+    IDODownload_Release(download);
+    IDOManager_Release(manager);
+    tu_remove_tree(dir);
+}
+
 /* ---- every interface, in process and through the proxies: the same answers ---- */
 
 #define MAX_STEPS 160
@@ -1036,6 +1178,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_download, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_modern_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_interface, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sta_callbacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_jobs, setup, teardown),

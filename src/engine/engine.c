@@ -150,11 +150,29 @@ void ejob_release(struct ejob *job)
     free_str(job->description);
     owner_clear(&job->owner);
     ejob_options_clear(&job->options);
+    ejob_download_clear(&job->download);
     free_str(job->detected_proxy.origin);
     free_str(job->detected_proxy.proxy);
     if (job->store_lock)
         CloseHandle(job->store_lock);
     heap_free(job);
+}
+
+void ejob_download_clear(struct ejob_download *download)
+{
+    BOOL present = download->present;
+
+    free_str(download->uri);
+    free_str(download->local_path);
+    free_str(download->content_id);
+    free_str(download->correlation_vector);
+    free_str(download->auth_headers);
+    free_str(download->decryption_info);
+    free_str(download->integrity_info);
+    heap_free(download->security_context);
+    git_revoke(download->stream_cookie);
+    memset(download, 0, sizeof(*download));
+    download->present = present;
 }
 
 void ejob_publish_progress(struct ejob *job)

@@ -208,6 +208,42 @@ struct progress_view
     char after[64];
 };
 
+/* What an IDODownload (the modern DO API, src/download.c) keeps beyond its job's one file: the
+ * properties that have no BITS twin. A download is a job with `present` set; its file is added by
+ * its first Start, so until then its URI and local path are kept here. Most of these are only
+ * meaningful on Windows (cost policy, cellular, network token, security context): they are stored
+ * and returned, and the transfer does not look at them. */
+struct ejob_download
+{
+    BOOL present;                /* immutable once the job is made: the job is an IDODownload */
+    ULONG set_mask;              /* lock: bit n: DODownloadProperty n was set (else E_NOT_SET) */
+    WCHAR *uri;                  /* lock: DODownloadProperty_Uri */
+    WCHAR *local_path;           /* lock: DODownloadProperty_LocalPath */
+    WCHAR *content_id;           /* lock */
+    WCHAR *correlation_vector;   /* lock */
+    WCHAR *auth_headers;         /* lock: HttpCustomAuthHeaders */
+    WCHAR *decryption_info;      /* lock */
+    WCHAR *integrity_info;       /* lock */
+    BYTE *security_context;      /* lock: a serialized CERT_CONTEXT, or NULL */
+    ULONG security_context_size; /* lock */
+    UINT64 total_size;           /* lock: TotalSizeBytes */
+    ULONG cost_policy;           /* lock: a DODownloadCostPolicy */
+    ULONG security_flags;        /* lock: WinHTTP SECURITY_FLAG_* as given */
+    ULONG callback_percent;      /* lock: CallbackFreqPercent, 0: not by percent */
+    ULONG callback_seconds;      /* lock: CallbackFreqSeconds */
+    ULONG flags;                 /* lock: EJOB_DL_* */
+    DWORD stream_cookie;         /* lock: the StreamInterface set before Start, in the Global
+                                  * Interface Table (0: none); never stored in the record */
+};
+#define EJOB_DL_BLOCKING 0x1            /* BlockingMode */
+#define EJOB_DL_NETWORK_TOKEN 0x2       /* NetworkToken */
+#define EJOB_DL_INTEGRITY_MANDATORY 0x4 /* IntegrityCheckMandatory */
+#define EJOB_DL_NO_CELLULAR 0x8         /* DisallowOnCellular */
+#define EJOB_DL_REDIRECT_TO_HTTP 0x10   /* HttpAllowSecureToNonSecureRedirect */
+#define EJOB_DL_NON_VOLATILE 0x20       /* NonVolatile */
+/* Frees what `download` holds (revoking its stream) and zeroes it but for `present`. */
+void ejob_download_clear(struct ejob_download *download);
+
 struct ejob
 {
     LONG refs;
@@ -265,6 +301,8 @@ struct ejob
 
     /* lock: what AUTODETECT found (http.c); freed with the job. */
     struct proxy_cache detected_proxy;
+
+    struct ejob_download download; /* lock, except `present` */
 
     /* The job store (store.c). */
     HANDLE store_lock;           /* lock: the job's lock file, held while this process owns the
@@ -388,6 +426,9 @@ HRESULT tempfile_inherit_acl(HANDLE file, const WCHAR *temp, struct folder_acl *
  * reference for the caller. */
 HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_progress_timeout,
                           struct ejob **out);
+/* engine_create_job for an IDODownload: a job without a display name, marked as a download
+ * (ejob.download.present) from the start, kept `retention_days` without change (0: BITS' 90). */
+HRESULT engine_create_download(ULONG no_progress_timeout, ULONG retention_days, struct ejob **out);
 /* The live (non-final) job with this id, with a reference for the caller, or NULL. Looks in
  * the store for a job that another process made. */
 struct ejob *engine_find_job(const GUID *id);

@@ -45,8 +45,10 @@ static HRESULT table_add(struct ejob *job)
     }
 }
 
-HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_progress_timeout,
-                          struct ejob **out)
+/* engine_create_job, and for engine_create_download a job marked as a download before its
+ * record is first written. */
+static HRESULT create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_progress_timeout,
+                          ULONG retention_days, BOOL download, struct ejob **out)
 {
     struct ejob *job;
     HRESULT hr;
@@ -56,6 +58,8 @@ HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_
         return hr;
     if (no_progress_timeout)
         job->no_progress_timeout = no_progress_timeout;
+    job->retention_days = retention_days;
+    job->download.present = download;
     engine_init();
     /* Owned (its lock) before anyone can see it; its record follows with the store's next
      * batch. */
@@ -69,6 +73,17 @@ HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_
     }
     *out = job;
     return S_OK;
+}
+
+HRESULT engine_create_job(const WCHAR *display_name, BG_JOB_TYPE type, ULONG no_progress_timeout,
+                          struct ejob **out)
+{
+    return create_job(display_name, type, no_progress_timeout, 0, FALSE, out);
+}
+
+HRESULT engine_create_download(ULONG no_progress_timeout, ULONG retention_days, struct ejob **out)
+{
+    return create_job(L"", BG_JOB_TYPE_DOWNLOAD, no_progress_timeout, retention_days, TRUE, out);
 }
 
 void engine_init(void)

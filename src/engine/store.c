@@ -235,6 +235,29 @@ static void put_file(struct record_writer *w, const struct ejob_file *file)
     record_end(w);
 }
 
+/* An IDODownload's own properties. The stream sink, a live object, is not kept. Caller holds
+ * job->lock (shared is enough). */
+static void put_download(struct record_writer *w, const struct ejob_download *d)
+{
+    record_put_u32(w, TAG_DOWNLOAD, 1);
+    record_put_u32(w, TAG_DL_SET_MASK, d->set_mask);
+    record_put_str(w, TAG_DL_URI, d->uri);
+    record_put_str(w, TAG_DL_LOCAL_PATH, d->local_path);
+    record_put_str(w, TAG_DL_CONTENT_ID, d->content_id);
+    record_put_str(w, TAG_DL_CORRELATION_VECTOR, d->correlation_vector);
+    record_put_str(w, TAG_DL_AUTH_HEADERS, d->auth_headers);
+    record_put_str(w, TAG_DL_DECRYPTION_INFO, d->decryption_info);
+    record_put_str(w, TAG_DL_INTEGRITY_INFO, d->integrity_info);
+    if (d->security_context)
+        record_put_bytes(w, TAG_DL_SECURITY_CONTEXT, d->security_context, d->security_context_size);
+    record_put_u64(w, TAG_DL_TOTAL_SIZE, d->total_size);
+    record_put_u32(w, TAG_DL_COST_POLICY, d->cost_policy);
+    record_put_u32(w, TAG_DL_SECURITY_FLAGS, d->security_flags);
+    record_put_u32(w, TAG_DL_CALLBACK_PERCENT, d->callback_percent);
+    record_put_u32(w, TAG_DL_CALLBACK_SECONDS, d->callback_seconds);
+    record_put_u32(w, TAG_DL_FLAGS, d->flags);
+}
+
 /* The job's record. Caller holds job->lock (shared is enough). */
 static void put_job(struct record_writer *w, const struct ejob *job)
 {
@@ -299,6 +322,8 @@ static void put_job(struct record_writer *w, const struct ejob *job)
     put_credentials(w, o);
     for (ULONG i = 0; i < job->file_count; i++)
         put_file(w, job->files[i]);
+    if (job->download.present)
+        put_download(w, &job->download);
 }
 
 /* Writes `data` to the scratch file, flushed. */
@@ -682,6 +707,60 @@ static HRESULT read_job(struct record_reader *r, struct ejob *job, BOOL mirror)
             break;
         case TAG_OWNER_STARTED:
             job->remote_started = get_u64(&f);
+            break;
+        case TAG_DOWNLOAD:
+            job->download.present = !!get_u32(&f);
+            break;
+        case TAG_DL_SET_MASK:
+            job->download.set_mask = get_u32(&f);
+            break;
+        case TAG_DL_URI:
+            set_str(&job->download.uri, &f);
+            break;
+        case TAG_DL_LOCAL_PATH:
+            set_str(&job->download.local_path, &f);
+            break;
+        case TAG_DL_CONTENT_ID:
+            set_str(&job->download.content_id, &f);
+            break;
+        case TAG_DL_CORRELATION_VECTOR:
+            set_str(&job->download.correlation_vector, &f);
+            break;
+        case TAG_DL_AUTH_HEADERS:
+            set_str(&job->download.auth_headers, &f);
+            break;
+        case TAG_DL_DECRYPTION_INFO:
+            set_str(&job->download.decryption_info, &f);
+            break;
+        case TAG_DL_INTEGRITY_INFO:
+            set_str(&job->download.integrity_info, &f);
+            break;
+        case TAG_DL_SECURITY_CONTEXT:
+            heap_free(job->download.security_context);
+            job->download.security_context_size = 0;
+            if ((job->download.security_context = heap_alloc_zero(f.size ? f.size : 1)))
+            {
+                memcpy(job->download.security_context, f.data, f.size);
+                job->download.security_context_size = f.size;
+            }
+            break;
+        case TAG_DL_TOTAL_SIZE:
+            job->download.total_size = get_u64(&f);
+            break;
+        case TAG_DL_COST_POLICY:
+            job->download.cost_policy = get_u32(&f);
+            break;
+        case TAG_DL_SECURITY_FLAGS:
+            job->download.security_flags = get_u32(&f);
+            break;
+        case TAG_DL_CALLBACK_PERCENT:
+            job->download.callback_percent = get_u32(&f);
+            break;
+        case TAG_DL_CALLBACK_SECONDS:
+            job->download.callback_seconds = get_u32(&f);
+            break;
+        case TAG_DL_FLAGS:
+            job->download.flags = get_u32(&f);
             break;
         case TAG_OWNER_SID:
             set_str(&sid, &f);
@@ -1236,6 +1315,16 @@ static void merge_locked(struct ejob *job, struct ejob *from, ULONG what)
         job->peer_caching_flags = from->peer_caching_flags;
         job->options = from->options;
         from->options = options;
+        {
+            /* The stream sink is this process's own: it stays. */
+            struct ejob_download download = job->download;
+            DWORD cookie = job->download.stream_cookie;
+
+            job->download = from->download;
+            job->download.stream_cookie = cookie;
+            from->download = download;
+            from->download.stream_cookie = 0;
+        }
         http_forget_proxy(job);
     }
     if (what & MERGE_CMDLINE)

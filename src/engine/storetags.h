@@ -55,6 +55,22 @@ enum
     TAG_FILE,          /* group */
     TAG_OWNER_PID,     /* the owning process's id */
     TAG_OWNER_STARTED, /* u64: its creation time (a FILETIME value) */
+    TAG_DOWNLOAD,      /* u32: the job is an IDODownload; the TAG_DL_ fields follow */
+    TAG_DL_SET_MASK,
+    TAG_DL_URI,
+    TAG_DL_LOCAL_PATH,
+    TAG_DL_CONTENT_ID,
+    TAG_DL_CORRELATION_VECTOR,
+    TAG_DL_AUTH_HEADERS,
+    TAG_DL_DECRYPTION_INFO,
+    TAG_DL_INTEGRITY_INFO,
+    TAG_DL_SECURITY_CONTEXT, /* bytes */
+    TAG_DL_TOTAL_SIZE,       /* u64 */
+    TAG_DL_COST_POLICY,
+    TAG_DL_SECURITY_FLAGS,
+    TAG_DL_CALLBACK_PERCENT,
+    TAG_DL_CALLBACK_SECONDS,
+    TAG_DL_FLAGS,
 
     TAG_CRED_TARGET = 100,
     TAG_CRED_SCHEME,
