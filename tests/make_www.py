@@ -30,6 +30,8 @@ def main():
         "24m.bin": pattern(24 << 20, "24m"),
         # The same at four connections of 2 MB/s (a job fetches large files in parts).
         "96m.bin": pattern(96 << 20, "96m"),
+        # Fetched twice through the test cache host (test_cachehost): one origin fetch.
+        "64m.bin": pattern(64 << 20, "64m"),
         # Every 4-byte word holds its own index (little-endian): no two offsets look alike,
         # so a byte range fetched from the wrong place cannot go unnoticed.
         "ranges.bin": array.array("I", range(2 << 20)).tobytes(),
