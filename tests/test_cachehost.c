@@ -242,6 +242,78 @@ static void failing_cache_falls_back(void **state)
     assert_int_equal(4 * MIB, tu_access_bytes(url));
 }
 
+/* Starts slow/8m.bin (2 MB/s) and suspends it after its first MiB. */
+static struct ejob *start_and_suspend(const char *name, WCHAR *url, size_t size, WCHAR *local)
+{
+    ULONGLONG deadline = GetTickCount64() + TIMEOUT;
+    WCHAR dir[MAX_PATH];
+    struct ejob *job;
+
+    tu_scratch(name, dir, ARRAY_SIZE(dir));
+    tu_path(local, MAX_PATH, dir, L"8m.bin");
+    tu_unique_url(url, size, L"slow/8m.bin");
+    job = et_job_with_file(url, local);
+    assert_hr(S_OK, ejob_resume(job));
+    while (et_progress(job).BytesTransferred < MIB)
+    {
+        if (et_state(job) != BG_JOB_STATE_QUEUED && et_state(job) != BG_JOB_STATE_TRANSFERRING)
+            fail_msg("the job went %s before its first MiB", tu_state_name(et_state(job)));
+        if (GetTickCount64() > deadline)
+            fail_msg("no MiB arrived within %u ms", TIMEOUT);
+        Sleep(10);
+    }
+    assert_hr(S_OK, ejob_suspend(job));
+    et_wait_idle(job, TIMEOUT);
+    return job;
+}
+
+/* Resumes the job and checks that the file is whole, that it did not start again (8 MiB came
+ * over HTTP in all), and that the cache hosts served a part of it, the origin the rest. */
+static void resume_and_check(struct ejob *job, const WCHAR *url, const WCHAR *local)
+{
+    WCHAR upstream[MAX_PATH];
+    UINT64 from_http, from_cache, direct;
+
+    assert_hr(S_OK, ejob_resume(job));
+    et_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT * 2);
+    file_bytes(job, &from_http, &from_cache);
+    direct = tu_access_bytes(url);
+    assert_int_equal(8 * MIB, from_http);
+    /* The origin's log counts what it sent, which may include bytes in flight when the job was
+     * suspended: at least the rest. */
+    assert_true(from_cache > 0 && from_cache < 8 * MIB);
+    assert_true(direct >= 8 * MIB - from_cache);
+    origin_request(upstream, ARRAY_SIZE(upstream), url);
+    assert_true(tu_access_bytes(upstream) >= from_cache);
+    check_file(job, local, L"slow\\8m.bin");
+}
+
+/* Bytes from the origin, then the rest from the cache host, with a range. */
+static void resume_from_origin_through_cache(void **state)
+{
+    WCHAR url[MAX_PATH], local[MAX_PATH];
+    struct ejob *job;
+
+    SetEnvironmentVariableW(L"OPENDO_CACHE_HOST", NULL);
+    cachehost_reload();
+    job = start_and_suspend("cachehost_to_cache", url, ARRAY_SIZE(url), local);
+    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    resume_and_check(job, url, local);
+}
+
+/* Bytes from the cache host, which then is down: the rest from the origin, with a range. */
+static void resume_from_cache_at_origin(void **state)
+{
+    WCHAR url[MAX_PATH], local[MAX_PATH];
+    struct ejob *job;
+
+    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    job = start_and_suspend("cachehost_to_origin", url, ARRAY_SIZE(url), local);
+    use_cache_hosts(nginx_port(L"dead_port"), 0);
+    set_background_delay(0);
+    resume_and_check(job, url, local);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +321,8 @@ int main(void)
         cmocka_unit_test_teardown(dead_cache_falls_back_after_the_delay, teardown),
         cmocka_unit_test_teardown(next_cache_host_serves, teardown),
         cmocka_unit_test_teardown(failing_cache_falls_back, teardown),
+        cmocka_unit_test_teardown(resume_from_origin_through_cache, teardown),
+        cmocka_unit_test_teardown(resume_from_cache_at_origin, teardown),
         cmocka_unit_test_teardown(two_downloads_one_origin_fetch, teardown),
     };
 
