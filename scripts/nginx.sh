@@ -103,6 +103,7 @@ http {
         }
         # The files again, which the cache host answers with 502 (it is in trouble).
         location /cache-fails/ { alias $root/; }
+        location /cache-corrupt/ { alias $root/; }
         # /redirect/<path> answers 302 to /<path>.
         location /redirect/ { rewrite ^/redirect/(.*)\$ /\$1 redirect; }
         # The same with a relative Location.
@@ -160,6 +161,8 @@ http {
         }
         # A cache host in trouble: the origin serves these files (below), the cache fails.
         location /cache-fails/ { return 502; }
+        # A cache host that serves another file than the origin's (4m-other.bin for any).
+        location /cache-corrupt/ { proxy_pass http://\$arg_cacheHostOrigin/4m-other.bin; }
     }
     server {
         listen 127.0.0.1:$https_port ssl;

@@ -314,6 +314,46 @@ static void resume_from_cache_at_origin(void **state)
     resume_and_check(job, url, local);
 }
 
+/* Downloads cache-corrupt/4m.bin through the cache host, which serves 4m-other.bin for it,
+ * with or without integrity information; answers the bytes the cache host served. */
+static UINT64 download_corrupt(const char *name, BOOL integrity, const WCHAR *expected)
+{
+    WCHAR dir[MAX_PATH], local[MAX_PATH], url[MAX_PATH], www[MAX_PATH];
+    UINT64 from_http, from_cache;
+    struct ejob *job;
+
+    tu_scratch(name, dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
+    tu_unique_url(url, ARRAY_SIZE(url), L"cache-corrupt/4m.bin");
+    job = et_job_with_file(url, local);
+    if (integrity)
+    {
+        /* What DOFilePropertyId_IntegrityCheckInfo stores (src/file_do.c). */
+        AcquireSRWLockExclusive(&job->lock);
+        job->files[0]->integrity_info = heap_strdup(L"https://example.invalid/4m.phf");
+        ReleaseSRWLockExclusive(&job->lock);
+    }
+    assert_hr(S_OK, ejob_resume(job));
+    et_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+    file_bytes(job, &from_http, &from_cache);
+    assert_hr(S_OK, ejob_complete(job));
+    tu_www(www, ARRAY_SIZE(www), expected);
+    if (!tu_same_file(www, local))
+        fail_msg("%ls is missing or differs from %ls", local, www);
+    return from_cache;
+}
+
+/* A cache host that serves another file: with integrity information the origin's size and
+ * validator expose it and the origin serves the file; without, it goes unnoticed. */
+static void other_version_from_cache_is_detected(void **state)
+{
+    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    set_background_delay(0);
+    download_corrupt("cachehost_corrupt", TRUE, L"4m.bin");
+    assert_int_equal(4 * MIB,
+                     download_corrupt("cachehost_corrupt_unchecked", FALSE, L"4m-other.bin"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +363,7 @@ int main(void)
         cmocka_unit_test_teardown(failing_cache_falls_back, teardown),
         cmocka_unit_test_teardown(resume_from_origin_through_cache, teardown),
         cmocka_unit_test_teardown(resume_from_cache_at_origin, teardown),
+        cmocka_unit_test_teardown(other_version_from_cache_is_detected, teardown),
         cmocka_unit_test_teardown(two_downloads_one_origin_fetch, teardown),
     };
 

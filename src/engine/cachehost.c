@@ -200,27 +200,55 @@ static BOOL host_failed(const struct transfer_ctx *ctx, HRESULT hr)
         return FALSE;
     if (ctx->context == BG_ERROR_CONTEXT_GENERAL_TRANSPORT)
         return TRUE;
-    return ctx->context == BG_ERROR_CONTEXT_REMOTE_FILE && hr >= BG_E_HTTP_ERROR_FROM_STATUS(500) &&
-           hr <= BG_E_HTTP_ERROR_FROM_STATUS(599);
+    return ctx->context == BG_ERROR_CONTEXT_REMOTE_FILE &&
+           hr >= (HRESULT)BG_E_HTTP_ERROR_FROM_STATUS(500) &&
+           hr <= (HRESULT)BG_E_HTTP_ERROR_FROM_STATUS(599);
 }
 
-/* The file's source, its fallback time and whether the job is in the foreground. */
-static BOOL file_source(struct transfer_ctx *ctx, ULONG *source, ULONGLONG *failed_at,
-                        BOOL *foreground)
+/* What cachehost_fetch reads of the file under the job's lock. */
+struct file_view
+{
+    ULONG source;
+    ULONGLONG failed;
+    BOOL foreground;
+    BOOL checked;                    /* the client gave integrity information */
+    WCHAR validator[VALIDATOR_SIZE]; /* of the bytes the file holds, or empty */
+    UINT64 total;                    /* the file's size, or BG_SIZE_UNKNOWN */
+};
+
+static BOOL view_file(struct transfer_ctx *ctx, struct file_view *view)
 {
     struct ejob *job = ctx->job;
+    struct ejob_file *file;
     BOOL known = FALSE;
 
     AcquireSRWLockShared(&job->lock);
     if (ctx->index < job->file_count)
     {
-        *source = job->files[ctx->index]->cache_source;
-        *failed_at = job->files[ctx->index]->cache_failed;
-        *foreground = job->priority == BG_JOB_PRIORITY_FOREGROUND;
+        file = job->files[ctx->index];
+        view->source = file->cache_source;
+        view->failed = file->cache_failed;
+        view->foreground = job->priority == BG_JOB_PRIORITY_FOREGROUND;
+        view->checked = file->integrity_info != NULL;
+        wcscpy(view->validator, file->validator);
+        view->total = file->ranges ? file->remote_size : file->progress.BytesTotal;
         known = TRUE;
     }
     ReleaseSRWLockShared(&job->lock);
     return known;
+}
+
+/* With integrity information, what a cache host serves must be the origin's version: its size
+ * and validator are asked of the origin (HEAD) before the first bytes come from a cache host,
+ * and every request to a cache host carries them (If-Range, the size a range must belong to).
+ * A cache host that answers with another version fails for the file. This detects a cache
+ * serving a stale or different file, not altered bytes under the origin's size and validator:
+ * the integrity information itself (a piece hash file) is not read. */
+static BOOL other_version(HRESULT hr)
+{
+    return hr == (HRESULT)BG_E_REMOTE_FILE_CHANGED ||
+           hr == (HRESULT)BG_E_INSUFFICIENT_RANGE_SUPPORT ||
+           hr == (HRESULT)BG_E_INVALID_SERVER_RESPONSE;
 }
 
 /* The source `failed` let the file down: the file moves on, unless another fetch of it moved
@@ -259,12 +287,11 @@ static HRESULT wait_until(struct transfer_ctx *ctx, ULONGLONG due)
 HRESULT cachehost_fetch(struct transfer_ctx *ctx, const WCHAR *url, cachehost_fetch_fn fetch)
 {
     WCHAR cache_url[URL_MAX_LENGTH + 1];
+    struct file_view view, after;
     struct cache_policy now;
-    ULONGLONG failed_at;
-    ULONG count, source;
     const WCHAR *host;
-    BOOL foreground;
     size_t host_len;
+    ULONG count;
     HRESULT hr;
 
     ctx->from_cache_host = FALSE;
@@ -276,25 +303,49 @@ HRESULT cachehost_fetch(struct transfer_ctx *ctx, const WCHAR *url, cachehost_fe
 
     for (;;)
     {
-        if (!file_source(ctx, &source, &failed_at, &foreground))
+        if (!view_file(ctx, &view))
             return fetch(ctx, url);
-        if (source >= count)
+        if (view.source >= count)
             break;
-        list_entry(now.hosts, source, &host, &host_len);
+        /* The engine's HEAD for the size goes to the origin when the version must be its. */
+        if (view.checked && ctx->probe)
+            return fetch(ctx, url);
+        if (view.checked && !view.validator[0] && ctx->offset == 0)
+        {
+            ctx->probe = TRUE;
+            hr = fetch(ctx, url);
+            ctx->probe = FALSE;
+            if (FAILED(hr) || !view_file(ctx, &view))
+                return hr;
+            wcscpy(ctx->validator, view.validator);
+            ctx->total = view.total;
+        }
+        list_entry(now.hosts, view.source, &host, &host_len);
         if (!cachehost_url(url, host, host_len, cache_url, ARRAY_SIZE(cache_url)))
         {
-            WARN("no cache URL for %s from cache host %lu", debugstr_url(url), source);
-            move_on(ctx, source, count);
+            WARN("no cache URL for %s from cache host %lu", debugstr_url(url), view.source);
+            move_on(ctx, view.source, count);
             continue;
         }
         TRACE("file %lu from %s", ctx->index, debugstr_url(cache_url));
         ctx->from_cache_host = TRUE;
         hr = fetch(ctx, cache_url);
         ctx->from_cache_host = FALSE;
-        if (SUCCEEDED(hr) || !host_failed(ctx, hr))
+        if (SUCCEEDED(hr) && view.checked && view.validator[0] && view_file(ctx, &after) &&
+            (wcscmp(after.validator, view.validator) || after.total != view.total))
+        {
+            /* A whole-file answer replaced what the origin said: its bytes are not the
+             * origin's version, and go. */
+            WARN("cache host %lu served another version of file %lu", view.source, ctx->index);
+            move_on(ctx, view.source, count);
+            if (FAILED(hr = transfer_restart(ctx)))
+                return hr;
+            continue;
+        }
+        if (SUCCEEDED(hr) || !(host_failed(ctx, hr) || (view.checked && other_version(hr))))
             return hr;
-        WARN("cache host %lu failed for file %lu: %#lx", source, ctx->index, hr);
-        move_on(ctx, source, count);
+        WARN("cache host %lu failed for file %lu: %#lx", view.source, ctx->index, hr);
+        move_on(ctx, view.source, count);
         /* The next source continues where this one stopped, with the validator it saw. */
         ctx->context = BG_ERROR_CONTEXT_NONE;
         ctx->transient = FALSE;
@@ -303,10 +354,10 @@ HRESULT cachehost_fetch(struct transfer_ctx *ctx, const WCHAR *url, cachehost_fe
         if (ctx->end != BG_SIZE_UNKNOWN && ctx->offset >= ctx->end)
             return S_OK;
     }
-    if (failed_at)
+    if (view.failed)
     {
-        DWORD delay = foreground ? now.delay_foreground_s : now.delay_background_s;
-        if (FAILED(hr = wait_until(ctx, failed_at + (ULONGLONG)delay * 1000)))
+        DWORD delay = view.foreground ? now.delay_foreground_s : now.delay_background_s;
+        if (FAILED(hr = wait_until(ctx, view.failed + (ULONGLONG)delay * 1000)))
             return hr;
     }
     return fetch(ctx, url);
