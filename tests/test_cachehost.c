@@ -130,6 +130,9 @@ static void cache_url_form(void **state)
     /* Only http(s) goes through a cache host; a URL that does not fit is not shortened. */
     assert_false(cachehost_url(L"file://server/share/a.bin", L"cache", 5, out, ARRAY_SIZE(out)));
     assert_false(cachehost_url(L"http://example.com/a.bin", L"cache", 5, out, 20));
+    assert_false(
+        cachehost_url(L"http://example.com/a.bin", L"ftp://cache", 11, out, ARRAY_SIZE(out)));
+    assert_false(cachehost_url(L"http://example.com/a.bin", L"ca che", 6, out, ARRAY_SIZE(out)));
 }
 
 /* Two jobs fetch the same 64 MiB file through the cache at once: the origin sends it once. */

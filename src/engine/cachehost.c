@@ -188,7 +188,11 @@ BOOL cachehost_url(const WCHAR *url, const WCHAR *host, size_t host_len, WCHAR *
     len = swprintf(out, size, L"%.*ls://%.*ls%ls%.*ls%lscacheHostOrigin=%.*ls", (int)scheme_len,
                    scheme, (int)host_len, host, path_len && *path == L'/' ? L"" : L"/",
                    (int)path_len, path, query ? L"&" : L"?", (int)authority_len, authority);
-    return len > 0 && (size_t)len < size && len <= URL_MAX_LENGTH;
+    if (len <= 0 || (size_t)len >= size || len > URL_MAX_LENGTH)
+        return FALSE;
+    /* A malformed entry (another scheme, a stray character) is no cache host. */
+    kind = url_classify(out);
+    return kind == URL_HTTP || kind == URL_HTTPS;
 }
 
 /* Failures of a cache host that the next source may not have: it cannot be reached, it timed
@@ -310,13 +314,17 @@ HRESULT cachehost_fetch(struct transfer_ctx *ctx, const WCHAR *url, cachehost_fe
         /* The engine's HEAD for the size goes to the origin when the version must be its. */
         if (view.checked && ctx->probe)
             return fetch(ctx, url);
-        if (view.checked && !view.validator[0] && ctx->offset == 0)
+        /* A file with ranges learns the version from its first answer: its requests are
+         * spans, which a HEAD cannot stand for. */
+        if (view.checked && !view.validator[0] && ctx->offset == 0 && !ctx->ranges)
         {
             ctx->probe = TRUE;
             hr = fetch(ctx, url);
             ctx->probe = FALSE;
-            if (FAILED(hr) || !view_file(ctx, &view))
+            if (FAILED(hr))
                 return hr;
+            if (!view_file(ctx, &view))
+                return fetch(ctx, url);
             wcscpy(ctx->validator, view.validator);
             ctx->total = view.total;
         }
@@ -332,7 +340,8 @@ HRESULT cachehost_fetch(struct transfer_ctx *ctx, const WCHAR *url, cachehost_fe
         hr = fetch(ctx, cache_url);
         ctx->from_cache_host = FALSE;
         if (SUCCEEDED(hr) && view.checked && view.validator[0] && view_file(ctx, &after) &&
-            (wcscmp(after.validator, view.validator) || after.total != view.total))
+            (wcscmp(after.validator, view.validator) ||
+             (view.total != BG_SIZE_UNKNOWN && after.total != view.total)))
         {
             /* A whole-file answer replaced what the origin said: its bytes are not the
              * origin's version, and go. */
