@@ -41,18 +41,27 @@ static void use_cache_hosts(int first, int second)
     cachehost_reload();
 }
 
-/* Writes DODelayCacheServerFallbackBackground (seconds) into DO's policy key. */
-static void set_background_delay(DWORD seconds)
+/* Writes a value into DO's policy key: a REG_DWORD, or the REG_SZ `text` when it is not NULL. */
+static void set_policy(const WCHAR *name, DWORD number, const WCHAR *text)
 {
     HKEY key;
 
     assert_int_equal(ERROR_SUCCESS, RegCreateKeyExW(HKEY_LOCAL_MACHINE, POLICY_KEY, 0, NULL, 0,
                                                     KEY_SET_VALUE, NULL, &key, NULL));
-    assert_int_equal(ERROR_SUCCESS,
-                     RegSetValueExW(key, L"DODelayCacheServerFallbackBackground", 0, REG_DWORD,
-                                    (const BYTE *)&seconds, sizeof(seconds)));
+    if (text)
+        assert_int_equal(ERROR_SUCCESS,
+                         RegSetValueExW(key, name, 0, REG_SZ, (const BYTE *)text,
+                                        (DWORD)((wcslen(text) + 1) * sizeof(WCHAR))));
+    else
+        assert_int_equal(ERROR_SUCCESS, RegSetValueExW(key, name, 0, REG_DWORD,
+                                                       (const BYTE *)&number, sizeof(number)));
     RegCloseKey(key);
     cachehost_reload();
+}
+
+static void set_background_delay(DWORD seconds)
+{
+    set_policy(L"DODelayCacheServerFallbackBackground", seconds, NULL);
 }
 
 static int teardown(void **state)
@@ -63,6 +72,8 @@ static int teardown(void **state)
     if (!RegOpenKeyExW(HKEY_LOCAL_MACHINE, POLICY_KEY, 0, KEY_SET_VALUE, &key))
     {
         RegDeleteValueW(key, L"DODelayCacheServerFallbackBackground");
+        RegDeleteValueW(key, L"DODelayCacheServerFallbackForeground");
+        RegDeleteValueW(key, L"DOCacheHost");
         RegCloseKey(key);
     }
     cachehost_reload();
@@ -166,10 +177,10 @@ static void two_downloads_one_origin_fetch(void **state)
     assert_int_equal(BIG_SIZE, tu_access_bytes(upstream));
 }
 
-/* Downloads 4m.bin with the given cache hosts; answers the milliseconds it took and the bytes
- * the cache hosts served. */
+/* Downloads `path` (4m.bin's bytes) at `priority` with the cache hosts set; answers the
+ * milliseconds it took and the bytes the cache hosts served. */
 static ULONGLONG download_small(const char *name, const WCHAR *path, UINT64 *from_cache, WCHAR *url,
-                                size_t size)
+                                size_t size, BG_JOB_PRIORITY priority)
 {
     WCHAR dir[MAX_PATH], local[MAX_PATH];
     UINT64 from_http;
@@ -180,6 +191,9 @@ static ULONGLONG download_small(const char *name, const WCHAR *path, UINT64 *fro
     tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
     tu_unique_url(url, size, path);
     job = et_job_with_file(url, local);
+    AcquireSRWLockExclusive(&job->lock);
+    job->priority = priority;
+    ReleaseSRWLockExclusive(&job->lock);
     start = GetTickCount64();
     assert_hr(S_OK, ejob_resume(job));
     et_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
@@ -199,7 +213,8 @@ static void dead_cache_falls_back_after_the_delay(void **state)
 
     use_cache_hosts(nginx_port(L"dead_port"), 0);
     set_background_delay(3);
-    took = download_small("cachehost_dead", L"4m.bin", &from_cache, url, ARRAY_SIZE(url));
+    took = download_small("cachehost_dead", L"4m.bin", &from_cache, url, ARRAY_SIZE(url),
+                          BG_JOB_PRIORITY_NORMAL);
     assert_int_equal(0, from_cache);
     assert_int_equal(4 * MIB, tu_access_bytes(url));
     if (took < 3000 || took > 3000 + TIMEOUT / 2)
@@ -207,7 +222,8 @@ static void dead_cache_falls_back_after_the_delay(void **state)
 
     /* A delay of 0: at once. */
     set_background_delay(0);
-    took = download_small("cachehost_dead_now", L"4m.bin", &from_cache, url, ARRAY_SIZE(url));
+    took = download_small("cachehost_dead_now", L"4m.bin", &from_cache, url, ARRAY_SIZE(url),
+                          BG_JOB_PRIORITY_NORMAL);
     assert_int_equal(0, from_cache);
     assert_int_equal(4 * MIB, tu_access_bytes(url));
     if (took >= 3000)
@@ -223,7 +239,8 @@ static void next_cache_host_serves(void **state)
 
     use_cache_hosts(nginx_port(L"dead_port"), nginx_port(L"cache_port"));
     set_background_delay(60);
-    took = download_small("cachehost_next", L"4m.bin", &from_cache, url, ARRAY_SIZE(url));
+    took = download_small("cachehost_next", L"4m.bin", &from_cache, url, ARRAY_SIZE(url),
+                          BG_JOB_PRIORITY_NORMAL);
     assert_int_equal(4 * MIB, from_cache);
     assert_int_equal(0, tu_access_bytes(url));
     origin_request(upstream, ARRAY_SIZE(upstream), url);
@@ -240,7 +257,8 @@ static void failing_cache_falls_back(void **state)
 
     use_cache_hosts(nginx_port(L"cache_port"), 0);
     set_background_delay(0);
-    download_small("cachehost_5xx", L"cache-fails/4m.bin", &from_cache, url, ARRAY_SIZE(url));
+    download_small("cachehost_5xx", L"cache-fails/4m.bin", &from_cache, url, ARRAY_SIZE(url),
+                   BG_JOB_PRIORITY_NORMAL);
     assert_int_equal(0, from_cache);
     assert_int_equal(4 * MIB, tu_access_bytes(url));
 }
@@ -357,6 +375,31 @@ static void other_version_from_cache_is_detected(void **state)
                      download_corrupt("cachehost_corrupt_unchecked", FALSE, L"4m-other.bin"));
 }
 
+/* DOCacheHost and the foreground delay come from the policy key when nothing overrides them. */
+static void policy_from_the_registry(void **state)
+{
+    WCHAR hosts[64], url[MAX_PATH];
+    UINT64 from_cache;
+
+    SetEnvironmentVariableW(L"OPENDO_CACHE_HOST", NULL);
+    swprintf(hosts, ARRAY_SIZE(hosts), L"127.0.0.1:%d", nginx_port(L"cache_port"));
+    set_policy(L"DOCacheHost", 0, hosts);
+    download_small("cachehost_policy", L"4m.bin", &from_cache, url, ARRAY_SIZE(url),
+                   BG_JOB_PRIORITY_NORMAL);
+    assert_int_equal(4 * MIB, from_cache);
+
+    /* A foreground job waits for the foreground delay, not the background one (which would
+     * outlast the test's wait). */
+    swprintf(hosts, ARRAY_SIZE(hosts), L"127.0.0.1:%d", nginx_port(L"dead_port"));
+    set_policy(L"DOCacheHost", 0, hosts);
+    set_policy(L"DODelayCacheServerFallbackForeground", 0, NULL);
+    set_background_delay(600);
+    download_small("cachehost_policy_fg", L"4m.bin", &from_cache, url, ARRAY_SIZE(url),
+                   BG_JOB_PRIORITY_FOREGROUND);
+    assert_int_equal(0, from_cache);
+    assert_int_equal(4 * MIB, tu_access_bytes(url));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +410,7 @@ int main(void)
         cmocka_unit_test_teardown(resume_from_origin_through_cache, teardown),
         cmocka_unit_test_teardown(resume_from_cache_at_origin, teardown),
         cmocka_unit_test_teardown(other_version_from_cache_is_detected, teardown),
+        cmocka_unit_test_teardown(policy_from_the_registry, teardown),
         cmocka_unit_test_teardown(two_downloads_one_origin_fetch, teardown),
     };
 
