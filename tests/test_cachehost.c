@@ -64,7 +64,8 @@ static void set_background_delay(DWORD seconds)
     set_policy(L"DODelayCacheServerFallbackBackground", seconds, NULL);
 }
 
-static int teardown(void **state)
+/* Removes what set_policy wrote (also what a test that crashed left behind). */
+static void clear_policy(void)
 {
     HKEY key;
 
@@ -77,6 +78,17 @@ static int teardown(void **state)
         RegCloseKey(key);
     }
     cachehost_reload();
+}
+
+static int setup_group(void **state)
+{
+    clear_policy();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    clear_policy();
     return et_cleanup(state);
 }
 
@@ -393,7 +405,7 @@ static void policy_from_the_registry(void **state)
     swprintf(hosts, ARRAY_SIZE(hosts), L"127.0.0.1:%d", nginx_port(L"dead_port"));
     set_policy(L"DOCacheHost", 0, hosts);
     set_policy(L"DODelayCacheServerFallbackForeground", 0, NULL);
-    set_background_delay(600);
+    set_background_delay(90);
     download_small("cachehost_policy_fg", L"4m.bin", &from_cache, url, ARRAY_SIZE(url),
                    BG_JOB_PRIORITY_FOREGROUND);
     assert_int_equal(0, from_cache);
@@ -414,5 +426,5 @@ int main(void)
         cmocka_unit_test_teardown(two_downloads_one_origin_fetch, teardown),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_group, NULL);
 }
