@@ -3,7 +3,9 @@
 # Runs a private nginx on 127.0.0.1 (a free port) for the demo and the tests.
 #   scripts/nginx.sh start <state dir> <document root>   prints the port, writes <state dir>/port
 #       (and <state dir>/proxy_port: a forward proxy that answers itself; <state dir>/https_port:
-#       the document root over https with a self-signed certificate for opendo-test.invalid)
+#       the document root over https with a self-signed certificate for opendo-test.invalid;
+#       <state dir>/cache_port: a cache host in the form Microsoft Connected Cache serves, see
+#       below; <state dir>/dead_port: a free port nobody listens on, a cache host that is down)
 #   scripts/nginx.sh stop <state dir>
 set -euo pipefail
 
@@ -25,7 +27,8 @@ stop() {
         fi
         rm -f "$state/nginx.pid"
     fi
-    rm -f "$state/port" "$state/proxy_port" "$state/https_port"
+    rm -f "$state/port" "$state/proxy_port" "$state/https_port" "$state/cache_port" \
+        "$state/dead_port"
 }
 
 case "$cmd" in
@@ -51,6 +54,8 @@ start)
         port=$(free_port)
         proxy_port=$(free_port)
         https_port=$(free_port)
+        cache_port=$(free_port)
+        dead_port=$(free_port)
         cat > "$state/nginx.conf" <<CONF
 $user_line
 worker_processes 2;
@@ -69,6 +74,9 @@ http {
     tcp_nopush on;
     keepalive_requests 100000;
     default_type application/octet-stream;
+    # The cache host's store, emptied at every start: a test counts what reached the origin.
+    proxy_cache_path $state/cache levels=1:2 keys_zone=opendo_cache:4m max_size=1g inactive=1h
+                     use_temp_path=off;
     server {
         listen 127.0.0.1:$port;
         root $root;
@@ -93,6 +101,9 @@ http {
             limit_rate 2m;
             if (\$http_x_opendo_test != "yes") { return 403; }
         }
+        # The files again, which the cache host answers with 502 (it is in trouble).
+        location /cache-fails/ { alias $root/; }
+        location /cache-corrupt/ { alias $root/; }
         # /redirect/<path> answers 302 to /<path>.
         location /redirect/ { rewrite ^/redirect/(.*)\$ /\$1 redirect; }
         # The same with a relative Location.
@@ -128,6 +139,31 @@ http {
             return 200 "proxied with credentials \$request_uri\n";
         }
     }
+    # A cache host: /PATH?Q&cacheHostOrigin=HOST:PORT is http://HOST:PORT/PATH?Q..., cached.
+    # The slice module splits every file into 4 MiB slices, each fetched from the origin with a
+    # Range request and cached on its own: ranged and whole requests alike are answered from the
+    # slices, and proxy_cache_lock makes concurrent requests for a missing slice wait for the one
+    # fetch of it. The origin is an IP:port (no resolver), reached on loopback only.
+    server {
+        listen 127.0.0.1:$cache_port;
+        access_log $state/cache_access.log;
+        location / {
+            if (\$arg_cacheHostOrigin !~ "^127\.0\.0\.1:[0-9]+\$") { return 400; }
+            slice 4m;
+            proxy_cache opendo_cache;
+            proxy_cache_key \$uri\$is_args\$args\$slice_range;
+            proxy_set_header Range \$slice_range;
+            proxy_http_version 1.1;
+            proxy_cache_valid 200 206 1h;
+            proxy_cache_lock on;
+            proxy_cache_lock_timeout 60s;
+            proxy_pass http://\$arg_cacheHostOrigin\$uri\$is_args\$args;
+        }
+        # A cache host in trouble: the origin serves these files (below), the cache fails.
+        location /cache-fails/ { return 502; }
+        # A cache host that serves another file than the origin's (4m-other.bin for any).
+        location /cache-corrupt/ { proxy_pass http://\$arg_cacheHostOrigin/4m-other.bin; }
+    }
     server {
         listen 127.0.0.1:$https_port ssl;
         ssl_certificate $state/server.crt;
@@ -138,11 +174,14 @@ http {
 }
 CONF
         mkdir -p "$state/tmp"
+        rm -rf "$state/cache"
         if nginx -p "$state" -c "$state/nginx.conf" -e "$state/error.log" 2>>"$state/error.log"; then
             for _ in $(seq 50); do
                 if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
                     echo "$proxy_port" > "$state/proxy_port"
                     echo "$https_port" > "$state/https_port"
+                    echo "$cache_port" > "$state/cache_port"
+                    echo "$dead_port" > "$state/dead_port"
                     echo "$port" > "$state/port"
                     echo "$port"
                     exit 0

@@ -30,8 +30,11 @@ def main():
         "24m.bin": pattern(24 << 20, "24m"),
         # The same at four connections of 2 MB/s (a job fetches large files in parts).
         "96m.bin": pattern(96 << 20, "96m"),
-        # IDODownload's large download with status callbacks (test_download).
+        # IDODownload's large download with status callbacks (test_download), and the file
+        # fetched twice through the test cache host (test_cachehost): one origin fetch.
         "64m.bin": pattern(64 << 20, "64m"),
+        # What the test cache host serves for /cache-corrupt/4m.bin: same size, other bytes.
+        "4m-other.bin": pattern(4 << 20, "4m-other"),
         # Every 4-byte word holds its own index (little-endian): no two offsets look alike,
         # so a byte range fetched from the wrong place cannot go unnoticed.
         "ranges.bin": array.array("I", range(2 << 20)).tobytes(),
@@ -43,6 +46,9 @@ def main():
         with open(path + ".new", "wb") as f:
             f.write(data)
         os.replace(path + ".new", path)
+    # Another time than 4m.bin's, so that nginx's ETag (time and size) tells them apart.
+    other = os.path.join(root, "4m-other.bin")
+    os.utime(other, (1500000000, 1500000000))
 
 
 if __name__ == "__main__":

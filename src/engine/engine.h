@@ -96,6 +96,12 @@ struct ejob_file
     ULONG http_connections;  /* lock: HTTP connections opened for this file */
     ULONGLONG download_ms;   /* lock: time spent fetching this file */
 
+    /* Cache hosts (cachehost.c); not stored: a new process starts again with the first host. */
+    UINT64 bytes_from_cache; /* lock: the part of bytes_from_http that cache hosts served */
+    ULONG cache_source;      /* lock: the cache host serving the file (an index into the
+                              * policy's list), or past the list's end: the origin */
+    ULONGLONG cache_failed;  /* lock: tick at which the last cache host failed, or 0 */
+
     /* The notifier's queue of files waiting for FileTransferred (notify.c): linked through the
      * files, so that queueing one under the lock allocates nothing. */
     struct ejob_file *notify_next; /* lock */
@@ -747,6 +753,7 @@ struct transfer_ctx
     IStream *sink;               /* that stream for the worker's apartment while fetch_file
                                   * runs (its reference), else NULL */
     BOOL http;                   /* the source is http(s): its bytes count as bytesFromHttp */
+    BOOL from_cache_host;        /* set by cachehost.c while a cache host serves the fetch */
     struct ejob_options options; /* the job's options when the fetch started (a copy the
                                   * worker owns) */
 
@@ -940,6 +947,21 @@ HRESULT http_find_client_cert(const struct ejob_client_cert *cert, const CERT_CO
  * again; for SetProxySettings. Frees nothing (the next detection replaces the strings, the job's
  * release frees them). Caller holds job->lock exclusively. */
 void http_forget_proxy(struct ejob *job);
+/* cachehost.c: one fetch of an http(s) file through its cache hosts (DOCacheHost policy or
+ * OPENDO_CACHE_HOST), then the origin after the fallback delay; `fetch` carries each request
+ * (same contract as net_fetch). Without cache hosts, or for another scheme, fetch(ctx, url).
+ * Takes job->lock. */
+typedef HRESULT (*cachehost_fetch_fn)(struct transfer_ctx *ctx, const WCHAR *url);
+HRESULT cachehost_fetch(struct transfer_ctx *ctx, const WCHAR *url, cachehost_fetch_fn fetch);
+/* The longest list of cache hosts read, in characters with the 0. */
+#define CACHEHOST_MAX_LIST 1024
+/* cachehost.c: the cache host's URL for an http(s) `url`: host[:port] (host_len characters,
+ * optionally "scheme://" first) in place of the origin, and "cacheHostOrigin=<origin's
+ * host[:port]>" added to the query; FALSE for another scheme or when it does not fit `size` or
+ * URL_MAX_LENGTH. */
+BOOL cachehost_url(const WCHAR *url, const WCHAR *host, size_t host_len, WCHAR *out, size_t size);
+/* cachehost.c: reads the policy again on the next fetch (it is otherwise kept for 2 s). */
+void cachehost_reload(void);
 /* localfile.c: copy from a local or UNC path. */
 HRESULT localfile_fetch(struct transfer_ctx *ctx, const WCHAR *path);
 

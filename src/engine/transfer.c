@@ -616,6 +616,7 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         file->sink_position += ctx->sink ? size : 0;
         file->bytes_downloaded += size;
         file->bytes_from_http += ctx->http ? size : 0;
+        file->bytes_from_cache += ctx->http && ctx->from_cache_host ? size : 0;
         job->progress.BytesTransferred += size;
         ejob_publish_progress(job);
         job->no_progress_since = GetTickCount64();

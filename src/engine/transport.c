@@ -85,12 +85,18 @@ static BOOL wininet_carries(const struct transfer_ctx *ctx)
     return TRUE;
 }
 
-HRESULT net_fetch(struct transfer_ctx *ctx, const WCHAR *url)
+/* One request's stack, for the URL cachehost.c chose (a cache host's or the origin's). */
+static HRESULT stack_fetch(struct transfer_ctx *ctx, const WCHAR *url)
 {
     InitOnceExecuteOnce(&mode_once, read_mode, NULL, NULL);
     if (mode != MODE_WINHTTP && wininet_carries(ctx))
         return inet_fetch(ctx, url);
     return http_fetch(ctx, url);
+}
+
+HRESULT net_fetch(struct transfer_ctx *ctx, const WCHAR *url)
+{
+    return cachehost_fetch(ctx, url, stack_fetch);
 }
 
 void fetch_cache_clear(struct fetch_cache *cache)
