@@ -9,22 +9,10 @@
  * `struct subscription` (its notify_sink) and, when events are due, hands it to
  * deliver_events() on the notifier thread, which lives in the multithreaded apartment.
  *
- * The calls must reach the callback in the apartment that registered it, and the job, file
- * and error objects they carry must be OpenDO's own (free-threaded), not proxies: a proxy
- * answers only the interfaces that have a proxy registered (under Wine, not File3 to File5, nor
- * the DO interfaces) and some methods not at all. Calling the callback through a proxy would
- * marshal those arguments, and Wine's standard marshaling marshals them as for another process
- * even within one. So the calls are made from inside the client's apartment instead: at
- * registration, an agent object is created in that apartment and put in the Global Interface
- * Table. The notifier leaves the work in the agent (it is our own object: a plain pointer reaches
- * it from any thread) and calls the agent's IDispatch::Invoke through the table, which for a
- * single-threaded apartment is a proxy call that runs on the client's thread while it pumps
- * messages; the agent then calls the callback directly, with objects made right there. For a
- * multithreaded client the table hands back the agent itself, and everything runs on the
- * notifier thread, as any thread of the MTA may.
- *
- * Only the notifier thread posts work, one call at a time, so `work` needs no lock: it is set
- * before the call and cleared after it, and the agent reads it during the call.
+ * The calls must reach the callback in the apartment that registered it, with OpenDO's own job,
+ * file and error objects: they are made there through an agent (agent.c), made at
+ * registration. For a multithreaded client everything runs on the notifier thread, as any
+ * thread of the MTA may.
  *
  * The callback is also in the table, so that GetNotifyInterface answers with a pointer that is
  * valid in the caller's apartment. The subscription's destroy (any thread, no lock held)
@@ -34,32 +22,27 @@
 #include "private.h"
 #include "engine/engine.h"
 
-/* The agent's one method, called through IDispatch::Invoke. */
-#define DISPID_DELIVER 1
-
-struct agent
+/* What an agent of a subscription works with. */
+struct target
 {
-    IDispatch IDispatch_iface;
-    LONG refs;
     IBackgroundCopyCallback *callback; /* the client's object, in the agent's apartment */
     enum dialect dialect;              /* what the job, file and error objects speak */
-    struct ejob *job;                  /* work: set by the notifier around one Invoke */
-    struct notify_delivery *work;
+};
+
+/* The notifier's work for the agent: the job and what to tell of it. */
+struct work
+{
+    struct ejob *job;
+    struct notify_delivery *delivery;
 };
 
 struct subscription
 {
     struct notify_sink sink;
-    struct agent *agent;   /* a reference: the pointer through which work is posted */
+    struct agent *agent;   /* a reference: what work is posted through */
     DWORD agent_cookie;    /* the agent in the Global Interface Table */
     DWORD callback_cookie; /* the callback in the Global Interface Table */
 };
-
-static BOOL disconnected(HRESULT hr)
-{
-    return hr == RPC_E_DISCONNECTED || hr == CO_E_OBJNOTCONNECTED || hr == RPC_E_SERVER_DIED ||
-           hr == RPC_E_SERVER_DIED_DNE || hr == HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE);
-}
 
 /* ---- the calls themselves (in the client's apartment) ---- */
 
@@ -68,7 +51,7 @@ static void record(struct notify_delivery *d, ULONG event, HRESULT hr)
 {
     if (hr == S_OK)
         d->delivered |= event;
-    else if (disconnected(hr))
+    else if (client_gone(hr))
         d->dropped = TRUE;
     else
     {
@@ -103,7 +86,7 @@ static void call_client(IBackgroundCopyCallback *callback, struct ejob *ejob, en
                 continue;
             hr = IBackgroundCopyCallback2_FileTransferred(callback2, job, file);
             IBackgroundCopyFile_Release(file);
-            if (disconnected(hr))
+            if (client_gone(hr))
                 d->dropped = TRUE;
         }
         IBackgroundCopyCallback2_Release(callback2);
@@ -120,86 +103,28 @@ static void call_client(IBackgroundCopyCallback *callback, struct ejob *ejob, en
         record(d, NOTIFY_EVENT_ERROR, hr);
     }
     if ((d->events & NOTIFY_EVENT_MODIFICATION) && !d->dropped &&
-        disconnected(IBackgroundCopyCallback_JobModification(callback, job, 0)))
+        client_gone(IBackgroundCopyCallback_JobModification(callback, job, 0)))
         d->dropped = TRUE;
     IBackgroundCopyJob_Release(job);
 }
 
-/* ---- the agent (lives in the registering apartment) ---- */
-
-static inline struct agent *impl_from_IDispatch(IDispatch *iface)
+/* agent_run_fn: in the client's apartment. */
+static HRESULT run_in_apartment(void *context, void *work)
 {
-    return CONTAINING_RECORD(iface, struct agent, IDispatch_iface);
-}
+    struct target *target = context;
+    struct work *w = work;
 
-static HRESULT WINAPI agent_QueryInterface(IDispatch *iface, REFIID riid, void **out)
-{
-    /* No free-threaded marshaler: the agent must be reached in its own apartment. */
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IDispatch))
-    {
-        *out = iface;
-        IDispatch_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
-}
-
-static ULONG WINAPI agent_AddRef(IDispatch *iface)
-{
-    return InterlockedIncrement(&impl_from_IDispatch(iface)->refs);
-}
-
-static ULONG WINAPI agent_Release(IDispatch *iface)
-{
-    struct agent *agent = impl_from_IDispatch(iface);
-    ULONG refs = InterlockedDecrement(&agent->refs);
-
-    if (!refs)
-    {
-        IBackgroundCopyCallback_Release(agent->callback);
-        heap_free(agent);
-        module_unlock();
-    }
-    return refs;
-}
-
-static HRESULT WINAPI agent_GetTypeInfoCount(IDispatch *iface, UINT *count)
-{
-    *count = 0;
+    call_client(target->callback, w->job, target->dialect, w->delivery);
     return S_OK;
 }
 
-static HRESULT WINAPI agent_GetTypeInfo(IDispatch *iface, UINT index, LCID lcid, ITypeInfo **info)
+static void target_free(void *context)
 {
-    *info = NULL;
-    return DISP_E_BADINDEX;
+    struct target *target = context;
+
+    IBackgroundCopyCallback_Release(target->callback);
+    heap_free(target);
 }
-
-static HRESULT WINAPI agent_GetIDsOfNames(IDispatch *iface, REFIID riid, LPOLESTR *names,
-                                          UINT count, LCID lcid, DISPID *ids)
-{
-    for (UINT i = 0; i < count; i++)
-        ids[i] = DISPID_UNKNOWN;
-    return DISP_E_UNKNOWNNAME;
-}
-
-static HRESULT WINAPI agent_Invoke(IDispatch *iface, DISPID id, REFIID riid, LCID lcid, WORD flags,
-                                   DISPPARAMS *params, VARIANT *result, EXCEPINFO *excepinfo,
-                                   UINT *arg_error)
-{
-    struct agent *agent = impl_from_IDispatch(iface);
-
-    if (id != DISPID_DELIVER || !agent->work)
-        return DISP_E_MEMBERNOTFOUND;
-    call_client(agent->callback, agent->job, agent->dialect, agent->work);
-    return S_OK;
-}
-
-static const IDispatchVtbl agent_vtbl = {
-    agent_QueryInterface, agent_AddRef,        agent_Release, agent_GetTypeInfoCount,
-    agent_GetTypeInfo,    agent_GetIDsOfNames, agent_Invoke,
-};
 
 /* ---- subscriptions ---- */
 
@@ -215,8 +140,7 @@ static void subscription_destroy(struct notify_sink *sink)
     /* The last reference may go on a thread that never entered an apartment. */
     git_revoke(subscription->agent_cookie);
     git_revoke(subscription->callback_cookie);
-    if (subscription->agent)
-        IDispatch_Release(&subscription->agent->IDispatch_iface);
+    agent_release(subscription->agent);
     heap_free(subscription);
 }
 
@@ -226,34 +150,28 @@ static HRESULT subscription_create(IBackgroundCopyCallback *callback, enum diale
 {
     struct subscription *subscription;
     IGlobalInterfaceTable *git;
-    struct agent *agent;
+    struct target *target;
     HRESULT hr;
 
     if (!(subscription = heap_alloc_zero(sizeof(*subscription))))
         return E_OUTOFMEMORY;
     subscription->sink.refs = 1;
     subscription->sink.destroy = subscription_destroy;
-    if (!(agent = heap_alloc_zero(sizeof(*agent))))
+    if (!(target = heap_alloc_zero(sizeof(*target))))
     {
         heap_free(subscription);
         return E_OUTOFMEMORY;
     }
-    agent->IDispatch_iface.lpVtbl = &agent_vtbl;
-    agent->refs = 1;
-    agent->dialect = dialect;
-    agent->callback = callback;
+    target->dialect = dialect;
+    target->callback = callback;
     IBackgroundCopyCallback_AddRef(callback);
-    module_lock();
-    subscription->agent = agent;
-
-    if (SUCCEEDED(hr = git_get(&git)))
+    hr = agent_create(run_in_apartment, target_free, target, &subscription->agent,
+                      &subscription->agent_cookie);
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = git_get(&git)))
     {
-        if (SUCCEEDED(hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(
-                          git, (IUnknown *)callback, &IID_IBackgroundCopyCallback,
-                          &subscription->callback_cookie)))
-            hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(
-                git, (IUnknown *)&agent->IDispatch_iface, &IID_IDispatch,
-                &subscription->agent_cookie);
+        hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(git, (IUnknown *)callback,
+                                                             &IID_IBackgroundCopyCallback,
+                                                             &subscription->callback_cookie);
         IGlobalInterfaceTable_Release(git);
     }
     if (FAILED(hr))
@@ -314,36 +232,14 @@ HRESULT callback_registered(struct ejob *ejob, IUnknown **out)
 static BOOL post_to_agent(struct subscription *subscription, struct ejob *ejob,
                           struct notify_delivery *d)
 {
-    DISPPARAMS none = {0};
-    IGlobalInterfaceTable *git;
-    IDispatch *agent = NULL;
+    struct work work = {ejob, d};
     HRESULT hr;
 
-    if (SUCCEEDED(hr = git_get(&git)))
-    {
-        hr = IGlobalInterfaceTable_GetInterfaceFromGlobal(git, subscription->agent_cookie,
-                                                          &IID_IDispatch, (void **)&agent);
-        IGlobalInterfaceTable_Release(git);
-    }
-    if (FAILED(hr))
-    {
-        WARN("job %s: no callback (%08lx)", debugstr_guid(&ejob->id), hr);
-        if (disconnected(hr))
-            d->dropped = TRUE;
-        return FALSE;
-    }
-    subscription->agent->job = ejob;
-    subscription->agent->work = d;
-    hr = IDispatch_Invoke(agent, DISPID_DELIVER, &IID_NULL, LOCALE_NEUTRAL, DISPATCH_METHOD, &none,
-                          NULL, NULL, NULL);
-    subscription->agent->work = NULL;
-    subscription->agent->job = NULL;
-    IDispatch_Release(agent);
-    if (FAILED(hr))
+    if (FAILED(hr = agent_call(subscription->agent, subscription->agent_cookie, &work)))
     {
         /* The client's apartment is gone (its thread left without unregistering). */
         WARN("job %s: the callback's apartment answered %08lx", debugstr_guid(&ejob->id), hr);
-        d->dropped = disconnected(hr) || d->dropped;
+        d->dropped = client_gone(hr) || d->dropped;
         return FALSE;
     }
     return TRUE;

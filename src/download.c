@@ -22,7 +22,7 @@
  * It looks at the status every MONITOR_TICK_MS (and at once when a method of this file changes
  * the state), calls OnStatusChange when the state or the errors change and, while transferring,
  * every CallbackFreqSeconds (default 1) or CallbackFreqPercent. It holds no lock while calling,
- * and calls through an agent made in the client's apartment (below), so that a client in a
+ * and calls through an agent made in the client's apartment (agent.c), so that a client in a
  * single-threaded apartment is called on its own thread, as BITS callbacks are. The monitor
  * ends after it delivered a final state, when the callback is cleared, or when the client is
  * gone (RPC_E_DISCONNECTED and its kin). It samples the status: two changes within one look
@@ -103,114 +103,43 @@ static BOOL state_is_final(DODownloadState state)
 
 /*
  * As for BITS callbacks (callback.c), the client's callback is called from inside its own
- * apartment, by an agent made there at registration and put in the Global Interface Table: the
- * monitor leaves the status in the agent and calls the agent's IDispatch::Invoke through the
- * table, which for a single-threaded apartment is a call that runs on the client's thread while
- * it pumps messages, and the agent calls the callback directly with a download object made
- * there. So no proxy of IDODownloadStatusCallback or IDODownload is needed in process. Only the
- * monitor thread posts work, one call at a time: `work` needs no lock.
+ * apartment, through an agent (agent.c) made there at registration, with a download object made
+ * there: no proxy of IDODownloadStatusCallback or IDODownload is needed in process. Only the
+ * monitor thread posts work, one call at a time.
  */
-#define DISPID_DELIVER 1
 
-/* The client's process (or apartment) is gone. */
-static BOOL disconnected(HRESULT hr)
+/* What a status callback's agent works with. */
+struct target
 {
-    return hr == RPC_E_DISCONNECTED || hr == CO_E_OBJNOTCONNECTED || hr == RPC_E_SERVER_DIED ||
-           hr == RPC_E_SERVER_DIED_DNE || hr == HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE);
-}
-
-struct agent
-{
-    IDispatch IDispatch_iface;
-    LONG refs;
     IDODownloadStatusCallback *callback; /* immutable: the client's object, in its apartment */
     DWORD home;                          /* immutable: the thread of an STA client, else 0 */
     struct ejob *job;                    /* immutable; a reference */
-    const DO_DOWNLOAD_STATUS *work;      /* set by the monitor around one Invoke */
 };
 
-static inline struct agent *impl_from_IDispatch(IDispatch *iface)
+/* agent_run_fn: in the client's apartment, `work` is the status. */
+static HRESULT run_in_apartment(void *context, void *work)
 {
-    return CONTAINING_RECORD(iface, struct agent, IDispatch_iface);
-}
-
-static HRESULT WINAPI agent_QueryInterface(IDispatch *iface, REFIID riid, void **out)
-{
-    /* No free-threaded marshaler: the agent must be reached in its own apartment. */
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IDispatch))
-    {
-        *out = iface;
-        IDispatch_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
-}
-
-static ULONG WINAPI agent_AddRef(IDispatch *iface)
-{
-    return InterlockedIncrement(&impl_from_IDispatch(iface)->refs);
-}
-
-static ULONG WINAPI agent_Release(IDispatch *iface)
-{
-    struct agent *agent = impl_from_IDispatch(iface);
-    ULONG refs = InterlockedDecrement(&agent->refs);
-
-    if (!refs)
-    {
-        IDODownloadStatusCallback_Release(agent->callback);
-        ejob_release(agent->job);
-        heap_free(agent);
-        module_unlock();
-    }
-    return refs;
-}
-
-static HRESULT WINAPI agent_GetTypeInfoCount(IDispatch *iface, UINT *count)
-{
-    *count = 0;
-    return S_OK;
-}
-
-static HRESULT WINAPI agent_GetTypeInfo(IDispatch *iface, UINT index, LCID lcid, ITypeInfo **info)
-{
-    *info = NULL;
-    return DISP_E_BADINDEX;
-}
-
-static HRESULT WINAPI agent_GetIDsOfNames(IDispatch *iface, REFIID riid, LPOLESTR *names,
-                                          UINT count, LCID lcid, DISPID *ids)
-{
-    for (UINT i = 0; i < count; i++)
-        ids[i] = DISPID_UNKNOWN;
-    return DISP_E_UNKNOWNNAME;
-}
-
-static HRESULT WINAPI agent_Invoke(IDispatch *iface, DISPID id, REFIID riid, LCID lcid, WORD flags,
-                                   DISPPARAMS *params, VARIANT *result, EXCEPINFO *excepinfo,
-                                   UINT *arg_error)
-{
-    struct agent *agent = impl_from_IDispatch(iface);
+    struct target *target = context;
     IDODownload *download;
     HRESULT hr;
 
-    if (id != DISPID_DELIVER || !agent->work)
-        return DISP_E_MEMBERNOTFOUND;
-    if (FAILED(hr = download_create(agent->job, &download)))
+    if (FAILED(hr = download_create(target->job, &download)))
         return hr;
-    if (FAILED(
-            hr = IDODownloadStatusCallback_OnStatusChange(agent->callback, download, agent->work)))
+    if (FAILED(hr = IDODownloadStatusCallback_OnStatusChange(target->callback, download, work)))
         TRACE("OnStatusChange returned %08lx", hr);
     IDODownload_Release(download);
     /* What the client answers is its own business, unless it is no longer there. */
-    return disconnected(hr) ? hr : S_OK;
+    return client_gone(hr) ? hr : S_OK;
 }
 
-static const IDispatchVtbl agent_vtbl = {
-    agent_QueryInterface, agent_AddRef,        agent_Release, agent_GetTypeInfoCount,
-    agent_GetTypeInfo,    agent_GetIDsOfNames, agent_Invoke,
-};
+static void target_free(void *context)
+{
+    struct target *target = context;
+
+    IDODownloadStatusCallback_Release(target->callback);
+    ejob_release(target->job);
+    heap_free(target);
+}
 
 struct monitor
 {
@@ -268,38 +197,22 @@ static BOOL monitor_leave_if_idle(struct monitor *m, BOOL final)
 /* Has the registered callback called with `status`, holding no lock. */
 static void deliver(struct monitor *m, const DO_DOWNLOAD_STATUS *status)
 {
-    IGlobalInterfaceTable *git;
-    IDispatch *agent = NULL;
-    struct agent *work = NULL;
-    DISPPARAMS none = {0};
+    struct agent *agent = NULL;
     DWORD cookie;
-    HRESULT hr = S_OK;
+    HRESULT hr;
 
     AcquireSRWLockShared(&monitors_lock);
     cookie = m->cookie;
-    if (m->agent)
-    {
-        work = m->agent;
-        IDispatch_AddRef(&work->IDispatch_iface);
-    }
+    if ((agent = m->agent))
+        agent_addref(agent);
     ReleaseSRWLockShared(&monitors_lock);
-    if (!cookie || !work)
-        goto out;
-    if (FAILED(git_get(&git)))
-        goto out;
     /* A callback cleared meanwhile is simply not found. */
-    IGlobalInterfaceTable_GetInterfaceFromGlobal(git, cookie, &IID_IDispatch, (void **)&agent);
-    IGlobalInterfaceTable_Release(git);
-    if (!agent)
+    if (!cookie || !agent ||
+        SUCCEEDED(hr = agent_call(agent, cookie, (DO_DOWNLOAD_STATUS *)status)))
         goto out;
-    work->work = status;
-    if (FAILED(hr = IDispatch_Invoke(agent, DISPID_DELIVER, &IID_NULL, 0, DISPATCH_METHOD, &none,
-                                     NULL, NULL, NULL)))
-        TRACE("the status callback's apartment answered %08lx", hr);
-    work->work = NULL;
-    IDispatch_Release(agent);
+    TRACE("the status callback's apartment answered %08lx", hr);
     /* A client that is gone gets no more calls: the monitor ends at its next look. */
-    if (disconnected(hr))
+    if (client_gone(hr))
     {
         AcquireSRWLockExclusive(&monitors_lock);
         if (m->cookie == cookie)
@@ -310,8 +223,7 @@ static void deliver(struct monitor *m, const DO_DOWNLOAD_STATUS *status)
         git_revoke(cookie);
     }
 out:
-    if (work)
-        IDispatch_Release(&work->IDispatch_iface);
+    agent_release(agent);
 }
 
 /* Whether the periodic rule asks for a callback now (while transferring). */
@@ -369,8 +281,7 @@ static DWORD WINAPI monitor_thread(void *arg)
         WaitForSingleObject(m->wake, MONITOR_TICK_MS);
     }
     git_revoke(m->cookie);
-    if (m->agent)
-        IDispatch_Release(&m->agent->IDispatch_iface);
+    agent_release(m->agent);
     CloseHandle(m->wake);
     ejob_release(m->job);
     heap_free(m);
@@ -381,43 +292,26 @@ static DWORD WINAPI monitor_thread(void *arg)
 
 /* An agent for `callback` in the caller's apartment, registered in the Global Interface
  * Table. */
-static HRESULT agent_create(struct ejob *job, IUnknown *callback, struct agent **out, DWORD *cookie)
+static HRESULT make_agent(struct ejob *job, IUnknown *callback, struct agent **out, DWORD *cookie)
 {
-    IGlobalInterfaceTable *git;
     APTTYPEQUALIFIER qualifier;
-    struct agent *agent;
+    struct target *target;
     APTTYPE type;
-    HRESULT hr;
 
-    if (!(agent = heap_alloc_zero(sizeof(*agent))))
+    if (!(target = heap_alloc_zero(sizeof(*target))))
         return E_OUTOFMEMORY;
     if (FAILED(IUnknown_QueryInterface(callback, &IID_IDODownloadStatusCallback,
-                                       (void **)&agent->callback)))
+                                       (void **)&target->callback)))
     {
-        heap_free(agent);
+        heap_free(target);
         return E_INVALIDARG;
     }
-    agent->IDispatch_iface.lpVtbl = &agent_vtbl;
-    agent->refs = 1;
-    agent->job = job;
+    target->job = job;
     ejob_addref(job);
     if (SUCCEEDED(CoGetApartmentType(&type, &qualifier)) &&
         (type == APTTYPE_STA || type == APTTYPE_MAINSTA))
-        agent->home = GetCurrentThreadId();
-    module_lock();
-    if (SUCCEEDED(hr = git_get(&git)))
-    {
-        hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(
-            git, (IUnknown *)&agent->IDispatch_iface, &IID_IDispatch, cookie);
-        IGlobalInterfaceTable_Release(git);
-    }
-    if (FAILED(hr))
-    {
-        IDispatch_Release(&agent->IDispatch_iface);
-        return hr;
-    }
-    *out = agent;
-    return S_OK;
+        target->home = GetCurrentThreadId();
+    return agent_create(run_in_apartment, target_free, target, out, cookie);
 }
 
 /* Registers `callback` (NULL clears) for the job's status, in the caller's apartment. */
@@ -431,14 +325,14 @@ static HRESULT set_callback(struct ejob *job, IUnknown *callback)
 
     if (callback)
     {
-        if (FAILED(hr = agent_create(job, callback, &agent, &cookie)))
+        if (FAILED(hr = make_agent(job, callback, &agent, &cookie)))
             return hr;
         if (!(fresh = heap_alloc_zero(sizeof(*fresh))) ||
             !(fresh->wake = CreateEventW(NULL, FALSE, FALSE, NULL)))
         {
             heap_free(fresh);
             git_revoke(cookie);
-            IDispatch_Release(&agent->IDispatch_iface);
+            agent_release(agent);
             return E_OUTOFMEMORY;
         }
     }
@@ -484,8 +378,7 @@ static HRESULT set_callback(struct ejob *job, IUnknown *callback)
         heap_free(fresh);
     }
     git_revoke(old);
-    if (old_agent)
-        IDispatch_Release(&old_agent->IDispatch_iface);
+    agent_release(old_agent);
     return hr;
 }
 
@@ -506,11 +399,13 @@ static HRESULT get_callback(struct ejob *job, IUnknown **out)
     AcquireSRWLockShared(&monitors_lock);
     if ((m = find_monitor(job)) && m->agent)
     {
-        if (m->agent->home != home)
+        const struct target *target = agent_context(m->agent);
+
+        if (target->home != home)
             hr = RPC_E_WRONG_THREAD;
         else
         {
-            *out = (IUnknown *)m->agent->callback;
+            *out = (IUnknown *)target->callback;
             IUnknown_AddRef(*out);
             hr = S_OK;
         }

@@ -99,6 +99,25 @@ HRESULT download_create(struct ejob *ejob, IDODownload **out);
 /* download.c: IDOManager::CreateDownload and EnumDownloads, for the manager object. */
 HRESULT download_new(IDODownload **out);
 HRESULT download_enum(const DO_DOWNLOAD_ENUM_CATEGORY *category, IEnumUnknown **out);
+/* agent.c: calls made in a client's apartment (see there). `run` runs in the apartment that
+ * made the agent, with the agent's `context` and the caller's `work`; what it answers is what
+ * agent_call answers. */
+struct agent;
+typedef HRESULT (*agent_run_fn)(void *context, void *work);
+/* Makes an agent in the calling thread's apartment and registers it in the Global Interface
+ * Table (*cookie; git_revoke it). `release` (or NULL) frees `context` when the agent goes, also
+ * when this fails. */
+HRESULT agent_create(agent_run_fn run, void (*release)(void *context), void *context,
+                     struct agent **out, DWORD *cookie);
+void *agent_context(const struct agent *agent);
+void agent_addref(struct agent *agent);
+/* Drops a reference (NULL: nothing). */
+void agent_release(struct agent *agent);
+/* Runs `work` in the agent's apartment, reached through `cookie`; one call at a time per agent.
+ * The table's failure (a client apartment that is gone) or what `run` answered. */
+HRESULT agent_call(struct agent *agent, DWORD cookie, void *work);
+/* Does a call's answer say that the client (or its apartment) is gone? */
+BOOL client_gone(HRESULT hr);
 /* callback.c: SetNotifyInterface: registers `callback` (NULL clears) for the job's events, to be
  * called in the caller's apartment with job, file and error objects of `dialect`.
  * E_INVALIDARG if it is no IBackgroundCopyCallback. Returns BITS codes. */
