@@ -203,7 +203,9 @@ static void cancel_suspended_job_deletes_temporary_file(void **state)
     assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
     assert_int_equal(1, tu_count(dir, L"*"));
     assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
-    assert_int_equal(0, tu_count(dir, L"*"));
+    /* Cancel deletes the file; a worker that Suspend did not see stop in time (a flush under
+     * heavy writeback) still holds it open, and the name goes when the worker closes it. */
+    tu_wait_count(dir, L"*", 0, FAST_TIMEOUT);
 }
 
 static void complete_while_transferring(void **state)
