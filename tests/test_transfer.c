@@ -33,7 +33,7 @@ static int teardown_group(void **state)
 /* ---- fault injection (engine_fault, src/engine/engine.h) ---- */
 
 /* Fault points a test may have armed; the teardown disarms them all. */
-static const char *const fault_points[] = {"WRITE", "FINISH", "ACL"};
+static const char *const fault_points[] = {"WRITE", "FINISH", "ACL", "TEMP_MADE"};
 
 /* A "block" fault: the engine signals `reached` when a thread arrives at the point and holds
  * it there until `go` is set (or 10 s pass). */
@@ -206,6 +206,45 @@ static void cancel_suspended_job_deletes_temporary_file(void **state)
     /* Cancel deletes the file; a worker that Suspend did not see stop in time (a flush under
      * heavy writeback) still holds it open, and the name goes when the worker closes it. */
     tu_wait_count(dir, L"*", 0, FAST_TIMEOUT);
+}
+
+static DWORD WINAPI release_blocker_later(void *arg)
+{
+    Sleep(300);
+    SetEvent(blocker.go);
+    return 0;
+}
+
+static void suspend_as_the_temporary_file_is_made_keeps_it(void **state)
+{
+    WCHAR dir[MAX_PATH];
+    IBackgroundCopyJob *job;
+    HANDLE thread;
+
+    /* Suspend lands after the worker made the file and before the worker looked at the job
+     * again: the file stays with the suspended job, as one made a moment earlier does. */
+    tu_scratch("transfer_suspend_at_make", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"hello.txt", dir, L"hello.txt");
+    block_at("TEMP_MADE");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    wait_blocked("the point after making the temporary file");
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    /* Suspend waits for the worker, which goes on while Suspend waits. */
+    thread = CreateThread(NULL, 0, release_blocker_later, NULL, 0, NULL);
+    assert_non_null(thread);
+    assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
+    WaitForSingleObject(thread, INFINITE);
+    CloseHandle(thread);
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    /* The file is the job's: Resume goes on with it, and the file comes whole. */
+    release_faults();
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    check_served(dir, L"hello.txt", L"hello.txt");
+    assert_int_equal(1, tu_count(dir, L"*"));
 }
 
 static void complete_while_transferring(void **state)
@@ -1041,6 +1080,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(cancel_mid_transfer, teardown),
         cmocka_unit_test_teardown(cancel_suspended_job_deletes_temporary_file, teardown),
+        cmocka_unit_test_teardown(suspend_as_the_temporary_file_is_made_keeps_it, teardown),
         cmocka_unit_test_teardown(complete_while_transferring, teardown),
         cmocka_unit_test_teardown(complete_keeps_only_finished_files, teardown),
         cmocka_unit_test_teardown(complete_replaces_existing_destination, teardown),

@@ -709,6 +709,8 @@ void ejob_credential_clear(struct ejob_credential *credential);
  *   ALLOC_NOTIFY   the notifier's array of files due for FileTransferred;
  *   THREAD_WORKER  a worker thread's start;
  *   THREAD_NOTIFY  the notifier thread's start;
+ *   TEMP_MADE      a temporary file was made or opened for a transfer, before the worker
+ *                  looks at the job again (block: a Suspend or Cancel lands in between);
  *   TEMP_NAME      the random first number of temporary names: they count from
  *                  BIT00000000.tmp instead (so tests can plant files at them);
  *   STORE          reserved for the job store's record write.

@@ -697,7 +697,7 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR **temp)
     WCHAR *made = NULL;
     LARGE_INTEGER size;
     UINT64 needed;
-    BOOL current, make;
+    BOOL current, keep, make;
     HANDLE out;
     HRESULT hr;
 
@@ -719,8 +719,12 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR **temp)
     }
     if (!GetFileSizeEx(out, &size))
         size.QuadPart = 0;
+    engine_fault("TEMP_MADE");
     AcquireSRWLockExclusive(&job->lock);
-    if ((current = still_current(ctx)))
+    current = still_current(ctx);
+    /* A Suspend (or a restart) that came while the file was being made leaves it to the job,
+     * as a file made a moment earlier would be: only a final job's files go. */
+    if ((keep = current || !ejob_is_final(job)))
     {
         file->temp_id = id;
         if (make)
@@ -733,6 +737,9 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR **temp)
             file->temp_deleted = FALSE;
             store_mark_dirty(job);
         }
+    }
+    if (current)
+    {
         *temp = file->temp;
         needed = file->extent_count ? file->extents[file->extent_count - 1].end
                                     : file->progress.BytesTransferred;
@@ -753,10 +760,10 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR **temp)
     ReleaseSRWLockExclusive(&job->lock);
     if (!current)
     {
-        /* Stopped meanwhile: Cancel may have deleted the file already, so one made anew here
-         * goes again. */
+        /* Stopped meanwhile. When the job ended (Cancel, Complete), its files may have been
+         * deleted already, so one made anew here goes again. */
         CloseHandle(out);
-        if (hr == S_FALSE || make)
+        if (!keep && (hr == S_FALSE || make))
             tempfile_delete(make ? made : *temp, &id);
         free_str(made);
         return E_ABORT;
