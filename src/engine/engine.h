@@ -464,6 +464,9 @@ BOOL engine_owns_active_jobs(void);
 
 /* Opens the store once (see engine_init). */
 void store_init(void);
+/* The store's folder, or NULL when the process has no store (it could not be opened). Constant
+ * once store_init returned. */
+const WCHAR *store_folder(void);
 /* A new job: takes its lock file and writes its record. Caller holds no lock. */
 HRESULT store_add_job(struct ejob *job);
 /* The job changed: its record is written within a second. Caller holds job->lock
@@ -964,6 +967,18 @@ HRESULT cachehost_fetch(struct transfer_ctx *ctx, const WCHAR *url, cachehost_fe
 BOOL cachehost_url(const WCHAR *url, const WCHAR *host, size_t host_len, WCHAR *out, size_t size);
 /* cachehost.c: reads the policy again on the next fetch (it is otherwise kept for 2 s). */
 void cachehost_reload(void);
+
+/* bandwidth.c: the bandwidth policy (DOMax*DownloadBandwidth and the percentage forms, shared
+ * by the processes of one store). bandwidth_take counts `bytes` that a fetch just stored against
+ * its job's class (foreground or background) and, when the class is over its cap, sleeps until
+ * it is not: S_OK, or what transfer_check answers once the job stops meanwhile. Only network
+ * fetches (ctx->http) count. Caller holds no lock. */
+HRESULT bandwidth_take(struct transfer_ctx *ctx, DWORD bytes);
+/* bandwidth.c: `size`, or less while a cap applies to the fetch: what a transport asks for in
+ * one read. Caller holds no lock. */
+DWORD bandwidth_read_limit(struct transfer_ctx *ctx, DWORD size);
+/* bandwidth.c: reads the policy again on the next read (it is otherwise kept for 2 s). */
+void bandwidth_reload(void);
 /* localfile.c: copy from a local or UNC path. */
 HRESULT localfile_fetch(struct transfer_ctx *ctx, const WCHAR *path);
 

@@ -188,7 +188,7 @@ static HRESULT read_body(struct transfer_ctx *ctx, HINTERNET request, struct htt
             if (!(size = op->available))
                 break;
         }
-        size = min(size, READ_BUFFER_SIZE);
+        size = bandwidth_read_limit(ctx, min(size, READ_BUFFER_SIZE));
         if (expected_end != BG_SIZE_UNKNOWN)
             size = (DWORD)min(size, expected_end - position);
         started = GetTickCount64();
@@ -652,7 +652,7 @@ static HRESULT read_ranges(struct transfer_ctx *ctx, HINTERNET request, struct h
     range_walk_init(&walk, (const struct byte_range *)ctx->ranges, ctx->remote_size, span);
     for (pos = first; pos <= last;)
     {
-        size = (DWORD)min(last + 1 - pos, READ_BUFFER_SIZE);
+        size = bandwidth_read_limit(ctx, (DWORD)min(last + 1 - pos, READ_BUFFER_SIZE));
         if (!WinHttpReadData(request, op->buffer, size, NULL))
             return httpsem_transport_failure(ctx, GetLastError());
         if (FAILED(hr = wait_op(ctx, op)))

@@ -209,6 +209,7 @@ static HRESULT read_some(struct transfer_ctx *ctx, HINTERNET request, struct ine
     INTERNET_BUFFERSW buffers = {sizeof(buffers)};
     HRESULT hr;
 
+    size = bandwidth_read_limit(ctx, size);
     for (;;)
     {
         buffers.lpvBuffer = op->buffer;

@@ -1975,6 +1975,12 @@ void store_init(void)
     InitOnceExecuteOnce(&init_once, init, NULL, NULL);
 }
 
+const WCHAR *store_folder(void)
+{
+    store_init();
+    return store_open ? store_dir : NULL;
+}
+
 HRESULT store_add_job(struct ejob *job)
 {
     HANDLE lock;

@@ -642,6 +642,8 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         return hr;
     ctx->position += size;
     checkpoint(ctx, FALSE);
+    if (FAILED(hr = bandwidth_take(ctx, size)))
+        return hr;
     return cut ? S_FALSE : S_OK;
 }
 
