@@ -42,6 +42,11 @@ WORKLOADS = {
     "poll": ["opendo", "bits"],
     "small": ["opendo", "bits", "winhttp", "wininet", "curl", "curl-parallel"],
     "jobs": ["opendo", "bits"],
+    "throttle": ["opendo"],
+}
+# Workloads a client has nothing to run for: Wine's BITS has no bandwidth policy.
+NOT_APPLICABLE = {
+    "throttle": ["bits"],
 }
 
 
@@ -133,13 +138,19 @@ class Runner:
     def wine_cmd(self, client, workload):
         a = self.args
         if client in ("opendo", "bits"):
-            count = a.jobs if workload == "jobs" else a.files
-            return [
+            count = {"jobs": a.jobs, "throttle": a.throttle_jobs}.get(workload, a.files)
+            cmd = [
                 "wine", os.path.join(self.build, "bin", "bench_bits.exe"),
                 "--server", client, "--workload", workload, "--base", self.base,
                 "--out", self.out_win, "--count", str(count), "--pollers", str(a.pollers),
                 "--sync",
             ]
+            if workload == "throttle":
+                cmd += ["--cap-kib", str(a.throttle_cap_kib),
+                        "--warmup-ms", str(a.throttle_warmup_ms),
+                        "--window-ms", str(a.throttle_window_ms),
+                        "--deadline-ms", str(int(a.timeout * 1000))]
+            return cmd
         if workload == "big":
             conns = a.winhttp_conns if client == "winhttp" else a.wininet_big_conns
         else:
@@ -293,6 +304,12 @@ class Runner:
             if problem:
                 result["ok"] = False
                 result["error"] = problem
+        if result.get("ok") and workload == "throttle":
+            problem = self.verify_throttle(result, verify_big)
+            result["verified"] = problem is None
+            if problem:
+                result["ok"] = False
+                result["error"] = problem
         if workload in ("big", "poll") and result.get("ok"):
             result["mb_per_s"] = self.args.big_bytes / MIB / result["wall_s"]
             cpu = sum(result.get(k, 0.0) for k in
@@ -301,6 +318,35 @@ class Runner:
             result["cpu_s_per_gib"] = cpu * GIB / self.args.big_bytes
         self.clean_outputs()
         return result
+
+    def verify_throttle(self, result, verify_big):
+        """None when the throttle run's counts are right and the out folder holds the two
+        foreground downloads, with the served bytes, and nothing else (the cancelled background
+        jobs leave no file), else what is wrong."""
+        a = self.args
+        throttle_bytes = a.throttle_mib * MIB
+        if (result.get("bg_bytes_total_min") != throttle_bytes
+                or result.get("bg_bytes_total_max") != throttle_bytes):
+            return f"a background job's BytesTotal is not {throttle_bytes}"
+        if not result.get("bg_window_bytes"):
+            return "the background jobs received nothing in the window"
+        for key in ("fg_bytes", "fg_bytes_total", "alone_bytes", "alone_bytes_total"):
+            if result.get(key) != a.big_bytes:
+                return f"{key} is {result.get(key)}, not {a.big_bytes}"
+        left = sorted(os.listdir(self.out))
+        extra = [n for n in left if n not in ("fg.bin", "alone.bin", "small", "jobs")]
+        if extra:
+            return "left in the out folder: " + ", ".join(extra[:5])
+        for name in ("fg.bin", "alone.bin"):
+            got = os.path.join(self.out, name)
+            if not os.path.exists(got):
+                return f"{name} is missing"
+            if os.path.getsize(got) != a.big_bytes:
+                return f"{name} has {os.path.getsize(got)} bytes, not {a.big_bytes}"
+            if verify_big and subprocess.run(["cmp", "-s", got,
+                                              os.path.join(self.www, "big.bin")]).returncode:
+                return f"{name} differs from the served big.bin"
+        return None
 
     def verify(self, workload, verify_big):
         """None when the downloaded bytes are the served ones, else what is wrong."""
@@ -344,6 +390,12 @@ def make_payload(args):
                 f.write(os.urandom(n))
                 left -= n
         os.replace(big + ".new", big)
+    # The background jobs' file of the throttle workload: made once and kept, as the small files.
+    throttle = os.path.join(www, "throttle.bin")
+    if not os.path.exists(throttle) or os.path.getsize(throttle) != args.throttle_mib * MIB:
+        with open(throttle + ".new", "wb") as f:
+            f.write(os.urandom(args.throttle_mib * MIB))
+        os.replace(throttle + ".new", throttle)
     for i in range(args.files):
         path = os.path.join(www, "small", f"f{i:05d}.bin")
         if not os.path.exists(path) or os.path.getsize(path) != 4096:
@@ -362,7 +414,8 @@ def median_of(results, client, workload, key):
     return statistics.median(values) if values else None
 
 
-# (label, workload, key, higher is better, format)
+# (label, workload, key, higher is better (or the target, in words), format). The throttle rows'
+# labels name the configuration's cap and job count through {cap} and {jobs}.
 ROWS = [
     ("1 GiB file: throughput, MiB/s", "big", "mb_per_s", True, "{:.0f}"),
     ("1 GiB file: CPU s per GiB (client + wineserver + other prefix processes)", "big",
@@ -389,6 +442,20 @@ ROWS = [
      "prefix_rss_anon_bytes_per_job", False, "{:,.0f}"),
     ("10,000 jobs: client working set per idle job, bytes (GetProcessMemoryInfo)", "jobs",
      "client_working_set_bytes_per_job", False, "{:,.0f}"),
+    ("{jobs} background jobs under a {cap} MiB/s background cap: their sum, MiB/s",
+     "throttle", "bg_mib_per_s", "{cap} ± 10%", "{:.2f}"),
+    ("  the sum ÷ the cap", "throttle", "bg_cap_ratio", "0.90 to 1.10", "{:.3f}"),
+    ("  the slowest 1 s of the sum ÷ the cap", "throttle", "bg_slice_min_ratio", "0.90 to 1.10",
+     "{:.3f}"),
+    ("  the fastest 1 s of the sum ÷ the cap", "throttle", "bg_slice_max_ratio", "0.90 to 1.10",
+     "{:.3f}"),
+    ("1 GiB foreground job alone (no cap on foreground): MiB/s", "throttle", "alone_mib_per_s",
+     True, "{:.0f}"),
+    ("1 GiB foreground job started among the {jobs} capped jobs: MiB/s", "throttle",
+     "fg_mib_per_s", True, "{:.0f}"),
+    ("  among them ÷ alone", "throttle", "fg_ratio", "near 1 (full speed)", "{:.2f}"),
+    ("  its wait for its first byte among them, s", "throttle", "fg_first_byte_s", False,
+     "{:.1f}"),
 ]
 
 
@@ -399,6 +466,10 @@ def summarize(args, results):
             r["wall_ms"] = r["wall_s"] * 1e3
             r["cpu_total_s"] = sum(r.get(k, 0.0) for k in
                                    ("cpu_client_s", "cpu_wineserver_s", "cpu_other_s"))
+        if r.get("ok") and r["workload"] == "throttle" and r.get("cap_kib"):
+            cap = r["cap_kib"] / 1024
+            r["bg_slice_min_ratio"] = r["bg_slice_min_mib_per_s"] / cap
+            r["bg_slice_max_ratio"] = r["bg_slice_max_mib_per_s"] / cap
     cells = {}
     for i, (label, workload, key, _, _) in enumerate(ROWS):
         for client in WORKLOADS[workload]:
@@ -431,17 +502,27 @@ def render_table(args, cells, loss):
         # The table's labels name the full configuration; a smaller one says its own sizes.
         text = text.replace("1 GiB", size_label(args.big_bytes))
         text = text.replace("1,000 files", f"{args.files:,} files")
-        return text.replace("10,000 jobs", f"{args.jobs:,} jobs")
+        text = text.replace("10,000 jobs", f"{args.jobs:,} jobs")
+        return text.replace("{jobs}", str(args.throttle_jobs)).replace(
+            "{cap}", f"{args.throttle_cap_kib / 1024:g}")
 
     header = ["Measure", "better"] + [NAMES[c] for c in CLIENTS] + [
         "OpenDO ÷ Wine BITS", "OpenDO ÷ faster stack", "OpenDO ÷ curl", "OpenDO ÷ disk"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for i, (label, workload, key, higher, fmt) in enumerate(ROWS):
-        row = [label_of(label), "higher" if higher else "lower"]
+        if isinstance(higher, str):
+            better = label_of(higher)
+        else:
+            better = "higher" if higher else "lower"
+        row = [label_of(label), better]
         for client in CLIENTS:
             v = cells.get((i, client))
-            row.append(fmt.format(v) if v is not None else ("fail" if client in
-                                                             WORKLOADS[workload] else ""))
+            if v is not None:
+                row.append(fmt.format(v))
+            elif client in WORKLOADS[workload]:
+                row.append("fail")
+            else:
+                row.append("n/a" if client in NOT_APPLICABLE.get(workload, ()) else "")
         od = cells.get((i, "opendo"))
         stacks = [cells.get((i, c)) for c in ("winhttp", "wininet")
                   if cells.get((i, c)) is not None]
@@ -503,6 +584,9 @@ def render_markdown(args, info, table, results, started, elapsed):
     jobs_reps = f"{args.jobs_reps} repetition(s)" + (
         f" after a warm-up of {args.jobs_warmup:,} jobs" if args.jobs_warmup else "")
     poll_reps = f"{args.poll_reps} repetition(s)"
+    throttle_reps = f"{args.throttle_reps} repetition(s)" + (
+        f" after {args.throttle_warmup} short warm-up run(s)" if args.throttle_warmup else "")
+    cap = f"{args.throttle_cap_kib / 1024:g}"
     md = f"""# Benchmarks
 
 Generated by `scripts/bench.sh` ({args.mode} configuration) on {started} in {elapsed:.0f} s.
@@ -518,11 +602,14 @@ Every figure is the median of {reps} (the warm-up: curl fetches the large file o
 client runs the small-files workload once, which loads Wine's DLLs, starts Wine's BITS service
 and reads the payload into the page cache). Fewer runs, to keep the full run near a quarter of an
 hour: the GetProgress pollers' download, {poll_reps} (the pollers make it several times
-slower); the {args.jobs:,}-job workload, {jobs_reps}. The clients ran alternating (the order
-rotates each repetition). Payload: one file of
+slower); the {args.jobs:,}-job workload, {jobs_reps}; the bandwidth cap workload,
+{throttle_reps}. The clients ran alternating (the order rotates each repetition). Payload: one
+file of
 {size_label(args.big_bytes)}, {args.files:,} files of 4 KiB, {args.jobs:,} jobs. Ratios are OpenDO's
 figure divided by the other's: above 1 is better for OpenDO where higher is better, below 1
 where lower is better. "Faster stack" is the better of WinHTTP and WinINet on that line.
+Where the "better" column names a target, the figure is judged against it, not against the other
+clients; "n/a": the client has nothing of the kind (Wine's BITS has no bandwidth policy).
 
 {table}
 
@@ -551,6 +638,19 @@ where lower is better. "Faster stack" is the better of WinHTTP and WinINet on th
   reports it transferred (a crash or a power cut then loses no byte it reported), and flushes
   as it goes (every 64 MiB or 500 ms), which lets the disk write while the network reads; the
   stack programs and curl leave their bytes in the page cache and flush nothing.
+- **Bandwidth cap** (OpenDO only: Wine's BITS has no bandwidth policy): `bench_bits.exe --server
+  opendo --workload throttle` sets `OPENDO_MAX_BACKGROUND_BANDWIDTH={args.throttle_cap_kib}`
+  ({cap} MiB/s) in its own environment, which the in-process DLL reads (the foreground and
+  percentage caps set to 0: none), and starts {args.throttle_jobs} background jobs
+  (`BG_JOB_PRIORITY_NORMAL`), each downloading a file of {args.throttle_mib} MiB. After a
+  warm-up of {args.throttle_warmup_ms / 1000:g} s it reads their summed `BytesTransferred`
+  (`GetProgress`, every 100 ms) over a window of {args.throttle_window_ms / 1000:g} s. A quarter
+  into the window a foreground job (`BG_JOB_PRIORITY_FOREGROUND`) downloads the
+  {size_label(args.big_bytes)} file. The background jobs keep running until it is transferred,
+  except when it has received no byte by the end of the window: it then waits for a worker behind
+  them, and they are cancelled so that the run ends (its time includes that wait). Then the same
+  foreground download runs alone. Both foreground jobs are completed and their files compared;
+  the background jobs are cancelled and must leave no file.
 
 ## Definitions
 
@@ -575,9 +675,16 @@ where lower is better. "Faster stack" is the better of WinHTTP and WinINet on th
   the first `CreateJob` to after the last `AddFile`, ÷ jobs: it counts the job wherever it
   lives (in the client for OpenDO, in the BITS service for Wine BITS). The client's own working
   set growth (GetProcessMemoryInfo) is shown too; Wine 8 reports no private bytes.
+- **Bandwidth cap**: the sum: the background jobs' bytes in the window ÷ the window's length;
+  the slowest and fastest 1 s: the same over each whole second of the window. Foreground job:
+  its file's bytes ÷ the time from `CreateJob` to `JobTransferred` (the callback's moment), among
+  the capped jobs and alone (no cap applies to foreground jobs); its wait for its first byte is
+  the first 100 ms reading of `GetProgress` that shows bytes. The targets: the sum within 10% of
+  the cap, the foreground job at full speed (among ÷ alone near 1).
 - **Verification**: every small file's bytes in every run; the large file's size in every run
   and its bytes (`cmp`) in the first repetition, in every pollers' run and in every run of the
-  smoke configuration. A run with wrong or missing bytes counts as failed.
+  smoke configuration; in the bandwidth cap workload, the byte counts the client reports and
+  the foreground files as the large file. A run with wrong or missing bytes counts as failed.
 """
     if failures:
         md += "\n## Failed runs\n\n"
@@ -605,6 +712,14 @@ def main():
     p.add_argument("--jobs-reps", type=int, required=True)
     p.add_argument("--poll-reps", type=int, required=True)
     p.add_argument("--jobs-warmup", type=int, default=0, help="jobs in the warm-up run (0: none)")
+    p.add_argument("--throttle-reps", type=int, default=1)
+    p.add_argument("--throttle-warmup", type=int, default=0,
+                   help="short throttle runs before the measured ones (not counted)")
+    p.add_argument("--throttle-jobs", type=int, default=4)
+    p.add_argument("--throttle-cap-kib", type=int, default=4096)
+    p.add_argument("--throttle-mib", type=int, default=32, help="the background jobs' file")
+    p.add_argument("--throttle-warmup-ms", type=int, default=1000)
+    p.add_argument("--throttle-window-ms", type=int, default=5000)
     p.add_argument("--pollers", type=int, default=4)
     p.add_argument("--winhttp-conns", type=int, default=16)
     p.add_argument("--wininet-big-conns", type=int, default=4)
@@ -630,7 +745,9 @@ def main():
         results.append(result)
         shown = {k: result.get(k) for k in ("mb_per_s", "wall_s", "create_us_per_job",
                                             "enum_ms", "cancel_us_per_job", "cpu_s_per_gib",
-                                            "poll_wall_ns_per_call") if result.get(k)}
+                                            "poll_wall_ns_per_call", "bg_mib_per_s",
+                                            "bg_cap_ratio", "fg_mib_per_s",
+                                            "alone_mib_per_s", "fg_ratio") if result.get(k)}
         status = "ok" if result.get("ok") else "FAILED: " + str(result.get("error"))
         log(f"{'warm-up' if warmup else 'rep ' + str(rep)} {result['workload']:5} "
             f"{result['client']:13} {status} " +
@@ -660,6 +777,19 @@ def main():
         shift = rep % len(clients)
         for client in clients[shift:] + clients[:shift]:
             record(runner.run(client, "poll", verify_big=True), rep, False)
+
+    # The bandwidth cap (OpenDO only). The warm-up runs are short ones (the window and the warm-up
+    # of the smoke configuration): they read throttle.bin into the page cache.
+    saved = args.throttle_warmup_ms, args.throttle_window_ms
+    args.throttle_warmup_ms, args.throttle_window_ms = 500, 1500
+    for rep in range(args.throttle_warmup):
+        for client in WORKLOADS["throttle"]:
+            record(runner.run(client, "throttle", False), rep, True)
+    args.throttle_warmup_ms, args.throttle_window_ms = saved
+    for rep in range(args.throttle_reps):
+        for client in WORKLOADS["throttle"]:
+            full = rep == 0 or args.mode == "smoke"
+            record(runner.run(client, "throttle", verify_big=full), rep, False)
 
     # Idle jobs: the heaviest workload, repeated as the configuration says.
     saved_jobs = args.jobs

@@ -2,8 +2,9 @@
 /* The job-model benchmark client: the same code drives OpenDO and Wine's builtin BITS, the
  * class chosen by --server. One workload per run, one JSON object on stdout.
  *
- *   bench_bits --server opendo|bits --workload big|poll|small|jobs --base <url/> --out <dir>
- *              [--count N] [--pollers N] [--sync]
+ *   bench_bits --server opendo|bits --workload big|poll|small|jobs|throttle --base <url/>
+ *              --out <dir> [--count N] [--pollers N] [--sync]
+ *              [--cap-kib N] [--warmup-ms N] [--window-ms N] [--deadline-ms N]
  *
  *   big    one job, one file <base>big.bin -> <out>\big.bin; callback JobTransferred, Complete.
  *   poll   the same while --pollers threads (4) call GetProgress in a loop until the transfer
@@ -11,6 +12,19 @@
  *   small  one job of --count files <base>small/f00000.bin ... (AddFileSet) -> <out>\small\.
  *   jobs   --count jobs of one file each: CreateJob+AddFile each, EnumJobs of all, Cancel each,
  *          and this process's private bytes and working set before and after creating them.
+ *   throttle  OpenDO's bandwidth policy. The background cap OPENDO_MAX_BACKGROUND_BANDWIDTH is
+ *          set to --cap-kib KiB/s (4096) in this process's environment, every other cap to
+ *          none. --count background jobs (BG_JOB_PRIORITY_NORMAL) download <base>throttle.bin
+ *          -> <out>\bg<i>.bin; after --warmup-ms (1000) their summed BytesTransferred is read
+ *          over --window-ms (5000). A quarter into the window a foreground job
+ *          (BG_JOB_PRIORITY_FOREGROUND) downloads <base>big.bin -> <out>\fg.bin, timed from
+ *          CreateJob to JobTransferred; the background jobs run until it ends, unless it has
+ *          no byte when the window ends (it waits for a worker behind them): they are then
+ *          cancelled, and the wait counts in its time. Then the same foreground download runs
+ *          alone -> <out>\alone.bin. Both foreground jobs are completed, so that the driver can
+ *          compare their bytes; the cancelled background jobs must leave no file. A job that
+ *          fails, a background job that ends within the window or a foreground job that does
+ *          not end within --deadline-ms (120000) of its start fails the run.
  *
  * Times are QueryPerformanceCounter intervals; `wall_s` of a transfer runs from CreateJob to the
  * return of Complete (the file is in place). */
@@ -29,6 +43,9 @@ struct callback
     LONG refcount;
     HANDLE done;
     volatile LONG failed;
+    /* bench_now() when JobTransferred came: the moment the job reached TRANSFERRED, not the
+     * moment a waiting thread woke up. */
+    double transferred_at;
 };
 
 static inline struct callback *impl_from_IBackgroundCopyCallback(IBackgroundCopyCallback *iface)
@@ -63,7 +80,10 @@ static ULONG WINAPI callback_Release(IBackgroundCopyCallback *iface)
 static HRESULT WINAPI callback_JobTransferred(IBackgroundCopyCallback *iface,
                                               IBackgroundCopyJob *job)
 {
-    SetEvent(impl_from_IBackgroundCopyCallback(iface)->done);
+    struct callback *callback = impl_from_IBackgroundCopyCallback(iface);
+
+    callback->transferred_at = bench_now();
+    SetEvent(callback->done);
     return S_OK;
 }
 
@@ -123,10 +143,10 @@ static DWORD WINAPI poller_main(void *arg)
 
 /* Waits for the callback's event, but never longer than the deadline: a server that stopped
  * calling back fails the run instead of hanging it. */
-static HRESULT wait_transferred(struct callback *callback, IBackgroundCopyJob *job)
+static HRESULT wait_transferred(struct callback *callback, IBackgroundCopyJob *job,
+                                DWORD timeout_ms)
 {
     BG_JOB_STATE state;
-    DWORD timeout_ms = 30 * 60 * 1000;
 
     if (WaitForSingleObject(callback->done, timeout_ms) != WAIT_OBJECT_0)
         return HRESULT_FROM_WIN32(ERROR_TIMEOUT);
@@ -216,7 +236,7 @@ static int run_transfer(IBackgroundCopyManager *manager, const WCHAR *workload, 
         pollers[i].stop = &stop;
         pollers[i].thread = CreateThread(NULL, 0, poller_main, &pollers[i], 0, NULL);
     }
-    hr = wait_transferred(&callback, job);
+    hr = wait_transferred(&callback, job, 30 * 60 * 1000);
     transferred = bench_now();
     InterlockedExchange(&stop, 1);
     for (long i = 0; poll && i < pollers_count; i++)
@@ -347,6 +367,390 @@ static int run_jobs(IBackgroundCopyManager *manager, const WCHAR *base, const WC
     return seen >= (ULONG)count ? 0 : 1;
 }
 
+/* The throttle workload's settings (see the header). */
+struct throttle
+{
+    long jobs;
+    long cap_kib;
+    long warmup_ms;
+    long window_ms;
+    long deadline_ms;
+};
+
+#define MAX_THROTTLE_JOBS 16
+/* How often the background jobs' progress is read, and the slices whose rates are reported. */
+#define SAMPLE_MS 100
+#define SLICE_S 1.0
+
+/* The bandwidth policy of this process. The environment replaces the machine's policy values
+ * of the same names, so setting all four leaves nothing to a policy in the prefix's registry;
+ * 0 is no cap. The DLL runs in this process and reads this environment at every network read,
+ * so it must be set before the first job starts, not necessarily before CoCreateInstance. */
+static void set_caps(long background_kib)
+{
+    WCHAR text[16];
+
+    _snwprintf(text, ARRAYSIZE(text), L"%ld", background_kib);
+    text[ARRAYSIZE(text) - 1] = 0;
+    SetEnvironmentVariableW(L"OPENDO_MAX_BACKGROUND_BANDWIDTH", text);
+    SetEnvironmentVariableW(L"OPENDO_MAX_FOREGROUND_BANDWIDTH", L"0");
+    SetEnvironmentVariableW(L"OPENDO_PERCENTAGE_MAX_BACKGROUND_BANDWIDTH", L"0");
+    SetEnvironmentVariableW(L"OPENDO_PERCENTAGE_MAX_FOREGROUND_BANDWIDTH", L"0");
+}
+
+/* Creates a job of one file at the given priority, with callbacks to `callback` unless it is
+ * NULL, and resumes it. *out is the job as soon as it exists, also when a later step fails (the
+ * caller cancels it); *what names the step that failed. */
+static HRESULT start_job(IBackgroundCopyManager *manager, const WCHAR *url, const WCHAR *local,
+                         BG_JOB_PRIORITY priority, struct callback *callback,
+                         IBackgroundCopyJob **out, const char **what)
+{
+    IBackgroundCopyJob *job;
+    HRESULT hr;
+    GUID id;
+
+    *what = "CreateJob";
+    if (FAILED(hr = IBackgroundCopyManager_CreateJob(manager, L"bench throttle",
+                                                     BG_JOB_TYPE_DOWNLOAD, &id, &job)))
+        return hr;
+    *out = job;
+    *what = "SetPriority";
+    if (FAILED(hr = IBackgroundCopyJob_SetPriority(job, priority)))
+        return hr;
+    if (callback)
+    {
+        *what = "SetNotifyInterface";
+        if (FAILED(hr = IBackgroundCopyJob_SetNotifyInterface(
+                       job, (IUnknown *)&callback->IBackgroundCopyCallback_iface)))
+            return hr;
+        *what = "SetNotifyFlags";
+        if (FAILED(hr = IBackgroundCopyJob_SetNotifyFlags(job, BG_NOTIFY_JOB_TRANSFERRED |
+                                                                   BG_NOTIFY_JOB_ERROR)))
+            return hr;
+    }
+    *what = "AddFile";
+    if (FAILED(hr = IBackgroundCopyJob_AddFile(job, url, local)))
+        return hr;
+    *what = "Resume";
+    return IBackgroundCopyJob_Resume(job);
+}
+
+/* The background jobs' BytesTransferred, each and summed. */
+static HRESULT background_bytes(IBackgroundCopyJob **jobs, long count, UINT64 *each, UINT64 *sum)
+{
+    BG_JOB_PROGRESS progress;
+    HRESULT hr;
+
+    *sum = 0;
+    for (long i = 0; i < count; i++)
+    {
+        if (FAILED(hr = IBackgroundCopyJob_GetProgress(jobs[i], &progress)))
+            return hr;
+        each[i] = progress.BytesTransferred;
+        *sum += progress.BytesTransferred;
+    }
+    return S_OK;
+}
+
+/* How many background jobs are still at work (queued or transferring); a job that failed or,
+ * worse for the measurement, finished (its file was too small for the window) fails the run. */
+static HRESULT background_running(IBackgroundCopyJob **jobs, long count, long *running,
+                                  const char **what)
+{
+    BG_JOB_STATE state;
+    HRESULT hr;
+
+    *running = 0;
+    for (long i = 0; i < count; i++)
+    {
+        *what = "GetState";
+        if (FAILED(hr = IBackgroundCopyJob_GetState(jobs[i], &state)))
+            return hr;
+        *what = "a background job failed";
+        if (state == BG_JOB_STATE_ERROR || state == BG_JOB_STATE_TRANSIENT_ERROR)
+            return E_FAIL;
+        if (state != BG_JOB_STATE_TRANSFERRED)
+            (*running)++;
+    }
+    return S_OK;
+}
+
+static double mib_per_s(UINT64 bytes, double seconds)
+{
+    return seconds > 0 ? (double)bytes / (1024.0 * 1024.0) / seconds : 0;
+}
+
+/* Cancels and releases the jobs that are still held (NULL entries are skipped). */
+static HRESULT cancel_jobs(IBackgroundCopyJob **jobs, long count)
+{
+    HRESULT hr, first = S_OK;
+
+    for (long i = 0; i < count; i++)
+    {
+        if (!jobs[i])
+            continue;
+        if (FAILED(hr = IBackgroundCopyJob_Cancel(jobs[i])) && first == S_OK)
+            first = hr;
+        IBackgroundCopyJob_Release(jobs[i]);
+        jobs[i] = NULL;
+    }
+    return first;
+}
+
+/* Cancels the background jobs, on a thread of its own when the sampling loop must go on
+ * meanwhile: a capped job's Cancel can take a second or more. */
+struct canceller
+{
+    IBackgroundCopyJob **jobs;
+    long count;
+    HRESULT hr;
+    double seconds;
+};
+
+static DWORD WINAPI canceller_main(void *arg)
+{
+    struct canceller *canceller = arg;
+    double start = bench_now();
+
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    canceller->hr = cancel_jobs(canceller->jobs, canceller->count);
+    canceller->seconds = bench_now() - start;
+    CoUninitialize();
+    return 0;
+}
+
+/* throttle: capped background jobs, a foreground job among them, the same job alone. */
+static int run_throttle(IBackgroundCopyManager *manager, const WCHAR *base, const WCHAR *out,
+                        const struct throttle *opts)
+{
+    struct callback fg_callback = {{&callback_vtbl}, 1, NULL, 0, 0};
+    struct callback alone_callback = {{&callback_vtbl}, 1, NULL, 0, 0};
+    IBackgroundCopyJob *bg[MAX_THROTTLE_JOBS] = {0}, *fg = NULL, *alone = NULL;
+    UINT64 first[MAX_THROTTLE_JOBS], each[MAX_THROTTLE_JOBS];
+    UINT64 sum_first, sum, window_bytes = 0, slice_bytes, total_min = 0, total_max = 0;
+    double window_start, window_end = 0, fg_due, window_due, fg_start = 0, fg_first_byte = -1;
+    double slice_start, slice_min = 0, slice_max = 0, job_min = 0, job_max = 0, alone_start;
+    double now, rate;
+    BOOL window_closed = FALSE, fg_done = FALSE, fg_end_seen = FALSE, bg_cancelled = FALSE;
+    BG_JOB_PROGRESS fg_progress = {0}, alone_progress = {0}, progress;
+    long running, running_at_fg_end = 0, slices = 0;
+    WCHAR big_url[1024], bg_url[1024], local[MAX_PATH], name[32];
+    const char *what = NULL;
+    struct canceller canceller = {bg, opts->jobs, S_OK, 0};
+    HANDLE cancel_thread = NULL;
+    HRESULT hr = S_OK;
+
+    if (opts->jobs <= 0 || opts->jobs > MAX_THROTTLE_JOBS)
+        return bench_fail("--count: 1 to 16 background jobs", E_INVALIDARG);
+    fg_callback.done = CreateEventW(NULL, TRUE, FALSE, NULL);
+    alone_callback.done = CreateEventW(NULL, TRUE, FALSE, NULL);
+    _snwprintf(big_url, ARRAYSIZE(big_url), L"%sbig.bin", base);
+    _snwprintf(bg_url, ARRAYSIZE(bg_url), L"%sthrottle.bin", base);
+
+    bench_mark("start");
+    for (long i = 0; i < opts->jobs; i++)
+    {
+        _snwprintf(name, ARRAYSIZE(name), L"bg%ld.bin", i);
+        bench_path(local, out, name);
+        if (FAILED(hr = start_job(manager, bg_url, local, BG_JOB_PRIORITY_NORMAL, NULL, &bg[i],
+                                  &what)))
+            goto out;
+    }
+    /* The start is no steady state (connections being made, each job's first read taken before
+     * the pacer makes anyone wait): only what follows the warm-up counts. */
+    Sleep(opts->warmup_ms);
+    what = "GetProgress";
+    if (FAILED(hr = background_bytes(bg, opts->jobs, first, &sum_first)))
+        goto out;
+    window_start = slice_start = bench_now();
+    slice_bytes = sum_first;
+    fg_due = window_start + opts->window_ms / 4000.0;
+    window_due = window_start + opts->window_ms / 1000.0;
+    for (;;)
+    {
+        if (!fg && bench_now() >= fg_due)
+        {
+            fg_start = bench_now();
+            bench_path(local, out, L"fg.bin");
+            if (FAILED(hr = start_job(manager, big_url, local, BG_JOB_PRIORITY_FOREGROUND,
+                                      &fg_callback, &fg, &what)))
+                goto out;
+        }
+        if (fg && !fg_done)
+            fg_done = WaitForSingleObject(fg_callback.done, SAMPLE_MS) == WAIT_OBJECT_0;
+        else
+            Sleep(SAMPLE_MS);
+        now = bench_now();
+        /* When the foreground job's first bytes were seen (to SAMPLE_MS): a job that waits
+         * for a worker behind the background jobs shows here. */
+        if (fg && fg_first_byte < 0 && SUCCEEDED(IBackgroundCopyJob_GetProgress(fg, &progress)) &&
+            progress.BytesTransferred > 0)
+            fg_first_byte = now - fg_start;
+        /* Whether the background jobs were still at work when the foreground job ended: if
+         * not, it did not run alongside them all the way. */
+        if (fg_done && !fg_end_seen)
+        {
+            fg_end_seen = TRUE;
+            if (!bg_cancelled &&
+                FAILED(hr = background_running(bg, opts->jobs, &running_at_fg_end, &what)))
+                goto out;
+        }
+        if (!window_closed)
+        {
+            what = "GetProgress";
+            if (FAILED(hr = background_bytes(bg, opts->jobs, each, &sum)))
+                goto out;
+            if (now - slice_start >= SLICE_S)
+            {
+                rate = mib_per_s(sum - slice_bytes, now - slice_start);
+                slice_min = slices ? min(slice_min, rate) : rate;
+                slice_max = slices ? max(slice_max, rate) : rate;
+                slices++;
+                slice_start = now;
+                slice_bytes = sum;
+            }
+        }
+        if (!window_closed && now >= window_due)
+        {
+            window_closed = TRUE;
+            window_end = now;
+            window_bytes = sum - sum_first;
+            if (FAILED(hr = background_running(bg, opts->jobs, &running, &what)))
+                goto out;
+            what = "a background job ended within the window (throttle.bin is too small)";
+            if (running < opts->jobs)
+            {
+                hr = E_FAIL;
+                goto out;
+            }
+            for (long i = 0; i < opts->jobs; i++)
+            {
+                what = "GetProgress";
+                if (FAILED(hr = IBackgroundCopyJob_GetProgress(bg[i], &progress)))
+                    goto out;
+                total_min = i ? min(total_min, progress.BytesTotal) : progress.BytesTotal;
+                total_max = i ? max(total_max, progress.BytesTotal) : progress.BytesTotal;
+                rate = mib_per_s(each[i] - first[i], window_end - window_start);
+                job_min = i ? min(job_min, rate) : rate;
+                job_max = i ? max(job_max, rate) : rate;
+            }
+        }
+        /* A foreground job that got no byte by the end of the window waits for a worker behind
+         * the background jobs, and would until they end (minutes, at the cap): they are
+         * cancelled then, which bounds the run; the wait shows in the job's time. The loop goes
+         * on meanwhile, to see when the job's first bytes come. */
+        if (window_closed && !fg_done && fg_first_byte < 0 && !bg_cancelled)
+        {
+            if (!(cancel_thread = CreateThread(NULL, 0, canceller_main, &canceller, 0, NULL)))
+                canceller_main(&canceller);
+            bg_cancelled = TRUE;
+        }
+        if (window_closed && fg_done)
+            break;
+        what = "the foreground job did not end within --deadline-ms";
+        if (fg && now - fg_start > opts->deadline_ms / 1000.0)
+        {
+            hr = HRESULT_FROM_WIN32(ERROR_TIMEOUT);
+            goto out;
+        }
+    }
+    what = "the foreground job";
+    if (FAILED(hr = wait_transferred(&fg_callback, fg, 0)))
+        goto out;
+    IBackgroundCopyJob_GetProgress(fg, &fg_progress);
+    if (cancel_thread)
+    {
+        WaitForSingleObject(cancel_thread, INFINITE);
+        CloseHandle(cancel_thread);
+        cancel_thread = NULL;
+    }
+    else if (!bg_cancelled)
+        canceller_main(&canceller);
+    what = "Cancel";
+    if (FAILED(hr = canceller.hr))
+        goto out;
+    what = "Complete";
+    if (FAILED(hr = IBackgroundCopyJob_Complete(fg)))
+        goto out;
+
+    /* The same download with no background job: the baseline of the foreground's speed. */
+    alone_start = bench_now();
+    bench_path(local, out, L"alone.bin");
+    if (FAILED(hr = start_job(manager, big_url, local, BG_JOB_PRIORITY_FOREGROUND, &alone_callback,
+                              &alone, &what)))
+        goto out;
+    what = "the foreground job alone";
+    if (FAILED(hr = wait_transferred(&alone_callback, alone, (DWORD)opts->deadline_ms)))
+        goto out;
+    IBackgroundCopyJob_GetProgress(alone, &alone_progress);
+    what = "Complete";
+    if (FAILED(hr = IBackgroundCopyJob_Complete(alone)))
+        goto out;
+    what = NULL;
+    bench_mark("end");
+
+    double bg_rate = mib_per_s(window_bytes, window_end - window_start);
+    double cap_mib = (double)opts->cap_kib / 1024.0;
+    double fg_s = fg_callback.transferred_at - fg_start;
+    double alone_s = alone_callback.transferred_at - alone_start;
+    double fg_rate = mib_per_s(fg_progress.BytesTransferred, fg_s);
+    double alone_rate = mib_per_s(alone_progress.BytesTransferred, alone_s);
+
+    json_bool("ok", 1);
+    json_int("bg_jobs", opts->jobs);
+    json_int("cap_kib", opts->cap_kib);
+    json_num("warmup_s", opts->warmup_ms / 1000.0);
+    json_num("window_s", window_end - window_start);
+    json_int("bg_bytes_total_min", (long long)total_min);
+    json_int("bg_bytes_total_max", (long long)total_max);
+    json_int("bg_window_bytes", (long long)window_bytes);
+    json_num("bg_mib_per_s", bg_rate);
+    json_num("bg_cap_ratio", cap_mib > 0 ? bg_rate / cap_mib : 0);
+    /* The spread: the slowest and fastest SLICE_S of the sum, the slowest and fastest job over
+     * the window. */
+    json_num("bg_slice_min_mib_per_s", slice_min);
+    json_num("bg_slice_max_mib_per_s", slice_max);
+    json_num("bg_job_min_mib_per_s", job_min);
+    json_num("bg_job_max_mib_per_s", job_max);
+    json_int("fg_bytes", (long long)fg_progress.BytesTransferred);
+    json_int("fg_bytes_total", (long long)fg_progress.BytesTotal);
+    json_num("fg_s", fg_s);
+    json_num("fg_first_byte_s", fg_first_byte);
+    json_bool("bg_cancelled_for_fg", bg_cancelled);
+    json_int("bg_running_at_fg_end", running_at_fg_end);
+    /* The background jobs' Cancel calls, summed: a worker that is slow to stop shows here. */
+    json_num("bg_cancel_s", canceller.seconds);
+    json_num("fg_mib_per_s", fg_rate);
+    json_int("alone_bytes", (long long)alone_progress.BytesTransferred);
+    json_int("alone_bytes_total", (long long)alone_progress.BytesTotal);
+    json_num("alone_s", alone_s);
+    json_num("alone_mib_per_s", alone_rate);
+    json_num("fg_ratio", alone_rate > 0 ? fg_rate / alone_rate : 0);
+    json_end();
+
+out:
+    /* A failed run leaves no job behind: the next run would adopt and transfer it. A
+     * completed job is final, and Cancel would only say so. */
+    if (cancel_thread)
+    {
+        WaitForSingleObject(cancel_thread, INFINITE);
+        CloseHandle(cancel_thread);
+    }
+    cancel_jobs(bg, opts->jobs);
+    if (what)
+    {
+        cancel_jobs(&fg, 1);
+        cancel_jobs(&alone, 1);
+    }
+    if (fg)
+        IBackgroundCopyJob_Release(fg);
+    if (alone)
+        IBackgroundCopyJob_Release(alone);
+    CloseHandle(fg_callback.done);
+    CloseHandle(alone_callback.done);
+    return what ? bench_fail(what, hr) : 0;
+}
+
 int wmain(int argc, WCHAR **argv)
 {
     const WCHAR *server = bench_arg(argc, argv, L"--server", L"opendo");
@@ -355,6 +759,13 @@ int wmain(int argc, WCHAR **argv)
     const WCHAR *out = bench_arg(argc, argv, L"--out", NULL);
     long count = bench_arg_long(argc, argv, L"--count", 1000);
     long pollers = bench_arg_long(argc, argv, L"--pollers", 4);
+    struct throttle throttle = {
+        .jobs = count,
+        .cap_kib = bench_arg_long(argc, argv, L"--cap-kib", 4096),
+        .warmup_ms = bench_arg_long(argc, argv, L"--warmup-ms", 1000),
+        .window_ms = bench_arg_long(argc, argv, L"--window-ms", 5000),
+        .deadline_ms = bench_arg_long(argc, argv, L"--deadline-ms", 120000),
+    };
     IBackgroundCopyManager *manager;
     const CLSID *clsid;
     DWORD context;
@@ -378,6 +789,8 @@ int wmain(int argc, WCHAR **argv)
         clsid = &CLSID_OpenDOManager;
         context = CLSCTX_INPROC_SERVER;
     }
+    if (!wcscmp(workload, L"throttle"))
+        set_caps(throttle.cap_kib);
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
     if (FAILED(hr = CoCreateInstance(clsid, NULL, context, &IID_IBackgroundCopyManager,
                                      (void **)&manager)))
@@ -389,6 +802,8 @@ int wmain(int argc, WCHAR **argv)
         status = run_jobs(manager, base, out, count);
     else if (!wcscmp(workload, L"big") || !wcscmp(workload, L"poll") || !wcscmp(workload, L"small"))
         status = run_transfer(manager, workload, base, out, count, pollers);
+    else if (!wcscmp(workload, L"throttle"))
+        status = run_throttle(manager, base, out, &throttle);
     else
         status = bench_fail("unknown workload", E_INVALIDARG);
     IBackgroundCopyManager_Release(manager);
