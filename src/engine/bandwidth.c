@@ -248,23 +248,28 @@ static BOOL CALLBACK map_clocks(INIT_ONCE *once, void *param, void **context)
     if (!folder)
         return TRUE;
     swprintf(name, ARRAY_SIZE(name), L"Local\\OpenDO-bandwidth-%016I64x", name_hash(folder));
-    /* Made zeroed by the first process; the mapping stays for the process's life. */
+    /* Made zeroed by the first process. */
     if (!(mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
                                        sizeof(struct clocks), name)))
     {
         WARN("cannot share the bandwidth clocks (%lu): this process keeps its own", GetLastError());
         return TRUE;
     }
-    shared = MapViewOfFile(mapping, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(struct clocks));
-    CloseHandle(mapping);
-    if (!shared)
+    /* The handle stays open for the process's life: under Wine 8 the name goes with the last
+     * handle, though views remain, and another process would make a new block. */
+    if (!(shared =
+              MapViewOfFile(mapping, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(struct clocks))))
     {
         WARN("cannot map the bandwidth clocks (%lu): this process keeps its own", GetLastError());
+        CloseHandle(mapping);
         return TRUE;
     }
     InterlockedCompareExchange64(&shared->magic, BLOCK_MAGIC, 0);
     if (shared->magic == BLOCK_MAGIC)
+    {
+        TRACE("bandwidth clocks shared as %s", debugstr_w(name));
         clocks = shared;
+    }
     else
         WARN("%s holds something else: this process keeps its own clocks", debugstr_w(name));
     return TRUE;

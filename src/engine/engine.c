@@ -39,7 +39,10 @@
  * (its generation is no longer the job's) is dropped when it comes up. Workers hold a module
  * reference while they run, so the DLL cannot be unloaded under them. Jobs with
  * BITS_JOB_PROPERTY_HIGH_PERFORMANCE have a larger connection budget: up to MAX_HP_WORKERS more
- * workers that serve only such jobs, so that they do not wait behind the ordinary ones.
+ * workers that serve only such jobs, so that they do not wait behind the ordinary ones. The
+ * same extra workers serve FOREGROUND jobs, which BITS and DO run beside the background ones:
+ * a foreground job does not wait for background jobs to end (a bandwidth cap can make those
+ * last hours).
  *
  * Nothing slow happens under job->lock: queue entries are allocated and worker threads started
  * outside it (Resume allocates its entry before it takes any lock, so that it fails without a
@@ -59,7 +62,7 @@
 #include "core/ranges.h"
 
 #define MAX_WORKERS 4
-/* Extra workers that take only HIGH_PERFORMANCE jobs, beyond MAX_WORKERS. */
+/* Extra workers that take only HIGH_PERFORMANCE and FOREGROUND jobs, beyond MAX_WORKERS. */
 #define MAX_HP_WORKERS 4
 #define WORKER_IDLE_MS 5000
 #define DEFAULT_MIN_RETRY_DELAY 600
@@ -74,7 +77,8 @@ struct queue_entry
     BG_JOB_PRIORITY priority;
     ULONGLONG ready_at;    /* GetTickCount64() value */
     ULONGLONG sequence;    /* FIFO order within a priority */
-    BOOL high_performance; /* the job's HIGH_PERFORMANCE property */
+    BOOL high_performance; /* the job's HIGH_PERFORMANCE property, or a FOREGROUND job: the
+                            * extra workers take it */
 };
 
 static SRWLOCK queue_lock = SRWLOCK_INIT;
@@ -84,7 +88,7 @@ static ULONGLONG queue_sequence;                                   /* queue_lock
 static LONG worker_count;                                          /* queue_lock */
 static LONG idle_workers;                                          /* queue_lock */
 static CONDITION_VARIABLE hp_queue_cond = CONDITION_VARIABLE_INIT; /* wakes the extra workers */
-static LONG hp_worker_count; /* queue_lock: extra workers for HIGH_PERFORMANCE */
+static LONG hp_worker_count; /* queue_lock: extra workers (HIGH_PERFORMANCE, FOREGROUND) */
 static LONG idle_hp_workers; /* queue_lock */
 
 static struct queue_entry *new_entry(void);
@@ -948,7 +952,8 @@ static void submit_entry(struct queue_entry *entry, struct ejob *job, LONG gener
     entry->priority = priority;
     entry->ready_at = GetTickCount64() + delay_ms;
     AcquireSRWLockShared(&job->lock);
-    hp = entry->high_performance = job->options.high_performance;
+    hp = entry->high_performance =
+        job->options.high_performance || priority == BG_JOB_PRIORITY_FOREGROUND;
     ReleaseSRWLockShared(&job->lock);
 
     AcquireSRWLockExclusive(&queue_lock);
@@ -958,8 +963,9 @@ static void submit_entry(struct queue_entry *entry, struct ejob *job, LONG gener
         ;
     entry->next = *link;
     *link = entry;
-    /* A high-performance job has workers of its own, besides the ordinary ones. A new worker's
-     * place is counted now and its thread started once the queue lock is dropped. */
+    /* A high-performance or foreground job has workers of its own, besides the ordinary ones
+     * (an ordinary one serves it when those are all busy). A new worker's place is counted now
+     * and its thread started once the queue lock is dropped. */
     if (hp && idle_hp_workers > 0)
         WakeConditionVariable(&hp_queue_cond);
     else if (hp && hp_worker_count < MAX_HP_WORKERS)

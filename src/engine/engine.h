@@ -979,6 +979,15 @@ HRESULT bandwidth_take(struct transfer_ctx *ctx, DWORD bytes);
 DWORD bandwidth_read_limit(struct transfer_ctx *ctx, DWORD size);
 /* bandwidth.c: reads the policy again on the next read (it is otherwise kept for 2 s). */
 void bandwidth_reload(void);
+
+/* cost.c: S_OK when the job's cost policy (BITS_JOB_PROPERTY_ID_COST_FLAGS, a download's
+ * CostPolicy and DisallowOnCellular) allows a network fetch on the network the machine is on;
+ * otherwise BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, with ctx->context and ctx->transient set. Only network fetches (ctx->http) are
+ * checked. Caller holds no lock. */
+HRESULT cost_check(struct transfer_ctx *ctx);
+/* cost.c: the BITS_COST_STATE_* mask (a BITS_JOB_TRANSFER_POLICY value) that a
+ * DODownloadCostPolicy allows. */
+DWORD cost_flags_of_policy(ULONG policy);
 /* localfile.c: copy from a local or UNC path. */
 HRESULT localfile_fetch(struct transfer_ctx *ctx, const WCHAR *path);
 

@@ -642,7 +642,8 @@ HRESULT transfer_write(struct transfer_ctx *ctx, const void *data, DWORD size)
         return hr;
     ctx->position += size;
     checkpoint(ctx, FALSE);
-    if (FAILED(hr = bandwidth_take(ctx, size)))
+    /* A cost policy changed, or a network that changed, stops the fetch at once. */
+    if (FAILED(hr = bandwidth_take(ctx, size)) || FAILED(hr = cost_check(ctx)))
         return hr;
     return cut ? S_FALSE : S_OK;
 }
@@ -739,10 +740,11 @@ static HRESULT open_temp(struct transfer_ctx *ctx, const WCHAR **temp)
             file->temp_deleted = FALSE;
             store_mark_dirty(job);
         }
+        /* The caller's pointer follows the name: the old one goes below. */
+        *temp = file->temp;
     }
     if (current)
     {
-        *temp = file->temp;
         needed = file->extent_count ? file->extents[file->extent_count - 1].end
                                     : file->progress.BytesTransferred;
         if ((UINT64)size.QuadPart < needed)
@@ -1533,6 +1535,8 @@ static void fetch_loop(struct fetcher *f)
             hr = BG_E_PROTOCOL_NOT_AVAILABLE;
             break;
         }
+        if (SUCCEEDED(hr))
+            hr = cost_check(ctx);
         if (SUCCEEDED(hr) && ctx->sink_cookie)
             hr = fetch_to_sink(ctx, f->remote, local, path, f->sink_position);
         else if (SUCCEEDED(hr) && (!f->opener || SUCCEEDED(hr = open_temp(ctx, &f->temp))))
