@@ -456,6 +456,8 @@ ROWS = [
     ("  among them ÷ alone", "throttle", "fg_ratio", "near 1 (full speed)", "{:.2f}"),
     ("  its wait for its first byte among them, s", "throttle", "fg_first_byte_s", False,
      "{:.1f}"),
+    ("Cancel of the {jobs} capped jobs, s (all of them)", "throttle", "bg_cancel_s", False,
+     "{:.2f}"),
 ]
 
 

@@ -291,6 +291,11 @@ static enum traffic traffic_of(struct ejob *job)
     return foreground ? TRAFFIC_FOREGROUND : TRAFFIC_BACKGROUND;
 }
 
+UINT64 bandwidth_cap(struct transfer_ctx *ctx)
+{
+    return ctx->http ? current_cap(traffic_of(ctx->job)) : 0;
+}
+
 DWORD bandwidth_read_limit(struct transfer_ctx *ctx, DWORD size)
 {
     UINT64 rate, slice;

@@ -977,6 +977,9 @@ HRESULT bandwidth_take(struct transfer_ctx *ctx, DWORD bytes);
 /* bandwidth.c: `size`, or less while a cap applies to the fetch: what a transport asks for in
  * one read. Caller holds no lock. */
 DWORD bandwidth_read_limit(struct transfer_ctx *ctx, DWORD size);
+/* bandwidth.c: the cap (bytes per second) that holds the fetch's job now, 0 for none. Caller
+ * holds no lock. */
+UINT64 bandwidth_cap(struct transfer_ctx *ctx);
 /* bandwidth.c: reads the policy again on the next read (it is otherwise kept for 2 s). */
 void bandwidth_reload(void);
 
