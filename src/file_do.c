@@ -55,8 +55,14 @@ static HRESULT WINAPI do_file_GetStats(IDeliveryOptimizationFile *iface, DOSwarm
     AcquireSRWLockShared(&file->ejob->lock);
     stats->fileSize = known_size(record);
     stats->totalBytesDownloaded = record->bytes_downloaded;
-    stats->bytesFromHttp = record->bytes_from_http;
-    stats->httpConnectionCount = record->http_connections;
+    /* Bytes from cache hosts are DO's "DOINC" (in-network cache) bytes, as Connected Cache's
+     * are on Windows; bytesFromHttp is what came from the origin. */
+    stats->bytesFromHttp =
+        record->bytes_from_http - min(record->bytes_from_cache, record->bytes_from_http);
+    stats->bytesFromDoinc = record->bytes_from_cache;
+    stats->httpConnectionCount =
+        record->http_connections - min(record->cache_connections, record->http_connections);
+    stats->doincConnectionCount = record->cache_connections;
     stats->downloadDuration = (UINT)min(record->download_ms, 0xffffffff);
     state = file->ejob->state;
     if (record->finished)

@@ -412,6 +412,46 @@ static void policy_from_the_registry(void **state)
     assert_int_equal(4 * MIB, tu_access_bytes(url));
 }
 
+/* Through the DLL's objects: IDeliveryOptimizationFile::GetStats tells the cache host's bytes
+ * and connections (DO's "DOINC" fields) from the origin's. */
+static void stats_tell_cache_from_origin(void **state)
+{
+    WCHAR dir[MAX_PATH], local[MAX_PATH], url[MAX_PATH];
+    IBackgroundCopyManager *manager;
+    IDeliveryOptimizationFile *do_file;
+    IBackgroundCopyJob *job;
+    IBackgroundCopyFile *file;
+    DOSwarmStats stats;
+
+    assert_hr(S_OK, CoInitializeEx(NULL, COINIT_MULTITHREADED));
+    manager = tu_manager();
+    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    tu_scratch("cachehost_stats", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
+    tu_unique_url(url, ARRAY_SIZE(url), L"4m.bin");
+    job = tu_job_with_file(manager, url, local);
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+    file = tu_job_file(job, 0);
+    assert_hr(S_OK, IBackgroundCopyFile_QueryInterface(file, &IID_IDeliveryOptimizationFile,
+                                                       (void **)&do_file));
+    assert_hr(S_OK, IDeliveryOptimizationFile_GetStats(do_file, &stats));
+    assert_true(stats.totalBytesDownloaded == 4 * MIB);
+    assert_true(stats.bytesFromDoinc == 4 * MIB);
+    assert_true(stats.bytesFromHttp == 0);
+    /* Connections are counted when opened: the cache host's may be one WinINet kept from the
+     * engine tests above. None went to the origin. */
+    assert_int_equal(0, stats.httpConnectionCount);
+    CoTaskMemFree(stats.fileId);
+    CoTaskMemFree(stats.sourceURL);
+    IDeliveryOptimizationFile_Release(do_file);
+    IBackgroundCopyFile_Release(file);
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    IBackgroundCopyJob_Release(job);
+    IBackgroundCopyManager_Release(manager);
+    CoUninitialize();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +464,7 @@ int main(void)
         cmocka_unit_test_teardown(other_version_from_cache_is_detected, teardown),
         cmocka_unit_test_teardown(policy_from_the_registry, teardown),
         cmocka_unit_test_teardown(two_downloads_one_origin_fetch, teardown),
+        cmocka_unit_test_teardown(stats_tell_cache_from_origin, teardown),
     };
 
     return cmocka_run_group_tests(tests, setup_group, NULL);

@@ -48,6 +48,9 @@
 #define WAIT_SLICE_MS 100
 #define READ_SLICE_MS 100
 #define READ_MIN 4096
+/* What one connection of a capped job is given to carry: more connections than the cap needs
+ * only take the process's connections from jobs that are not capped. */
+#define CONNECTION_SHARE (8 * 1024 * 1024)
 /* A clock further ahead than this was not moved by reads made since (see pacer_advance). */
 #define HORIZON_S 600
 #define BLOCK_MAGIC 0x31574244444f504fLL /* "OPODDBW1" */
@@ -294,6 +297,15 @@ static enum traffic traffic_of(struct ejob *job)
 UINT64 bandwidth_cap(struct transfer_ctx *ctx)
 {
     return ctx->http ? current_cap(traffic_of(ctx->job)) : 0;
+}
+
+ULONG bandwidth_connections(struct ejob *job)
+{
+    UINT64 rate = current_cap(traffic_of(job));
+
+    if (!rate)
+        return 0;
+    return (ULONG)max(1, min(rate / CONNECTION_SHARE, 64));
 }
 
 DWORD bandwidth_read_limit(struct transfer_ctx *ctx, DWORD size)

@@ -95,9 +95,10 @@ struct ejob_file
     UINT64 bytes_from_http;  /* lock: the part of bytes_downloaded that came over HTTP */
     ULONG http_connections;  /* lock: HTTP connections opened for this file */
     ULONGLONG download_ms;   /* lock: time spent fetching this file */
+    UINT64 bytes_from_cache; /* lock: the part of bytes_from_http that cache hosts served */
+    ULONG cache_connections; /* lock: the part of http_connections made to cache hosts */
 
     /* Cache hosts (cachehost.c); not stored: a new process starts again with the first host. */
-    UINT64 bytes_from_cache; /* lock: the part of bytes_from_http that cache hosts served */
     ULONG cache_source;      /* lock: the cache host serving the file (an index into the
                               * policy's list), or past the list's end: the origin */
     ULONGLONG cache_failed;  /* lock: tick at which the last cache host failed, or 0 */
@@ -980,6 +981,9 @@ DWORD bandwidth_read_limit(struct transfer_ctx *ctx, DWORD size);
 /* bandwidth.c: the cap (bytes per second) that holds the fetch's job now, 0 for none. Caller
  * holds no lock. */
 UINT64 bandwidth_cap(struct transfer_ctx *ctx);
+/* bandwidth.c: the connections a job under a cap may use at once (one per 8 MiB/s of its
+ * class's cap, at least one), or 0 when no cap holds it. Caller holds no lock. */
+ULONG bandwidth_connections(struct ejob *job);
 /* bandwidth.c: reads the policy again on the next read (it is otherwise kept for 2 s). */
 void bandwidth_reload(void);
 

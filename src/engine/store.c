@@ -231,6 +231,8 @@ static void put_file(struct record_writer *w, const struct ejob_file *file)
     record_put_u64(w, TAG_FILE_BYTES_DOWNLOADED, file->bytes_downloaded);
     record_put_u64(w, TAG_FILE_BYTES_FROM_HTTP, file->bytes_from_http);
     record_put_u32(w, TAG_FILE_HTTP_CONNECTIONS, file->http_connections);
+    record_put_u64(w, TAG_FILE_BYTES_FROM_CACHE, file->bytes_from_cache);
+    record_put_u32(w, TAG_FILE_CACHE_CONNECTIONS, file->cache_connections);
     record_put_u64(w, TAG_FILE_DOWNLOAD_MS, file->download_ms);
     record_end(w);
 }
@@ -630,6 +632,12 @@ static struct ejob_file *read_file(struct record_reader *r, BOOL mirror)
             break;
         case TAG_FILE_HTTP_CONNECTIONS:
             file->http_connections = get_u32(&f);
+            break;
+        case TAG_FILE_BYTES_FROM_CACHE:
+            file->bytes_from_cache = get_u64(&f);
+            break;
+        case TAG_FILE_CACHE_CONNECTIONS:
+            file->cache_connections = get_u32(&f);
             break;
         case TAG_FILE_DOWNLOAD_MS:
             file->download_ms = get_u64(&f);
@@ -1192,6 +1200,8 @@ static void merge_file(struct ejob_file *to, struct ejob_file *from, ULONG what)
         to->bytes_downloaded = from->bytes_downloaded;
         to->bytes_from_http = from->bytes_from_http;
         to->http_connections = from->http_connections;
+        to->bytes_from_cache = from->bytes_from_cache;
+        to->cache_connections = from->cache_connections;
         to->download_ms = from->download_ms;
     }
     if (what & MERGE_SETTINGS)

@@ -105,6 +105,8 @@ enum
     TAG_FILE_LIVE,    /* u64: bytes counted, flushed or not (for other processes' views) */
     TAG_FILE_EXTENT,  /* bytes: a part on disk beyond TAG_FILE_DURABLE's prefix (first and end,
                        * 16 bytes), in order; readers that skip it keep only the prefix */
+    TAG_FILE_BYTES_FROM_CACHE,
+    TAG_FILE_CACHE_CONNECTIONS,
 
     /* Fields of a request between processes (share.c), not of a stored record. */
     TAG_REQ_A = 300,

@@ -445,6 +445,7 @@ void transfer_count_connection(struct transfer_ctx *ctx)
 {
     AcquireSRWLockExclusive(&ctx->job->lock);
     ctx->job->files[ctx->index]->http_connections++;
+    ctx->job->files[ctx->index]->cache_connections += ctx->from_cache_host ? 1 : 0;
     ReleaseSRWLockExclusive(&ctx->job->lock);
 }
 
@@ -1220,20 +1221,21 @@ static enum claim claim(struct fetcher *f)
     return run->busy ? CLAIM_WAIT : CLAIM_DONE;
 }
 
-/* Starts another fetcher when there is work for it and the connection budgets allow. Caller
- * holds no lock. */
+/* Starts another fetcher when there is work for it and the connection budgets allow (and the
+ * bandwidth policy: a capped job needs few connections). Caller holds no lock. */
 static DWORD WINAPI fetcher_main(void *arg);
 static void maybe_spawn(struct fetch_run *run)
 {
     struct ejob *job = run->job;
+    ULONG capped = bandwidth_connections(job);
     struct fetcher *f;
     HANDLE thread;
     BOOL wanted;
 
     AcquireSRWLockExclusive(&job->lock);
     wanted = job->generation == run->generation && run->busy == run->fetchers &&
-             run->fetchers < run->limit && run->thread_count < ARRAY_SIZE(run->threads) &&
-             work_waiting(run);
+             run->fetchers < run->limit && (!capped || run->fetchers < capped) &&
+             run->thread_count < ARRAY_SIZE(run->threads) && work_waiting(run);
     if (wanted && InterlockedIncrement(&process_fetchers) > connections_setting(TRUE))
     {
         InterlockedDecrement(&process_fetchers);
