@@ -791,6 +791,44 @@ static ULONG flag_of(DODownloadProperty id)
 }
 
 /* The ULONG field a VT_UI4 property is kept in, or NULL. */
+/* DO's SecurityFlags are WinHTTP's (winhttp.h values); the engine takes BITS' BG_SSL_* flags.
+ * WINHTTP_ENABLE_SSL_REVOCATION overrides the others, as the SDK documents. */
+#define DO_SECURITY_IGNORE_UNKNOWN_CA 0x00000100
+#define DO_SECURITY_IGNORE_CERT_WRONG_USAGE 0x00000200
+#define DO_SECURITY_IGNORE_CERT_CN_INVALID 0x00001000
+#define DO_SECURITY_IGNORE_CERT_DATE_INVALID 0x00002000
+#define DO_SECURITY_ENABLE_SSL_REVOCATION 0x00000001
+
+static DWORD ssl_flags_of(ULONG security_flags)
+{
+    DWORD ssl = 0;
+
+    if (security_flags & DO_SECURITY_ENABLE_SSL_REVOCATION)
+        return BG_SSL_ENABLE_CRL_CHECK;
+    if (security_flags & DO_SECURITY_IGNORE_UNKNOWN_CA)
+        ssl |= BG_SSL_IGNORE_UNKNOWN_CA;
+    if (security_flags & DO_SECURITY_IGNORE_CERT_WRONG_USAGE)
+        ssl |= BG_SSL_IGNORE_CERT_WRONG_USAGE;
+    if (security_flags & DO_SECURITY_IGNORE_CERT_CN_INVALID)
+        ssl |= BG_SSL_IGNORE_CERT_CN_INVALID;
+    if (security_flags & DO_SECURITY_IGNORE_CERT_DATE_INVALID)
+        ssl |= BG_SSL_IGNORE_CERT_DATE_INVALID;
+    return ssl;
+}
+
+/* What SecurityFlags and HttpAllowSecureToNonSecureRedirect mean for the engine: the job's
+ * BITS security flags (IBackgroundCopyJobHttpOptions' own), whose redirect policy stays as
+ * it is. Caller holds job->lock exclusively. */
+static void apply_security(struct ejob *job)
+{
+    DWORD flags = job->options.security_flags & BG_HTTP_REDIRECT_POLICY_MASK;
+
+    flags |= ssl_flags_of(job->download.security_flags);
+    if (job->download.flags & EJOB_DL_REDIRECT_TO_HTTP)
+        flags |= BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP;
+    job->options.security_flags = flags;
+}
+
 static ULONG *ulong_field(struct ejob *job, DODownloadProperty id)
 {
     switch (id)
@@ -1057,12 +1095,16 @@ static HRESULT store_value(struct ejob *job, DODownloadProperty id, const VARIAN
             job->download.flags |= flag_of(id);
         else
             job->download.flags &= ~flag_of(id);
+        if (id == DODownloadProperty_HttpAllowSecureToNonSecureRedirect)
+            apply_security(job);
     }
     else if ((number = ulong_field(job, id)))
     {
         *number = V_UI4(value);
         if (id == DODownloadProperty_NoProgressTimeoutSeconds)
             job->no_progress_timeout_set = TRUE;
+        if (id == DODownloadProperty_SecurityFlags)
+            apply_security(job);
     }
     else if (id == DODownloadProperty_ForegroundPriority)
     {

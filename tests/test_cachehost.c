@@ -9,25 +9,6 @@
 #define TIMEOUT 30000
 #define POLICY_KEY L"SOFTWARE\\Policies\\Microsoft\\Windows\\DeliveryOptimization"
 
-/* A port scripts/nginx.sh wrote into the fixture's state folder (port, cache_port, ...). */
-static int nginx_port(const WCHAR *name)
-{
-    WCHAR root[MAX_PATH], path[MAX_PATH];
-    char text[16] = {0};
-    DWORD read = 0;
-    HANDLE file;
-
-    if (!GetEnvironmentVariableW(L"OPENDO_TEST_ROOT", root, ARRAY_SIZE(root)))
-        fail_msg("OPENDO_TEST_ROOT is not set: run the tests through ctest");
-    swprintf(path, ARRAY_SIZE(path), L"%ls\\nginx\\%ls", root, name);
-    file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
-    if (file == INVALID_HANDLE_VALUE)
-        fail_msg("no %ls: is the test web server running?", path);
-    ReadFile(file, text, sizeof(text) - 1, &read, NULL);
-    CloseHandle(file);
-    return atoi(text);
-}
-
 /* Sets OPENDO_CACHE_HOST to the given ports on loopback, in order (0 ends the list). */
 static void use_cache_hosts(int first, int second)
 {
@@ -116,7 +97,7 @@ static void check_file(struct ejob *job, const WCHAR *local, const WCHAR *name)
  * the whole query on). */
 static void origin_request(WCHAR *out, size_t size, const WCHAR *url)
 {
-    int port = nginx_port(L"port");
+    int port = tu_nginx_port(L"port");
 
     swprintf(out, size, L"%ls%lscacheHostOrigin=127.0.0.1:%d", url, wcschr(url, L'?') ? L"&" : L"?",
              port);
@@ -165,7 +146,7 @@ static void two_downloads_one_origin_fetch(void **state)
     UINT64 from_http, from_cache;
     struct ejob *jobs[2];
 
-    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    use_cache_hosts(tu_nginx_port(L"cache_port"), 0);
     tu_scratch("cachehost_twice", dir, ARRAY_SIZE(dir));
     tu_unique_url(url, ARRAY_SIZE(url), L"64m.bin");
     for (int i = 0; i < 2; i++)
@@ -223,7 +204,7 @@ static void dead_cache_falls_back_after_the_delay(void **state)
     UINT64 from_cache;
     ULONGLONG took;
 
-    use_cache_hosts(nginx_port(L"dead_port"), 0);
+    use_cache_hosts(tu_nginx_port(L"dead_port"), 0);
     set_background_delay(3);
     took = download_small("cachehost_dead", L"4m.bin", &from_cache, url, ARRAY_SIZE(url),
                           BG_JOB_PRIORITY_NORMAL);
@@ -249,7 +230,7 @@ static void next_cache_host_serves(void **state)
     UINT64 from_cache;
     ULONGLONG took;
 
-    use_cache_hosts(nginx_port(L"dead_port"), nginx_port(L"cache_port"));
+    use_cache_hosts(tu_nginx_port(L"dead_port"), tu_nginx_port(L"cache_port"));
     set_background_delay(60);
     took = download_small("cachehost_next", L"4m.bin", &from_cache, url, ARRAY_SIZE(url),
                           BG_JOB_PRIORITY_NORMAL);
@@ -267,7 +248,7 @@ static void failing_cache_falls_back(void **state)
     WCHAR url[MAX_PATH];
     UINT64 from_cache;
 
-    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    use_cache_hosts(tu_nginx_port(L"cache_port"), 0);
     set_background_delay(0);
     download_small("cachehost_5xx", L"cache-fails/4m.bin", &from_cache, url, ARRAY_SIZE(url),
                    BG_JOB_PRIORITY_NORMAL);
@@ -330,7 +311,7 @@ static void resume_from_origin_through_cache(void **state)
     SetEnvironmentVariableW(L"OPENDO_CACHE_HOST", NULL);
     cachehost_reload();
     job = start_and_suspend("cachehost_to_cache", url, ARRAY_SIZE(url), local);
-    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    use_cache_hosts(tu_nginx_port(L"cache_port"), 0);
     resume_and_check(job, url, local);
 }
 
@@ -340,9 +321,9 @@ static void resume_from_cache_at_origin(void **state)
     WCHAR url[MAX_PATH], local[MAX_PATH];
     struct ejob *job;
 
-    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    use_cache_hosts(tu_nginx_port(L"cache_port"), 0);
     job = start_and_suspend("cachehost_to_origin", url, ARRAY_SIZE(url), local);
-    use_cache_hosts(nginx_port(L"dead_port"), 0);
+    use_cache_hosts(tu_nginx_port(L"dead_port"), 0);
     set_background_delay(0);
     resume_and_check(job, url, local);
 }
@@ -380,7 +361,7 @@ static UINT64 download_corrupt(const char *name, BOOL integrity, const WCHAR *ex
  * validator expose it and the origin serves the file; without, it goes unnoticed. */
 static void other_version_from_cache_is_detected(void **state)
 {
-    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    use_cache_hosts(tu_nginx_port(L"cache_port"), 0);
     set_background_delay(0);
     download_corrupt("cachehost_corrupt", TRUE, L"4m.bin");
     assert_int_equal(4 * MIB,
@@ -394,7 +375,7 @@ static void policy_from_the_registry(void **state)
     UINT64 from_cache;
 
     SetEnvironmentVariableW(L"OPENDO_CACHE_HOST", NULL);
-    swprintf(hosts, ARRAY_SIZE(hosts), L"127.0.0.1:%d", nginx_port(L"cache_port"));
+    swprintf(hosts, ARRAY_SIZE(hosts), L"127.0.0.1:%d", tu_nginx_port(L"cache_port"));
     set_policy(L"DOCacheHost", 0, hosts);
     download_small("cachehost_policy", L"4m.bin", &from_cache, url, ARRAY_SIZE(url),
                    BG_JOB_PRIORITY_NORMAL);
@@ -402,7 +383,7 @@ static void policy_from_the_registry(void **state)
 
     /* A foreground job waits for the foreground delay, not the background one (which would
      * outlast the test's wait). */
-    swprintf(hosts, ARRAY_SIZE(hosts), L"127.0.0.1:%d", nginx_port(L"dead_port"));
+    swprintf(hosts, ARRAY_SIZE(hosts), L"127.0.0.1:%d", tu_nginx_port(L"dead_port"));
     set_policy(L"DOCacheHost", 0, hosts);
     set_policy(L"DODelayCacheServerFallbackForeground", 0, NULL);
     set_background_delay(90);
@@ -425,7 +406,7 @@ static void stats_tell_cache_from_origin(void **state)
 
     assert_hr(S_OK, CoInitializeEx(NULL, COINIT_MULTITHREADED));
     manager = tu_manager();
-    use_cache_hosts(nginx_port(L"cache_port"), 0);
+    use_cache_hosts(tu_nginx_port(L"cache_port"), 0);
     tu_scratch("cachehost_stats", dir, ARRAY_SIZE(dir));
     tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
     tu_unique_url(url, ARRAY_SIZE(url), L"4m.bin");

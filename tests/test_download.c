@@ -868,6 +868,43 @@ static void test_blocking(void **state)
     tu_remove_tree(dir);
 }
 
+/* SecurityFlags (WinHTTP's values) reach the transfer: the test server's certificate is
+ * self-signed and names another host. */
+static void test_security_flags(void **state)
+{
+    IDOManager *manager = do_manager();
+    WCHAR dir[MAX_PATH], local[MAX_PATH], url[MAX_PATH];
+    DO_DOWNLOAD_STATUS status;
+    IDODownload *strict, *lenient;
+
+    tu_scratch("dl_security", dir, ARRAY_SIZE(dir));
+    swprintf(url, ARRAY_SIZE(url), L"https://127.0.0.1:%d/hello.txt", tu_nginx_port(L"https_port"));
+    strict = new_download(manager);
+    tu_path(local, ARRAY_SIZE(local), dir, L"strict.txt");
+    assert_hr(S_OK, set_str(strict, DODownloadProperty_Uri, url));
+    assert_hr(S_OK, set_str(strict, DODownloadProperty_LocalPath, local));
+    assert_hr(S_OK, IDODownload_Start(strict, NULL));
+    status = wait_state(strict, DODownloadState_Paused);
+    assert_true(FAILED(status.Error));
+
+    lenient = new_download(manager);
+    tu_path(local, ARRAY_SIZE(local), dir, L"lenient.txt");
+    assert_hr(S_OK, set_str(lenient, DODownloadProperty_Uri, url));
+    assert_hr(S_OK, set_str(lenient, DODownloadProperty_LocalPath, local));
+    /* SECURITY_FLAG_IGNORE_UNKNOWN_CA | SECURITY_FLAG_IGNORE_CERT_CN_INVALID */
+    assert_hr(S_OK, set_ui4(lenient, DODownloadProperty_SecurityFlags, 0x100 | 0x1000));
+    assert_hr(S_OK, IDODownload_Start(lenient, NULL));
+    wait_state(lenient, DODownloadState_Transferred);
+    assert_hr(S_OK, IDODownload_Finalize(lenient));
+    assert_int_equal(14, tu_file_size(local));
+
+    assert_hr(S_OK, IDODownload_Abort(strict));
+    IDODownload_Release(strict);
+    IDODownload_Release(lenient);
+    IDOManager_Release(manager);
+    tu_remove_tree(dir);
+}
+
 /* ---- status callbacks ---- */
 
 /* A real 64 MiB download with a status callback: progress only grows, the last status is
@@ -1169,9 +1206,9 @@ int main(void)
         cmocka_unit_test(test_property_rules), cmocka_unit_test(test_property_values),
         cmocka_unit_test(test_state_machine),  cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_ranges),         cmocka_unit_test(test_stream),
-        cmocka_unit_test(test_blocking),       cmocka_unit_test(test_callback_64m),
-        cmocka_unit_test(test_callback_sta),   cmocka_unit_test(test_callback_gone),
-        cmocka_unit_test(test_adopted),
+        cmocka_unit_test(test_blocking),       cmocka_unit_test(test_security_flags),
+        cmocka_unit_test(test_callback_64m),   cmocka_unit_test(test_callback_sta),
+        cmocka_unit_test(test_callback_gone),  cmocka_unit_test(test_adopted),
     };
     int argc;
     WCHAR **argv = CommandLineToArgvW(GetCommandLineW(), &argc);

@@ -109,29 +109,9 @@ static void assert_content(const WCHAR *name, const char *expected)
         fail_msg("%ls holds \"%s\"; expected \"%s\"", path, text, expected);
 }
 
-/* The port of one of the test nginx's extra servers (scripts/nginx.sh: proxy_port,
- * https_port). */
-static int server_port(const WCHAR *name)
-{
-    WCHAR root[MAX_PATH], path[MAX_PATH];
-    char text[16] = {0};
-    DWORD read = 0;
-    HANDLE file;
-
-    if (!GetEnvironmentVariableW(L"OPENDO_TEST_ROOT", root, ARRAY_SIZE(root)))
-        fail_msg("OPENDO_TEST_ROOT is not set: run the tests through ctest");
-    swprintf(path, ARRAY_SIZE(path), L"%ls\\nginx\\%ls", root, name);
-    file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
-    if (file == INVALID_HANDLE_VALUE)
-        fail_msg("the test web server has no %ls", path);
-    ReadFile(file, text, sizeof(text) - 1, &read, NULL);
-    CloseHandle(file);
-    return atoi(text);
-}
-
 static void https_url(WCHAR *out, size_t size, const WCHAR *path)
 {
-    swprintf(out, size, L"https://127.0.0.1:%d/%ls", server_port(L"https_port"), path);
+    swprintf(out, size, L"https://127.0.0.1:%d/%ls", tu_nginx_port(L"https_port"), path);
 }
 
 static WCHAR *remote_name(IBackgroundCopyJob *job)

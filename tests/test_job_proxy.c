@@ -58,25 +58,6 @@ static IBackgroundCopyJob *empty_job(void)
     return jobs[job_count++] = job;
 }
 
-/* The port of the test nginx's proxy server. */
-static int proxy_port(void)
-{
-    WCHAR root[MAX_PATH], path[MAX_PATH];
-    char text[16] = {0};
-    DWORD read = 0;
-    HANDLE file;
-
-    if (!GetEnvironmentVariableW(L"OPENDO_TEST_ROOT", root, ARRAY_SIZE(root)))
-        fail_msg("OPENDO_TEST_ROOT is not set: run the tests through ctest");
-    swprintf(path, ARRAY_SIZE(path), L"%ls\\nginx\\proxy_port", root);
-    file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
-    if (file == INVALID_HANDLE_VALUE)
-        fail_msg("the test web server has no proxy (no %ls)", path);
-    ReadFile(file, text, sizeof(text) - 1, &read, NULL);
-    CloseHandle(file);
-    return atoi(text);
-}
-
 static void set_proxy(IBackgroundCopyJob *job, BG_JOB_PROXY_USAGE usage, const WCHAR *list,
                       const WCHAR *bypass)
 {
@@ -206,7 +187,7 @@ static void override_goes_through_the_proxy(void **state)
     tu_scratch("job_proxy_override", scratch, ARRAY_SIZE(scratch));
     tu_unique_url(url, ARRAY_SIZE(url), L"hello.txt");
     snprintf(expected, sizeof(expected), "proxied %ls\n", wcschr(url + 7, L'/'));
-    swprintf(proxy, ARRAY_SIZE(proxy), L"127.0.0.1:%d", proxy_port());
+    swprintf(proxy, ARRAY_SIZE(proxy), L"127.0.0.1:%d", tu_nginx_port(L"proxy_port"));
     job = new_job(url, L"proxied.txt");
     set_proxy(job, BG_JOB_PROXY_USAGE_OVERRIDE, proxy, NULL);
     expect_content(job, L"proxied.txt", expected);
@@ -224,7 +205,7 @@ static void override_with_protocol_entries(void **state)
     /* BITS' syntax: [protocol=][protocol://]server[:port], space-delimited; the http entry is
      * the one for http URLs. */
     swprintf(proxy, ARRAY_SIZE(proxy), L"https=https://127.0.0.1:1 http=http://127.0.0.1:%d/",
-             proxy_port());
+             tu_nginx_port(L"proxy_port"));
     job = new_job(url, L"protocol.txt");
     set_proxy(job, BG_JOB_PROXY_USAGE_OVERRIDE, proxy, NULL);
     expect_content(job, L"protocol.txt", "proxied /hello.txt\n");
@@ -250,7 +231,7 @@ static void bypass_list_connects_directly(void **state)
 
     tu_scratch("job_proxy_bypass", scratch, ARRAY_SIZE(scratch));
     tu_unique_url(url, ARRAY_SIZE(url), L"hello.txt");
-    swprintf(proxy, ARRAY_SIZE(proxy), L"127.0.0.1:%d", proxy_port());
+    swprintf(proxy, ARRAY_SIZE(proxy), L"127.0.0.1:%d", tu_nginx_port(L"proxy_port"));
     job = new_job(url, L"bypassed.txt");
     set_proxy(job, BG_JOB_PROXY_USAGE_OVERRIDE, proxy, L"*.example.com 127.0.0.1");
     expect_content(job, L"bypassed.txt", HELLO);
@@ -331,7 +312,7 @@ static void proxy_credentials(void **state)
     tu_scratch("job_proxy_credentials", scratch, ARRAY_SIZE(scratch));
     /* The proxy wants Basic proxyuser:proxypass for /proxyauth/ (407 otherwise). */
     tu_url(url, ARRAY_SIZE(url), L"proxyauth/file.txt");
-    swprintf(proxy, ARRAY_SIZE(proxy), L"127.0.0.1:%d", proxy_port());
+    swprintf(proxy, ARRAY_SIZE(proxy), L"127.0.0.1:%d", tu_nginx_port(L"proxy_port"));
 
     job = new_job(url, L"none.txt");
     set_proxy(job, BG_JOB_PROXY_USAGE_OVERRIDE, proxy, NULL);

@@ -151,7 +151,7 @@ void tu_wait_count(const WCHAR *dir, const WCHAR *pattern, int expected, DWORD t
     }
 }
 
-void tu_url(WCHAR *out, size_t size, const WCHAR *path)
+int tu_nginx_port(const WCHAR *name)
 {
     WCHAR root[MAX_PATH], portfile[MAX_PATH];
     char text[16] = {0};
@@ -159,13 +159,18 @@ void tu_url(WCHAR *out, size_t size, const WCHAR *path)
     HANDLE file;
 
     test_root(root, ARRAY_SIZE(root));
-    tu_path(portfile, ARRAY_SIZE(portfile), root, L"nginx\\port");
+    swprintf(portfile, ARRAY_SIZE(portfile), L"%ls\\nginx\\%ls", root, name);
     file = CreateFileW(portfile, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
     if (file == INVALID_HANDLE_VALUE)
         fail_msg("the test web server is not running (no %ls)", portfile);
     ReadFile(file, text, sizeof(text) - 1, &read, NULL);
     CloseHandle(file);
-    swprintf(out, size, L"http://127.0.0.1:%d/%ls", atoi(text), path);
+    return atoi(text);
+}
+
+void tu_url(WCHAR *out, size_t size, const WCHAR *path)
+{
+    swprintf(out, size, L"http://127.0.0.1:%d/%ls", tu_nginx_port(L"port"), path);
 }
 
 void tu_www(WCHAR *out, size_t size, const WCHAR *name)

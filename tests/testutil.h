@@ -47,6 +47,9 @@ void tu_wait_count(const WCHAR *dir, const WCHAR *pattern, int expected, DWORD t
 /* Joins dir and name with a backslash. */
 void tu_path(WCHAR *out, size_t size, const WCHAR *dir, const WCHAR *name);
 
+/* A port the test nginx's fixture wrote (scripts/nginx.sh): "port", "https_port", "proxy_port",
+ * "cache_port", "dead_port". */
+int tu_nginx_port(const WCHAR *name);
 /* http://127.0.0.1:<port>/<path> of the test nginx. */
 void tu_url(WCHAR *out, size_t size, const WCHAR *path);
 /* Path of a file the test nginx serves (to compare bytes). */

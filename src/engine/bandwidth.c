@@ -27,7 +27,10 @@
  * fetch moves its class's clock by what it read, then sleeps until the clock is within
  * TOLERANCE_MS of now, looking every WAIT_SLICE_MS whether its job was stopped; while a cap
  * applies, reads are kept to READ_SLICE_MS of the cap so that one read does not take the class's
- * budget for long.
+ * budget for long. A capped job opens one connection per CONNECTION_SHARE of its class's cap
+ * (transfer.c asks bandwidth_connections), and a fetch under a low cap goes to WinHTTP
+ * (transport.c asks bandwidth_cap): neither the connections nor WinINet's speed would be used,
+ * and both would cost the jobs that are not capped.
  *
  * The registry and the interfaces' speeds are read at most every POLICY_TTL_MS, as the cache
  * host policy is; the environment at every read. A change applies to the next read of every
@@ -36,9 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <wctype.h>
-#include <winsock2.h>
-#include <ws2ipdef.h>
-#include <iphlpapi.h>
 #include "engine/engine.h"
 #include "core/pacer.h"
 
@@ -89,36 +89,13 @@ struct clocks
 static SRWLOCK policy_lock = SRWLOCK_INIT;
 static DWORD policy_values[ARRAY_SIZE(settings)]; /* policy_lock: the registry's, 0 if unset */
 static ULONGLONG policy_read_at;                  /* policy_lock: tick of the last read, or 0 */
-static UINT64 link_bytes;                         /* policy_lock: link_speed's last answer */
+static UINT64 link_bytes;                         /* policy_lock: network_link_speed's answer */
 static ULONGLONG link_read_at;                    /* policy_lock: tick of that answer, or 0 */
 
 static INIT_ONCE clocks_once = INIT_ONCE_STATIC_INIT;
 static struct clocks private_clocks;
 static struct clocks *clocks; /* set once (clocks_once), never unmapped: fetches may use it */
 static LARGE_INTEGER frequency;
-
-/* The receive speed of the fastest interface that is up, in bytes per second, or 0. */
-static UINT64 link_speed(void)
-{
-    static LONG warned;
-    MIB_IF_TABLE2 *table;
-    UINT64 fastest = 0;
-
-    if (GetIfTable2(&table) != NO_ERROR)
-        return 0;
-    for (ULONG i = 0; i < table->NumEntries; i++)
-    {
-        const MIB_IF_ROW2 *row = &table->Table[i];
-        if (row->OperStatus != IfOperStatusUp || row->Type == IF_TYPE_SOFTWARE_LOOPBACK ||
-            row->ReceiveLinkSpeed == (ULONG64)-1)
-            continue;
-        fastest = max(fastest, row->ReceiveLinkSpeed / 8);
-    }
-    FreeMibTable(table);
-    if (!fastest && !InterlockedExchange(&warned, 1))
-        WARN("no network interface reports its speed: the percentage caps cap nothing");
-    return fastest;
-}
 
 /* The environment's value for a setting: FALSE when it has none. */
 static BOOL env_value(const WCHAR *env, DWORD *out)
@@ -184,7 +161,7 @@ static void registry_values(DWORD *values)
     memcpy(values, fresh, sizeof(policy_values));
 }
 
-/* link_speed, asked again when POLICY_TTL_MS passed. */
+/* network_link_speed, asked again when POLICY_TTL_MS passed. */
 static UINT64 current_link(void)
 {
     ULONGLONG now = GetTickCount64();
@@ -198,7 +175,7 @@ static UINT64 current_link(void)
         return speed;
     }
     ReleaseSRWLockShared(&policy_lock);
-    speed = link_speed();
+    speed = network_link_speed();
     AcquireSRWLockExclusive(&policy_lock);
     link_bytes = speed;
     link_read_at = now ? now : 1;

@@ -53,27 +53,73 @@ enum
     COST_HINT_VARIABLE
 };
 typedef DWORD(WINAPI *connectivity_hint_fn)(struct connectivity_hint *hint);
+typedef DWORD(WINAPI *if_table_fn)(MIB_IF_TABLE2 **table);
+typedef void(WINAPI *free_table_fn)(void *table);
 
 #define COST_STATES 0xff /* the BITS_COST_STATE_* bits that describe a network */
 
 static SRWLOCK state_lock = SRWLOCK_INIT;
-static DWORD machine_state;     /* state_lock: BITS_COST_STATE_* of the network */
-static BOOL machine_cellular;   /* state_lock */
-static ULONGLONG state_read_at; /* state_lock: tick of the last look, 0 for never */
+static DWORD machine_state;        /* state_lock: BITS_COST_STATE_* of the network */
+static ULONGLONG state_read_at;    /* state_lock: tick of the last look, 0 for never */
+static BOOL machine_cellular;      /* state_lock */
+static ULONGLONG cellular_read_at; /* state_lock: tick of the last look, 0 for never */
 
-static INIT_ONCE hint_once = INIT_ONCE_STATIC_INIT;
-static connectivity_hint_fn connectivity_hint;
+/* iphlpapi.dll is loaded on first use (and kept): a process whose jobs ask nothing of the
+ * network does not load it, nor, under Wine, wake the network driver process it talks to. */
+static INIT_ONCE iphlpapi_once = INIT_ONCE_STATIC_INIT;
+static connectivity_hint_fn connectivity_hint; /* set once (iphlpapi_once), or NULL */
+static if_table_fn if_table;                   /* set once (iphlpapi_once), or NULL */
+static free_table_fn free_table;               /* set once (iphlpapi_once), or NULL */
 
-static BOOL CALLBACK find_hint(INIT_ONCE *once, void *param, void **context)
+static BOOL CALLBACK load_iphlpapi(INIT_ONCE *once, void *param, void **context)
 {
-    HMODULE iphlpapi = GetModuleHandleW(L"iphlpapi.dll");
+    HMODULE iphlpapi = LoadLibraryW(L"iphlpapi.dll");
 
-    if (iphlpapi)
-        connectivity_hint =
-            (connectivity_hint_fn)(void *)GetProcAddress(iphlpapi, "GetNetworkConnectivityHint");
+    if (!iphlpapi)
+    {
+        WARN("cannot load iphlpapi.dll (%lu)", GetLastError());
+        return TRUE;
+    }
+    connectivity_hint =
+        (connectivity_hint_fn)(void *)GetProcAddress(iphlpapi, "GetNetworkConnectivityHint");
+    if_table = (if_table_fn)(void *)GetProcAddress(iphlpapi, "GetIfTable2");
+    free_table = (free_table_fn)(void *)GetProcAddress(iphlpapi, "FreeMibTable");
     if (!connectivity_hint)
         TRACE("GetNetworkConnectivityHint is missing: networks count as unrestricted");
     return TRUE;
+}
+
+/* The machine's interface table (GetIfTable2), or NULL; freed with free_table. */
+static MIB_IF_TABLE2 *interfaces(void)
+{
+    MIB_IF_TABLE2 *table = NULL;
+
+    InitOnceExecuteOnce(&iphlpapi_once, load_iphlpapi, NULL, NULL);
+    if (!if_table || !free_table || if_table(&table) != NO_ERROR)
+        return NULL;
+    return table;
+}
+
+UINT64 network_link_speed(void)
+{
+    static LONG warned;
+    MIB_IF_TABLE2 *table;
+    UINT64 fastest = 0;
+
+    if (!(table = interfaces()))
+        return 0;
+    for (ULONG i = 0; i < table->NumEntries; i++)
+    {
+        const MIB_IF_ROW2 *row = &table->Table[i];
+        if (row->OperStatus != IfOperStatusUp || row->Type == IF_TYPE_SOFTWARE_LOOPBACK ||
+            row->ReceiveLinkSpeed == (ULONG64)-1)
+            continue;
+        fastest = max(fastest, row->ReceiveLinkSpeed / 8);
+    }
+    free_table(table);
+    if (!fastest && !InterlockedExchange(&warned, 1))
+        WARN("no network interface reports its speed: the percentage caps cap nothing");
+    return fastest;
 }
 
 static DWORD hint_state(void)
@@ -81,7 +127,7 @@ static DWORD hint_state(void)
     struct connectivity_hint hint = {0};
     DWORD state;
 
-    InitOnceExecuteOnce(&hint_once, find_hint, NULL, NULL);
+    InitOnceExecuteOnce(&iphlpapi_once, load_iphlpapi, NULL, NULL);
     if (!connectivity_hint || connectivity_hint(&hint) != NO_ERROR)
         return BITS_COST_STATE_UNRESTRICTED;
     switch (hint.cost)
@@ -109,7 +155,7 @@ static BOOL all_cellular(void)
     MIB_IF_TABLE2 *table;
     BOOL cellular = FALSE, other = FALSE;
 
-    if (GetIfTable2(&table) != NO_ERROR)
+    if (!(table = interfaces()))
         return FALSE;
     for (ULONG i = 0; i < table->NumEntries; i++)
     {
@@ -122,7 +168,7 @@ static BOOL all_cellular(void)
         else
             other = TRUE;
     }
-    FreeMibTable(table);
+    free_table(table);
     return cellular && !other;
 }
 
@@ -141,39 +187,59 @@ static BOOL env_number(const WCHAR *name, DWORD *out)
     return FALSE;
 }
 
-/* The network's BITS_COST_STATE_* bits and whether it is cellular. */
-static DWORD network_state(BOOL *cellular)
+/* The network's BITS_COST_STATE_* bits. */
+static DWORD network_state(void)
 {
     ULONGLONG now = GetTickCount64();
     DWORD state, value;
 
+    if (env_number(L"OPENDO_NETWORK_COST", &value))
+        return value & COST_STATES;
     AcquireSRWLockShared(&state_lock);
     if (state_read_at && now - state_read_at < STATE_TTL_MS)
     {
         state = machine_state;
-        *cellular = machine_cellular;
         ReleaseSRWLockShared(&state_lock);
+        return state;
     }
-    else
-    {
-        ReleaseSRWLockShared(&state_lock);
-        /* Asked outside the lock: both are calls into the system. */
-        state = hint_state();
-        *cellular = all_cellular();
-        AcquireSRWLockExclusive(&state_lock);
-        machine_state = state;
-        machine_cellular = *cellular;
-        state_read_at = now ? now : 1;
-        ReleaseSRWLockExclusive(&state_lock);
-    }
-    if (env_number(L"OPENDO_NETWORK_COST", &value))
-        state = value & COST_STATES;
-    if (env_number(L"OPENDO_NETWORK_CELLULAR", &value))
-        *cellular = !!value;
+    ReleaseSRWLockShared(&state_lock);
+    /* Asked outside the lock: a call into the system. */
+    state = hint_state();
+    AcquireSRWLockExclusive(&state_lock);
+    machine_state = state;
+    state_read_at = now ? now : 1;
+    ReleaseSRWLockExclusive(&state_lock);
     return state;
 }
 
-DWORD cost_flags_of_policy(ULONG policy)
+/* Is the machine on a cellular network? Asked only for the jobs that care: the interface table
+ * is a call into Wine's network driver process, which other jobs need not wait for. */
+static BOOL network_cellular(void)
+{
+    ULONGLONG now = GetTickCount64();
+    DWORD value;
+    BOOL cellular;
+
+    if (env_number(L"OPENDO_NETWORK_CELLULAR", &value))
+        return !!value;
+    AcquireSRWLockShared(&state_lock);
+    if (cellular_read_at && now - cellular_read_at < STATE_TTL_MS)
+    {
+        cellular = machine_cellular;
+        ReleaseSRWLockShared(&state_lock);
+        return cellular;
+    }
+    ReleaseSRWLockShared(&state_lock);
+    cellular = all_cellular();
+    AcquireSRWLockExclusive(&state_lock);
+    machine_cellular = cellular;
+    cellular_read_at = now ? now : 1;
+    ReleaseSRWLockExclusive(&state_lock);
+    return cellular;
+}
+
+/* The BITS_COST_STATE_* mask (a BITS_JOB_TRANSFER_POLICY value) a DODownloadCostPolicy allows. */
+static DWORD flags_of_policy(ULONG policy)
 {
     switch (policy)
     {
@@ -198,15 +264,17 @@ HRESULT cost_check(struct transfer_ctx *ctx)
 
     if (!ctx->http)
         return S_OK;
-    network = network_state(&cellular);
     AcquireSRWLockShared(&job->lock);
     download = job->download.present;
-    flags = download ? cost_flags_of_policy(job->download.cost_policy) : job->options.cost_flags;
+    flags = download ? flags_of_policy(job->download.cost_policy) : job->options.cost_flags;
     no_cellular = download && (job->download.cost_policy == DODownloadCostPolicy_NoCellular ||
                                (job->download.flags & EJOB_DL_NO_CELLULAR));
     ReleaseSRWLockShared(&job->lock);
-    /* A network in none of the states the job allows; roaming counts as a state of its own,
-     * which NOT_ROAMING and the stricter policies leave out. */
+    /* TRANSFER_ALWAYS takes every state: nothing to ask. */
+    network = (flags & COST_STATES) == COST_STATES ? 0 : network_state();
+    cellular = no_cellular && network_cellular();
+    /* The job may use the network when it allows every state the network is in: roaming is a
+     * state of its own, which NOT_ROAMING and the stricter policies leave out. */
     if ((network & flags & COST_STATES) == (network & COST_STATES) && !(no_cellular && cellular))
         return S_OK;
     TRACE("job %s: network state %#lx%s, job allows %#lx", debugstr_guid(&job->id), network,

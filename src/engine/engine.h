@@ -99,9 +99,9 @@ struct ejob_file
     ULONG cache_connections; /* lock: the part of http_connections made to cache hosts */
 
     /* Cache hosts (cachehost.c); not stored: a new process starts again with the first host. */
-    ULONG cache_source;      /* lock: the cache host serving the file (an index into the
-                              * policy's list), or past the list's end: the origin */
-    ULONGLONG cache_failed;  /* lock: tick at which the last cache host failed, or 0 */
+    ULONG cache_source;     /* lock: the cache host serving the file (an index into the
+                             * policy's list), or past the list's end: the origin */
+    ULONGLONG cache_failed; /* lock: tick at which the last cache host failed, or 0 */
 
     /* The notifier's queue of files waiting for FileTransferred (notify.c): linked through the
      * files, so that queueing one under the lock allocates nothing. */
@@ -989,12 +989,12 @@ void bandwidth_reload(void);
 
 /* cost.c: S_OK when the job's cost policy (BITS_JOB_PROPERTY_ID_COST_FLAGS, a download's
  * CostPolicy and DisallowOnCellular) allows a network fetch on the network the machine is on;
- * otherwise BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, with ctx->context and ctx->transient set. Only network fetches (ctx->http) are
- * checked. Caller holds no lock. */
+ * otherwise BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, with ctx->context and ctx->transient set. Only
+ * network fetches (ctx->http) are checked. Caller holds no lock. */
 HRESULT cost_check(struct transfer_ctx *ctx);
-/* cost.c: the BITS_COST_STATE_* mask (a BITS_JOB_TRANSFER_POLICY value) that a
- * DODownloadCostPolicy allows. */
-DWORD cost_flags_of_policy(ULONG policy);
+/* cost.c: the receive speed of the fastest network interface that is up (loopback aside), in
+ * bytes per second, or 0 when none reports one. A call into the system: caller holds no lock. */
+UINT64 network_link_speed(void);
 /* localfile.c: copy from a local or UNC path. */
 HRESULT localfile_fetch(struct transfer_ctx *ctx, const WCHAR *path);
 
