@@ -128,19 +128,6 @@ static void foreground_job_is_not_under_the_background_cap(void **state)
                  elapsed);
 }
 
-static int count_in_state(IBackgroundCopyJob **list, int count, BG_JOB_STATE wanted)
-{
-    BG_JOB_STATE job_state;
-    int n = 0;
-
-    for (int i = 0; i < count; i++)
-    {
-        assert_hr(S_OK, IBackgroundCopyJob_GetState(list[i], &job_state));
-        n += job_state == wanted;
-    }
-    return n;
-}
-
 static void foreground_job_does_not_wait_for_capped_ones(void **state)
 {
     IBackgroundCopyJob *background[5], *foreground[1];
@@ -159,13 +146,13 @@ static void foreground_job_does_not_wait_for_capped_ones(void **state)
         assert_hr(S_OK, IBackgroundCopyJob_Resume(background[i]));
     }
     deadline = GetTickCount64() + TIMEOUT;
-    while (count_in_state(background, ARRAY_SIZE(background), BG_JOB_STATE_TRANSFERRING) < 4)
+    while (tu_count_in_state(background, ARRAY_SIZE(background), BG_JOB_STATE_TRANSFERRING) < 4)
     {
         if (GetTickCount64() > deadline)
             fail_msg("four background jobs did not start transferring");
         Sleep(10);
     }
-    assert_int_equal(1, count_in_state(background, ARRAY_SIZE(background), BG_JOB_STATE_QUEUED));
+    assert_int_equal(1, tu_count_in_state(background, ARRAY_SIZE(background), BG_JOB_STATE_QUEUED));
 
     foreground[0] = new_job(L"4m.bin", dir, L"0.bin", BG_JOB_PRIORITY_FOREGROUND);
     elapsed = run_jobs(foreground, 1, dir);
@@ -219,25 +206,6 @@ static int helper_download(const WCHAR *url, const WCHAR *local)
     return result;
 }
 
-static HANDLE start_helper(const WCHAR *url, const WCHAR *local)
-{
-    WCHAR self[MAX_PATH], line[3 * MAX_PATH + 64];
-    STARTUPINFOW startup = {sizeof(startup)};
-    PROCESS_INFORMATION process;
-    BOOL ok;
-
-    GetModuleFileNameW(NULL, self, ARRAY_SIZE(self));
-    swprintf(line, ARRAY_SIZE(line), L"\"%ls\" helper \"%ls\" \"%ls\"", self, url, local);
-    /* The child shares the test's store (and so its clocks) and must not empty it. */
-    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", L"1");
-    ok = CreateProcessW(self, line, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &process);
-    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", NULL);
-    if (!ok)
-        fail_msg("cannot start %ls: %lu", self, GetLastError());
-    CloseHandle(process.hThread);
-    return process.hProcess;
-}
-
 static void processes_share_the_cap(void **state)
 {
     WCHAR dir[MAX_PATH], url[MAX_PATH], local[MAX_PATH], www[MAX_PATH];
@@ -254,7 +222,8 @@ static void processes_share_the_cap(void **state)
     tu_path(local, ARRAY_SIZE(local), dir, L"child.bin");
     list[0] = new_job(L"4m.bin", dir, L"0.bin", BG_JOB_PRIORITY_NORMAL);
     start = GetTickCount64();
-    helper = start_helper(url, local);
+    /* The child shares the test's store, and so its clocks. */
+    helper = tu_start_helper(NULL, L"download", url, local, NULL);
     run_jobs(list, 1, dir);
     assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(helper, TIMEOUT));
     elapsed = (DWORD)(GetTickCount64() - start);
@@ -335,10 +304,10 @@ int main(void)
     int argc, result;
     WCHAR **argv = CommandLineToArgvW(GetCommandLineW(), &argc);
 
-    if (argc >= 4 && !wcscmp(argv[1], L"helper"))
+    if (argc >= 5 && !wcscmp(argv[1], L"helper") && !wcscmp(argv[2], L"download"))
     {
         CoInitializeEx(NULL, COINIT_MULTITHREADED);
-        result = helper_download(argv[2], argv[3]);
+        result = helper_download(argv[3], argv[4]);
         CoUninitialize();
         return result;
     }

@@ -1121,26 +1121,6 @@ static int helper_make(WCHAR **args)
     return 5;
 }
 
-static HANDLE start_helper(const WCHAR *verb, const WCHAR *a, const WCHAR *b, const WCHAR *c)
-{
-    WCHAR self[MAX_PATH], line[3 * MAX_PATH + 200];
-    STARTUPINFOW startup = {sizeof(startup)};
-    PROCESS_INFORMATION process;
-    BOOL ok;
-
-    GetModuleFileNameW(NULL, self, ARRAY_SIZE(self));
-    swprintf(line, ARRAY_SIZE(line), L"\"%ls\" helper %ls \"%ls\" \"%ls\" \"%ls\"", self, verb, a,
-             b, c);
-    /* The child shares the test's store and must not empty it. */
-    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", L"1");
-    ok = CreateProcessW(self, line, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &process);
-    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", NULL);
-    if (!ok)
-        fail_msg("cannot start %ls: %lu", self, GetLastError());
-    CloseHandle(process.hThread);
-    return process.hProcess;
-}
-
 /* A download whose process died is in the store: another process lists it, with its
  * properties, adopts it and finishes it. */
 static void test_adopted(void **state)
@@ -1160,7 +1140,7 @@ static void test_adopted(void **state)
     tu_scratch("dl_adopted", dir, ARRAY_SIZE(dir));
     tu_url(url, ARRAY_SIZE(url), L"/throttled/24m.bin");
     tu_path(local, ARRAY_SIZE(local), dir, L"24m.bin");
-    helper = start_helper(L"make", url, local, L"adopt me");
+    helper = tu_start_helper(NULL, L"make", url, local, L"adopt me");
     assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(helper, TIMEOUT));
     GetExitCodeProcess(helper, &code);
     CloseHandle(helper);

@@ -670,19 +670,6 @@ static void dynamic_content_restarts_from_zero(void **state)
     assert_int_equal(tu_access_count(url, 200), 2);
 }
 
-static int count_in_state(IBackgroundCopyJob **list, int count, BG_JOB_STATE wanted)
-{
-    BG_JOB_STATE state;
-    int n = 0;
-
-    for (int i = 0; i < count; i++)
-    {
-        assert_hr(S_OK, IBackgroundCopyJob_GetState(list[i], &state));
-        n += state == wanted;
-    }
-    return n;
-}
-
 static void high_performance_gets_more_workers(void **state)
 {
     IBackgroundCopyJob *normal[12], *fast;
@@ -708,18 +695,18 @@ static void high_performance_gets_more_workers(void **state)
     for (int i = 0; i < (int)ARRAY_SIZE(normal); i++)
         assert_hr(S_OK, IBackgroundCopyJob_Resume(normal[i]));
     deadline = GetTickCount64() + TIMEOUT;
-    while (!count_in_state(normal, ARRAY_SIZE(normal), BG_JOB_STATE_TRANSFERRING))
+    while (!tu_count_in_state(normal, ARRAY_SIZE(normal), BG_JOB_STATE_TRANSFERRING))
     {
         if (GetTickCount64() > deadline)
             fail_msg("no job started transferring");
         Sleep(10);
     }
-    assert_true(count_in_state(normal, ARRAY_SIZE(normal), BG_JOB_STATE_QUEUED) > 0);
+    assert_true(tu_count_in_state(normal, ARRAY_SIZE(normal), BG_JOB_STATE_QUEUED) > 0);
 
     /* The high-performance job does not wait for them. */
     assert_hr(S_OK, IBackgroundCopyJob_Resume(fast));
     tu_wait_state(fast, BG_JOB_STATE_TRANSFERRING, 5000);
-    assert_true(count_in_state(normal, ARRAY_SIZE(normal), BG_JOB_STATE_QUEUED) > 0);
+    assert_true(tu_count_in_state(normal, ARRAY_SIZE(normal), BG_JOB_STATE_QUEUED) > 0);
 }
 
 /* ---- owner, ACL and peer-caching flags, upload-only methods (the lead's part) ---- */

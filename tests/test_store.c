@@ -197,35 +197,6 @@ static int helper_list(WCHAR **argv)
     return 0;
 }
 
-/* Starts this program as a helper with `verb` and arguments, in the same store unless
- * `state_dir` names another. */
-static HANDLE start_helper(const WCHAR *state_dir, const WCHAR *verb, const WCHAR *a,
-                           const WCHAR *b, const WCHAR *c)
-{
-    WCHAR self[MAX_PATH], line[3 * MAX_PATH + 200], saved[MAX_PATH] = L"";
-    STARTUPINFOW startup = {sizeof(startup)};
-    PROCESS_INFORMATION process;
-    BOOL ok;
-
-    GetModuleFileNameW(NULL, self, ARRAY_SIZE(self));
-    swprintf(line, ARRAY_SIZE(line), L"\"%ls\" helper %ls \"%ls\" \"%ls\" \"%ls\"", self, verb,
-             a ? a : L"", b ? b : L"", c ? c : L"");
-    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", L"1");
-    if (state_dir)
-    {
-        GetEnvironmentVariableW(L"OPENDO_STATE_DIR", saved, ARRAY_SIZE(saved));
-        SetEnvironmentVariableW(L"OPENDO_STATE_DIR", state_dir);
-    }
-    ok = CreateProcessW(self, line, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &process);
-    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", NULL);
-    if (state_dir)
-        SetEnvironmentVariableW(L"OPENDO_STATE_DIR", saved);
-    if (!ok)
-        fail_msg("cannot start %ls: %lu", self, GetLastError());
-    CloseHandle(process.hThread);
-    return process.hProcess;
-}
-
 static void wait_helper(HANDLE process, DWORD expected_exit)
 {
     DWORD code = 0;
@@ -304,7 +275,7 @@ static int count_records(const WCHAR *dir, const WCHAR *pattern)
 static void kill_halfway(const WCHAR *store, const WCHAR *url, const WCHAR *local,
                          const WCHAR *answer, GUID *id)
 {
-    HANDLE helper = start_helper(store, L"transfer", url, local, answer);
+    HANDLE helper = tu_start_helper(store, L"transfer", url, local, answer);
 
     if (!read_id(answer, id, TIMEOUT))
     {
@@ -336,7 +307,7 @@ static void job_outlives_its_process(void **state)
     tu_url(url, ARRAY_SIZE(url), L"hello.txt");
     tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
-    wait_helper(start_helper(NULL, L"create", url, local, answer), 0);
+    wait_helper(tu_start_helper(NULL, L"create", url, local, answer), 0);
     assert_true(read_id(answer, &id, 0));
 
     job = wait_job(&id, 3000);
@@ -468,7 +439,7 @@ static void unreadable_records_set_aside(void **state)
     tu_url(url, ARRAY_SIZE(url), L"hello.txt");
     tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
-    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    wait_helper(tu_start_helper(store, L"create", url, local, answer), 0);
     assert_true(read_id(answer, &id, 0));
     record_path(good, ARRAY_SIZE(good), store, &id, L".job");
     data = read_file(good, &size, FALSE);
@@ -499,7 +470,7 @@ static void unreadable_records_set_aside(void **state)
     write_all(bad, "garbage", 7);
 
     DeleteFileW(answer);
-    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    wait_helper(tu_start_helper(store, L"list", answer, NULL, NULL), 0);
     assert_true(read_id(answer, &other, 0));
     /* Only the good job is there; the four others were moved aside, none loaded. */
     assert_int_equal(1, other.Data1);
@@ -523,7 +494,7 @@ static void flat_record_moved_in(void **state)
     tu_url(url, ARRAY_SIZE(url), L"hello.txt");
     tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
-    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    wait_helper(tu_start_helper(store, L"create", url, local, answer), 0);
     assert_true(read_id(answer, &id, 0));
     record_path(path, ARRAY_SIZE(path), store, &id, L".job");
     StringFromGUID2(&id, name, 40);
@@ -532,7 +503,7 @@ static void flat_record_moved_in(void **state)
     assert_true(MoveFileW(path, flat));
 
     DeleteFileW(answer);
-    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    wait_helper(tu_start_helper(store, L"list", answer, NULL, NULL), 0);
     assert_true(read_id(answer, &count, 0));
     assert_int_equal(1, count.Data1);
     assert_int_equal(INVALID_FILE_ATTRIBUTES, GetFileAttributesW(flat));
@@ -606,7 +577,7 @@ static void old_jobs_are_dropped(void **state)
     /* 89 days: kept. */
     age_record(path, 89);
     DeleteFileW(answer);
-    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    wait_helper(tu_start_helper(store, L"list", answer, NULL, NULL), 0);
     assert_true(read_id(answer, &count, 0));
     assert_int_equal(1, count.Data1);
     assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
@@ -614,7 +585,7 @@ static void old_jobs_are_dropped(void **state)
     /* 90 days: cancelled on sight. */
     age_record(path, 90);
     DeleteFileW(answer);
-    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    wait_helper(tu_start_helper(store, L"list", answer, NULL, NULL), 0);
     assert_true(read_id(answer, &count, 0));
     assert_int_equal(0, count.Data1);
     assert_false(tu_exists(path));
@@ -635,16 +606,16 @@ static void impossible_records_set_aside(void **state)
     tu_url(url, ARRAY_SIZE(url), L"hello.txt");
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
     tu_path(local, ARRAY_SIZE(local), dir, L"good.txt");
-    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    wait_helper(tu_start_helper(store, L"create", url, local, answer), 0);
     DeleteFileW(answer);
     tu_path(local, ARRAY_SIZE(local), dir, L"bad.txt");
-    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    wait_helper(tu_start_helper(store, L"create", url, local, answer), 0);
     assert_true(read_id(answer, &id, 0));
     record_path(path, ARRAY_SIZE(path), store, &id, L".job");
     rewrite_field(path, TAG_STATE, 99, FALSE, NULL);
 
     DeleteFileW(answer);
-    wait_helper(start_helper(store, L"list", answer, NULL, NULL), 0);
+    wait_helper(tu_start_helper(store, L"list", answer, NULL, NULL), 0);
     assert_true(read_id(answer, &count, 0));
     assert_int_equal(1, count.Data1);
     assert_int_equal(1, count_records(store, L"*.bad"));
@@ -663,7 +634,7 @@ static void job_resumed_by_a_process_that_exited(void **state)
     tu_url(url, ARRAY_SIZE(url), L"4m.bin");
     tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
-    wait_helper(start_helper(NULL, L"start", url, local, answer), 0);
+    wait_helper(tu_start_helper(NULL, L"start", url, local, answer), 0);
     assert_true(read_id(answer, &id, 0));
     job = wait_job(&id, 3000);
     tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
@@ -717,7 +688,7 @@ static void two_processes_start_at_once(void **state)
         tu_path(local, ARRAY_SIZE(local), dir, name);
         tu_path(answer[0], MAX_PATH, dir, L"answer.txt");
         DeleteFileW(answer[0]);
-        wait_helper(start_helper(store, L"create", url, local, answer[0]), 0);
+        wait_helper(tu_start_helper(store, L"create", url, local, answer[0]), 0);
         assert_true(read_id(answer[0], &ids[i], 0));
     }
     tu_path(release, ARRAY_SIZE(release), dir, L"release.txt");
@@ -725,7 +696,7 @@ static void two_processes_start_at_once(void **state)
     {
         swprintf(name, ARRAY_SIZE(name), L"count%d.txt", i);
         tu_path(answer[i], MAX_PATH, dir, name);
-        helpers[i] = start_helper(store, L"list", answer[i], release, NULL);
+        helpers[i] = tu_start_helper(store, L"list", answer[i], release, NULL);
     }
     /* Both answer while both are alive: each sees every job. */
     for (int i = 0; i < 2; i++)
@@ -945,7 +916,7 @@ static void live_processes_share_jobs(void **state)
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
     swprintf(release, ARRAY_SIZE(release), L"%ls.release", answer);
     swprintf(cmd, ARRAY_SIZE(cmd), L"%ls.cmd", local);
-    helper = start_helper(NULL, L"own", url, local, answer);
+    helper = tu_start_helper(NULL, L"own", url, local, answer);
     assert_true(read_id(answer, &id, TIMEOUT));
     state_dir(store, ARRAY_SIZE(store));
     record_path(record, ARRAY_SIZE(record), store, &id, L".job");
@@ -1043,7 +1014,7 @@ static void owner_that_ends_is_replaced(void **state)
     tu_path(local, ARRAY_SIZE(local), dir, L"96m.bin");
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
     swprintf(release, ARRAY_SIZE(release), L"%ls.release", answer);
-    helper = start_helper(NULL, L"ownrun", url, local, answer);
+    helper = tu_start_helper(NULL, L"ownrun", url, local, answer);
     assert_true(read_id(answer, &id, TIMEOUT));
     state_dir(store, ARRAY_SIZE(store));
     record_path(record, ARRAY_SIZE(record), store, &id, L".job");
@@ -1111,7 +1082,7 @@ static void other_users_jobs_are_refused(void **state)
     tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
     /* Made in a store of its own, then given to another user and put into ours. */
     tu_path(store, ARRAY_SIZE(store), dir, L"store");
-    wait_helper(start_helper(store, L"create", url, local, answer), 0);
+    wait_helper(tu_start_helper(store, L"create", url, local, answer), 0);
     assert_true(read_id(answer, &id, 0));
     record_path(path, ARRAY_SIZE(path), store, &id, L".job");
     rewrite_field(path, TAG_OWNER_SID, 0, FALSE, L"S-1-5-21-1-2-3-1001");

@@ -570,3 +570,43 @@ HANDLE tu_token_without_admins(void)
     CloseHandle(process);
     return impersonation;
 }
+
+HANDLE tu_start_helper(const WCHAR *state_dir, const WCHAR *verb, const WCHAR *a, const WCHAR *b,
+                       const WCHAR *c)
+{
+    WCHAR self[MAX_PATH], line[3 * MAX_PATH + 200], saved[MAX_PATH] = L"";
+    STARTUPINFOW startup = {sizeof(startup)};
+    PROCESS_INFORMATION process;
+    BOOL ok;
+
+    GetModuleFileNameW(NULL, self, ARRAY_SIZE(self));
+    swprintf(line, ARRAY_SIZE(line), L"\"%ls\" helper %ls \"%ls\" \"%ls\" \"%ls\"", self, verb,
+             a ? a : L"", b ? b : L"", c ? c : L"");
+    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", L"1");
+    if (state_dir)
+    {
+        GetEnvironmentVariableW(L"OPENDO_STATE_DIR", saved, ARRAY_SIZE(saved));
+        SetEnvironmentVariableW(L"OPENDO_STATE_DIR", state_dir);
+    }
+    ok = CreateProcessW(self, line, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &process);
+    SetEnvironmentVariableW(L"OPENDO_TEST_CHILD", NULL);
+    if (state_dir)
+        SetEnvironmentVariableW(L"OPENDO_STATE_DIR", saved);
+    if (!ok)
+        fail_msg("cannot start %ls: %lu", self, GetLastError());
+    CloseHandle(process.hThread);
+    return process.hProcess;
+}
+
+int tu_count_in_state(IBackgroundCopyJob **list, int count, BG_JOB_STATE wanted)
+{
+    BG_JOB_STATE job_state;
+    int n = 0;
+
+    for (int i = 0; i < count; i++)
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetState(list[i], &job_state));
+        n += job_state == wanted;
+    }
+    return n;
+}

@@ -117,4 +117,13 @@ UINT64 tu_access_bytes(const WCHAR *url);
  * group: for the checks that need an administrator. The caller closes it. */
 HANDLE tu_token_without_admins(void);
 
+/* Starts this program again as a helper: `"<exe>" helper <verb> "<a>" "<b>" "<c>"` (NULL
+ * arguments as ""), with OPENDO_TEST_CHILD set so that it does not empty the store, in the same
+ * store unless `state_dir` names another. Returns the process handle; fails the test if the
+ * process cannot start. */
+HANDLE tu_start_helper(const WCHAR *state_dir, const WCHAR *verb, const WCHAR *a, const WCHAR *b,
+                       const WCHAR *c);
+/* How many of the jobs are in state `wanted`. */
+int tu_count_in_state(IBackgroundCopyJob **list, int count, BG_JOB_STATE wanted);
+
 #endif
