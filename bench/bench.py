@@ -649,8 +649,9 @@ clients; "n/a": the client has nothing of the kind (Wine's BITS has no bandwidth
   (`GetProgress`, every 100 ms) over a window of {args.throttle_window_ms / 1000:g} s. A quarter
   into the window a foreground job (`BG_JOB_PRIORITY_FOREGROUND`) downloads the
   {size_label(args.big_bytes)} file. The background jobs keep running until it is transferred,
-  except when it has received no byte by the end of the window: it then waits for a worker behind
-  them, and they are cancelled so that the run ends (its time includes that wait). Then the same
+  except when it has received no byte by the end of the window (it would be waiting behind them,
+  as it did before foreground jobs had workers of their own): they are then cancelled so that the
+  run ends (its time includes that wait; `bg_cancelled_for_fg` in the JSON says so). Then the same
   foreground download runs alone. Both foreground jobs are completed and their files compared;
   the background jobs are cancelled and must leave no file.
 

@@ -19,7 +19,7 @@
  *          over --window-ms (5000). A quarter into the window a foreground job
  *          (BG_JOB_PRIORITY_FOREGROUND) downloads <base>big.bin -> <out>\fg.bin, timed from
  *          CreateJob to JobTransferred; the background jobs run until it ends, unless it has
- *          no byte when the window ends (it waits for a worker behind them): they are then
+ *          no byte when the window ends (it would be waiting behind them): they are then
  *          cancelled, and the wait counts in its time. Then the same foreground download runs
  *          alone -> <out>\alone.bin. Both foreground jobs are completed, so that the driver can
  *          compare their bytes; the cancelled background jobs must leave no file. A job that
@@ -635,10 +635,10 @@ static int run_throttle(IBackgroundCopyManager *manager, const WCHAR *base, cons
                 job_max = i ? max(job_max, rate) : rate;
             }
         }
-        /* A foreground job that got no byte by the end of the window waits for a worker behind
-         * the background jobs, and would until they end (minutes, at the cap): they are
-         * cancelled then, which bounds the run; the wait shows in the job's time. The loop goes
-         * on meanwhile, to see when the job's first bytes come. */
+        /* A foreground job that got no byte by the end of the window would be waiting behind
+         * the background jobs (as it did before foreground jobs had workers of their own), until
+         * they end (minutes, at the cap): they are cancelled then, which bounds the run; the wait
+         * shows in the job's time. The loop goes on meanwhile, to see when its first bytes come. */
         if (window_closed && !fg_done && fg_first_byte < 0 && !bg_cancelled)
         {
             if (!(cancel_thread = CreateThread(NULL, 0, canceller_main, &canceller, 0, NULL)))
