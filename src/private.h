@@ -113,8 +113,9 @@ void *agent_context(const struct agent *agent);
 void agent_addref(struct agent *agent);
 /* Drops a reference (NULL: nothing). */
 void agent_release(struct agent *agent);
-/* Runs `work` in the agent's apartment, reached through `cookie`; one call at a time per agent.
- * The table's failure (a client apartment that is gone) or what `run` answered. */
+/* Runs `work` in the agent's apartment (the multithreaded one: reached through `cookie`; a
+ * single-threaded one: through its window); one call at a time per agent. The table's failure
+ * or RPC_E_DISCONNECTED (a client apartment that is gone), or what `run` answered. */
 HRESULT agent_call(struct agent *agent, DWORD cookie, void *work);
 /* Does a call's answer say that the client (or its apartment) is gone? */
 BOOL client_gone(HRESULT hr);

@@ -295,8 +295,25 @@ static void recorder_init(struct recorder *r)
     r->final = CreateEventW(NULL, TRUE, FALSE, NULL);
 }
 
+/* Waits until nothing but the test holds the recorder: a download lets go of its callback
+ * from its monitor thread, a moment after it stops using it, and a call in flight when the
+ * callback was cleared may still arrive. */
+static void recorder_wait_free(struct recorder *r)
+{
+    ULONGLONG end = GetTickCount64() + TIMEOUT;
+
+    while (InterlockedCompareExchange(&r->refs, 0, 0) != 1)
+    {
+        if (GetTickCount64() > end)
+            fail_msg("the callback is still held (%ld references)", r->refs);
+        Sleep(10);
+    }
+}
+
+/* Ends a recorder, which lives on the test's stack: once nothing holds it. */
 static void recorder_clear(struct recorder *r)
 {
+    recorder_wait_free(r);
     DeleteCriticalSection(&r->lock);
     CloseHandle(r->final);
 }
@@ -954,15 +971,8 @@ static void test_callback_64m(void **state)
     tu_www(www, ARRAY_SIZE(www), L"64m.bin");
     assert_true(tu_same_file(www, local));
     /* Finalized is reported too, and then the callback is let go. */
-    {
-        ULONGLONG end = GetTickCount64() + 5000;
-        while (recorder.refs != 1 && GetTickCount64() < end)
-            Sleep(10);
-    }
-    EnterCriticalSection(&recorder.lock);
+    recorder_wait_free(&recorder);
     assert_int_equal(DODownloadState_Finalized, recorder.calls[recorder.count - 1].State);
-    LeaveCriticalSection(&recorder.lock);
-    assert_int_equal(1, recorder.refs);
     IDODownload_Release(download);
     IDOManager_Release(manager);
     recorder_clear(&recorder);
@@ -995,16 +1005,12 @@ static void test_callback_gone(void **state)
     assert_hr(E_NOT_SET_HR, hr);
     assert_int_equal(1, recorder.count);
     /* The monitor lets go of the callback as it ends, a moment after the download stops
-     * showing it: wait for that (the recorder lives on this stack). */
-    while (InterlockedCompareExchange(&recorder.refs, 0, 0) != 1)
-    {
-        if (GetTickCount64() > end)
-            fail_msg("the callback is still held (%ld references)", recorder.refs);
-        Sleep(10);
-    }
+     * showing it. */
+    recorder_wait_free(&recorder);
     assert_hr(S_OK, IDODownload_Abort(download));
     Sleep(300);
     assert_int_equal(1, recorder.count);
+    assert_int_equal(1, recorder.refs);
     IDODownload_Release(download);
     IDOManager_Release(manager);
     recorder_clear(&recorder);
