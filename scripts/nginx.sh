@@ -157,6 +157,11 @@ http {
             proxy_cache_valid 200 206 1h;
             proxy_cache_lock on;
             proxy_cache_lock_timeout 60s;
+            # A slice that takes long (a loaded machine) is not fetched a second time, and one
+            # whose client went away (a ranged part ended early) is still fetched to the end
+            # and cached.
+            proxy_cache_lock_age 60s;
+            proxy_ignore_client_abort on;
             proxy_pass http://\$arg_cacheHostOrigin\$uri\$is_args\$args;
         }
         # A cache host in trouble: the origin serves these files (below), the cache fails.
