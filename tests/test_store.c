@@ -728,6 +728,76 @@ static void two_processes_start_at_once(void **state)
     tu_remove_tree(dir);
 }
 
+/* Waits until the record at `path` names `pid` as its owner (an adopter writes it again). */
+static void wait_owner(const WCHAR *path, DWORD pid, DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    DWORD owner;
+
+    while ((owner = record_owner(path)) != pid)
+    {
+        if (GetTickCount64() > deadline)
+            fail_msg("the record's owner is %04lx, not %04lx", owner, pid);
+        Sleep(50);
+    }
+}
+
+/* Jobs are owned through named locks; earlier versions held a lock file per job instead. A
+ * job whose lock file is held stays with that process until it lets go; a lock file nobody
+ * holds is left over, and goes when the job is adopted. */
+static void lock_files_of_earlier_versions(void **state)
+{
+    WCHAR dir[MAX_PATH], store[MAX_PATH], url[MAX_PATH], local[MAX_PATH], answer[MAX_PATH];
+    WCHAR release[MAX_PATH], record[2][MAX_PATH], lock[2][MAX_PATH];
+    HANDLE held, stale, helper;
+    GUID ids[2], count;
+    DWORD pid;
+
+    tu_scratch("store_lock_files", dir, ARRAY_SIZE(dir));
+    tu_path(store, ARRAY_SIZE(store), dir, L"store");
+    tu_url(url, ARRAY_SIZE(url), L"hello.txt");
+    tu_path(answer, ARRAY_SIZE(answer), dir, L"answer.txt");
+    for (int i = 0; i < 2; i++)
+    {
+        tu_path(local, ARRAY_SIZE(local), dir, i ? L"two.txt" : L"one.txt");
+        DeleteFileW(answer);
+        wait_helper(tu_start_helper(store, L"create", url, local, answer), 0);
+        assert_true(read_id(answer, &ids[i], 0));
+        record_path(record[i], MAX_PATH, store, &ids[i], L".job");
+        record_path(lock[i], MAX_PATH, store, &ids[i], L".lock");
+    }
+    /* The first job's lock file is held, as a running earlier version would; the second's is
+     * there, held by nobody. */
+    held = CreateFileW(lock[0], GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE,
+                       NULL);
+    assert_true(held != INVALID_HANDLE_VALUE);
+    stale = CreateFileW(lock[1], GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    assert_true(stale != INVALID_HANDLE_VALUE);
+    CloseHandle(stale);
+
+    DeleteFileW(answer);
+    tu_path(release, ARRAY_SIZE(release), dir, L"release.txt");
+    helper = tu_start_helper(store, L"list", answer, release, NULL);
+    pid = GetProcessId(helper);
+    assert_true(read_id(answer, &count, TIMEOUT));
+    assert_int_equal(2, count.Data1);
+    /* The job with no live owner is adopted, and its old lock file goes. */
+    wait_owner(record[1], pid, 3000);
+    assert_int_equal(INVALID_FILE_ATTRIBUTES, GetFileAttributesW(lock[1]));
+    /* The other stays with the holder of its lock file, looked at several times meanwhile. */
+    Sleep(1500);
+    assert_int_not_equal(pid, record_owner(record[0]));
+    /* Once the holder lets go, the next look adopts it. */
+    CloseHandle(held);
+    wait_owner(record[0], pid, 3000);
+
+    write_all(release, "go", 2);
+    wait_helper(helper, 0);
+    assert_int_equal(2, count_records(store, L"*.job"));
+    assert_int_equal(0, count_records(store, L"*.lock"));
+    tu_remove_tree(dir);
+}
+
 /* Cancel and Complete take the record away before they return; other changes reach it
  * within a second. */
 static void records_follow_the_job(void **state)
@@ -1121,6 +1191,7 @@ int main(void)
         cmocka_unit_test(old_jobs_are_dropped),
         cmocka_unit_test(impossible_records_set_aside),
         cmocka_unit_test(two_processes_start_at_once),
+        cmocka_unit_test(lock_files_of_earlier_versions),
         cmocka_unit_test(job_resumed_by_a_process_that_exited),
         cmocka_unit_test(killed_download_goes_on),
         cmocka_unit_test(live_processes_share_jobs),

@@ -6,12 +6,16 @@
  * Design
  * ------
  * The store is a folder of the user's (%LOCALAPPDATA%\OpenDO, or OPENDO_STATE_DIR), readable
- * and writable by that user only. Each job has two files there, named after its id, in a
+ * and writable by that user only. Each job has its record there, named after its id, in a
  * subfolder named after the id's first two hex digits (job_path):
  *   {id}.job   its record (core/record.h: versioned, checksummed), replaced atomically: written
- *              to {id}.new, flushed, then moved over the old one with write-through;
- *   {id}.lock  opened without sharing (and deleted on close) by the one process that owns the
- *              job: the lock dies with its owner, whatever way the owner ends.
+ *              to {id}.new, flushed, then moved over the old one with write-through.
+ * The one process that owns a job holds its lock, a named mutex (take_lock), made by the first
+ * to ask for it: the lock dies with its owner, whatever way the owner ends. It is no file, so
+ * that a new job costs no file until its record is written (under Wine every file made is work
+ * for the one server thread and for the file system: a lock file per job made CreateJob
+ * twenty times slower). Earlier versions held {id}.lock files instead (opened without sharing,
+ * deleted on close): a job whose lock file is held is owned by such a process.
  * A process owns the jobs it creates and the ones it adopts: when it opens the store, and then
  * every STORE_SCAN_MS, the store thread looks for records whose lock it can take (their owner
  * is gone, or there never was one) and loads them (reading the folder only when another
@@ -103,11 +107,14 @@ static INIT_ONCE init_once = INIT_ONCE_STATIC_INIT;
  * more than this process's own changes (or STORE_WALK_MS after the last read). A count read
  * just before a change someone else makes only causes one read too many, never one too few.
  */
+static WCHAR names_prefix[48]; /* set once by open_changes: "Local\\OpenDO-<store hash>-" */
 static volatile LONG *changes; /* set once by open_changes: the shared count, or NULL */
 static LONG changes_seen;      /* the count as of the last read, plus this process's changes */
 static ULONGLONG last_walk;    /* scan_lock: when a look last read the folder, or 0 */
 
-/* The shared count of this store folder; without it every look reads the folder. */
+/* The prefix of the store's named objects (the count, the jobs' locks: per store folder and
+ * session), and the shared count of this store folder; without the count every look reads the
+ * folder. */
 static void open_changes(void)
 {
     WCHAR full[MAX_PATH], name[64];
@@ -121,7 +128,9 @@ static void open_changes(void)
         hash ^= towupper(*c);
         hash *= 1099511628211ull;
     }
-    swprintf(name, ARRAY_SIZE(name), L"Local\\OpenDO-store-%016llx", (unsigned long long)hash);
+    swprintf(names_prefix, ARRAY_SIZE(names_prefix), L"Local\\OpenDO-%016llx-",
+             (unsigned long long)hash);
+    swprintf(name, ARRAY_SIZE(name), L"%lschanges", names_prefix);
     if (!(mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096, name)))
     {
         WARN("no shared count of changes (%lu): every look reads the store folder", GetLastError());
@@ -1043,15 +1052,63 @@ static void set_aside(const WCHAR *path, const char *reason)
     note_change();
 }
 
-/* Takes the job's lock file: INVALID_HANDLE_VALUE when another live process owns the job. */
-static HANDLE take_lock(const GUID *id)
+/* The name of a job's lock. */
+static void lock_name(const GUID *id, WCHAR *out, size_t size)
 {
-    WCHAR path[MAX_PATH];
+    WCHAR guid[40];
 
-    if (!job_path(id, L".lock", path, ARRAY_SIZE(path)))
+    StringFromGUID2(id, guid, ARRAY_SIZE(guid));
+    swprintf(out, size, L"%ls%ls", names_prefix, guid);
+}
+
+/* Takes the job's lock: INVALID_HANDLE_VALUE when another live process owns the job. A job
+ * made now (`fresh`) cannot have a lock file of an earlier OpenDO: only the others are looked
+ * for one (a stale one goes). */
+static HANDLE take_lock(const GUID *id, BOOL fresh)
+{
+    WCHAR name[96], path[MAX_PATH];
+    HANDLE lock, file;
+
+    lock_name(id, name, ARRAY_SIZE(name));
+    if (!(lock = CreateMutexW(NULL, FALSE, name)))
         return INVALID_HANDLE_VALUE;
-    return create_in_shard(path, GENERIC_WRITE, 0, OPEN_ALWAYS,
-                           FILE_ATTRIBUTE_HIDDEN | FILE_FLAG_DELETE_ON_CLOSE);
+    if (GetLastError() == ERROR_ALREADY_EXISTS)
+    {
+        CloseHandle(lock);
+        SetLastError(ERROR_SHARING_VIOLATION);
+        return INVALID_HANDLE_VALUE;
+    }
+    if (fresh || !job_path(id, L".lock", path, ARRAY_SIZE(path)))
+        return lock;
+    file =
+        CreateFileW(path, GENERIC_WRITE, 0, NULL, OPEN_EXISTING, FILE_FLAG_DELETE_ON_CLOSE, NULL);
+    if (file != INVALID_HANDLE_VALUE)
+        CloseHandle(file);
+    else if (GetLastError() == ERROR_SHARING_VIOLATION)
+    {
+        CloseHandle(lock);
+        SetLastError(ERROR_SHARING_VIOLATION);
+        return INVALID_HANDLE_VALUE;
+    }
+    return lock;
+}
+
+/* Whether a live process holds the job's lock (or lock file). */
+static BOOL lock_held(const GUID *id)
+{
+    WCHAR name[96], path[MAX_PATH];
+    HANDLE lock;
+
+    lock_name(id, name, ARRAY_SIZE(name));
+    if ((lock = OpenMutexW(SYNCHRONIZE, FALSE, name)))
+    {
+        CloseHandle(lock);
+        return TRUE;
+    }
+    if (GetLastError() == ERROR_ACCESS_DENIED)
+        return TRUE;
+    return job_path(id, L".lock", path, ARRAY_SIZE(path)) &&
+           GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES;
 }
 
 /* A job from a record in memory; *reason names what is wrong with a record that cannot be
@@ -1579,7 +1636,7 @@ HRESULT store_take_over(struct ejob *job)
 
     if (!store_is_mirror(job))
         return S_OK;
-    if ((lock = take_lock(&job->id)) == INVALID_HANDLE_VALUE)
+    if ((lock = take_lock(&job->id, FALSE)) == INVALID_HANDLE_VALUE)
         return S_FALSE;
     AcquireSRWLockExclusive(&scan_lock);
     hr = adopt_mirror(job, lock);
@@ -1659,7 +1716,7 @@ static HRESULT found_record(const GUID *id, const WCHAR *path)
         ejob_release(job);
         return S_OK;
     }
-    lock = take_lock(id);
+    lock = take_lock(id, FALSE);
     if (FAILED(hr = load(path, lock == INVALID_HANDLE_VALUE ? NULL : lock, &job)))
     {
         if (lock != INVALID_HANDLE_VALUE)
@@ -1833,7 +1890,7 @@ static BOOL scan_locked(void)
             if (walk && !known[i].seen && job_path(&job->id, L".job", path, ARRAY_SIZE(path)))
                 finish_mirror(job, path);
             else if (!owner_alive(job, owners, &owner_count, ARRAY_SIZE(owners)) &&
-                     (lock = take_lock(&job->id)) != INVALID_HANDLE_VALUE)
+                     (lock = take_lock(&job->id, FALSE)) != INVALID_HANDLE_VALUE)
                 adopt_mirror(job, lock);
             ReleaseSRWLockExclusive(&job->op_lock);
         }
@@ -1912,11 +1969,8 @@ void store_refresh(void)
 static BOOL await_record(const GUID *id, const WCHAR *path)
 {
     ULONGLONG deadline = GetTickCount64() + 4 * STORE_COMMIT_MS;
-    WCHAR lock[MAX_PATH];
 
-    if (!job_path(id, L".lock", lock, ARRAY_SIZE(lock)))
-        return FALSE;
-    while (GetFileAttributesW(lock) != INVALID_FILE_ATTRIBUTES && GetTickCount64() < deadline)
+    while (lock_held(id) && GetTickCount64() < deadline)
     {
         Sleep(10);
         if (GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES)
@@ -2079,10 +2133,10 @@ HRESULT store_add_job(struct ejob *job)
 
     if (!store_open)
         return S_OK;
-    if ((lock = take_lock(&job->id)) == INVALID_HANDLE_VALUE)
+    if ((lock = take_lock(&job->id, TRUE)) == INVALID_HANDLE_VALUE)
         return HRESULT_FROM_WIN32(GetLastError());
     /* The record is written with the next batch, as any change is: a new job costs its caller
-     * one file (the lock, which tells other processes that the job exists: store_probe). */
+     * its lock, which tells other processes that the job exists (store_probe), and no file. */
     AcquireSRWLockExclusive(&job->lock);
     job->store_lock = lock;
     store_mark_dirty(job);
