@@ -654,6 +654,7 @@ static void suspend_resume_storm(void **state)
     IBackgroundCopyJob *job;
     BG_JOB_STATE job_state;
     UINT64 kept = 0, now;
+    int pairs = 0;
 
     /* Many quick Suspend/Resume pairs: every pair stops a worker and starts another one, and
      * none may lose, repeat or mix up bytes. */
@@ -669,6 +670,9 @@ static void suspend_resume_storm(void **state)
             tu_wait_bytes(job, kept + 1, SLOW_TIMEOUT);
         assert_hr(S_OK, IBackgroundCopyJob_Suspend(job));
         assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+        /* A loaded machine may run the pairs slower than the file comes: the storm is over. */
+        if (job_state == BG_JOB_STATE_TRANSFERRED)
+            break;
         assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
         now = tu_progress(job).BytesTransferred;
         if (now < kept)
@@ -676,6 +680,7 @@ static void suspend_resume_storm(void **state)
                      (unsigned long long)now);
         kept = now;
         assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+        pairs++;
     }
     tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
     assert_int_equal(SLOW_SIZE, tu_progress(job).BytesTransferred);
@@ -686,7 +691,8 @@ static void suspend_resume_storm(void **state)
      * request that went out was already a ranged part of the file). */
     if (tu_access_count(url, 200) > 1)
         fail_msg("the file was asked for whole %d times", tu_access_count(url, 200));
-    assert_true(tu_access_count(url, 206) >= 1);
+    if (pairs)
+        assert_true(tu_access_count(url, 206) >= 1);
 }
 
 /* ---- a file's completion is one step ---- */
