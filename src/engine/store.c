@@ -14,7 +14,7 @@
  * to ask for it: the lock dies with its owner, whatever way the owner ends. It is no file, so
  * that a new job costs no file until its record is written (under Wine every file made is work
  * for the one server thread and for the file system: a lock file per job made CreateJob
- * twenty times slower). Earlier versions held {id}.lock files instead (opened without sharing,
+ * about four times slower). Earlier versions held {id}.lock files instead (opened without sharing,
  * deleted on close): a job whose lock file is held is owned by such a process.
  * A process owns the jobs it creates and the ones it adopts: when it opens the store, and then
  * every STORE_SCAN_MS, the store thread looks for records whose lock it can take (their owner
