@@ -145,8 +145,6 @@ static LRESULT CALLBACK agent_window_proc(HWND window, UINT message, WPARAM wpar
     {
     case WM_AGENT_RUN:
         agent = (struct agent *)lparam;
-        if (!agent->work)
-            return DISP_E_MEMBERNOTFOUND;
         hr = agent->run(agent->context, agent->work);
         agent->ran = TRUE;
         return hr;
@@ -172,8 +170,10 @@ static BOOL CALLBACK register_class(INIT_ONCE *once, void *param, void **context
     return TRUE;
 }
 
-/* A window for the agent on this thread, if it is a single-threaded apartment's. */
-static HRESULT make_window(struct agent *agent)
+/* A window for the agent on this thread, if it is a single-threaded apartment's. Without one
+ * (it could not be made) the agent is called through the table, as in the multithreaded
+ * apartment. */
+static void make_window(struct agent *agent)
 {
     static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
     APTTYPEQUALIFIER qualifier;
@@ -182,16 +182,18 @@ static HRESULT make_window(struct agent *agent)
 
     if (FAILED(CoGetApartmentType(&type, &qualifier)) ||
         (type != APTTYPE_STA && type != APTTYPE_MAINSTA))
-        return S_OK;
+        return;
     GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
                            GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
                        (const WCHAR *)agent_window_proc, &module);
     if (!InitOnceExecuteOnce(&once, register_class, module, NULL) ||
         !(agent->window = CreateWindowExW(0, agent_class, NULL, 0, 0, 0, 0, 0, HWND_MESSAGE, NULL,
                                           module, NULL)))
-        return HRESULT_FROM_WIN32(GetLastError());
+    {
+        WARN("no window for calls in this apartment (%lu): through the table", GetLastError());
+        return;
+    }
     module_lock(); /* the window's, until WM_NCDESTROY */
-    return S_OK;
 }
 
 HRESULT agent_create(agent_run_fn run, void (*release)(void *context), void *context,
@@ -215,11 +217,7 @@ HRESULT agent_create(agent_run_fn run, void (*release)(void *context), void *con
     agent->release = release;
     agent->context = context;
     module_lock();
-    if (FAILED(hr = make_window(agent)))
-    {
-        agent_release(agent);
-        return hr;
-    }
+    make_window(agent);
     if (SUCCEEDED(hr = git_get(&git)))
     {
         hr = IGlobalInterfaceTable_RegisterInterfaceInGlobal(

@@ -312,9 +312,9 @@ struct ejob
     struct ejob_download download; /* lock, except `present` */
 
     /* The job store (store.c). */
-    HANDLE store_lock; /* lock: the job's lock (a named mutex), held while this process owns the
-                        * job; NULL when it is not stored (final, or no store) */
-    BOOL store_dirty;  /* lock: the job is in the store's dirty list */
+    HANDLE store_lock;           /* lock: the job's lock (store.c), held while this process owns
+                                  * the job; NULL when it is not stored (final, or no store) */
+    BOOL store_dirty;            /* lock: the job is in the store's dirty list */
     struct ejob *store_next;     /* store's lock: the dirty list */
     ULONG retention_days;        /* lock: days without change before the job is dropped; 0: BITS'
                                   * 90 */
