@@ -209,7 +209,10 @@ class Runner:
                 except ValueError:
                     pass
         if result is None:
-            result = {"ok": False, "error": f"no result (exit {proc.returncode})"}
+            # What the client printed instead, for the report (a client that fails prints a
+            # JSON line with its error: this is something else).
+            result = {"ok": False,
+                      "error": f"no result (exit {proc.returncode}); stdout: {stdout[-300:]!r}"}
         result["exit"] = proc.returncode
         if noise:
             result["stderr"] = noise[-5:]
