@@ -175,6 +175,9 @@ http {
         ssl_certificate_key $state/server.key;
         root $root;
         location / { }
+        # /to-http/<path> answers 302 to http://127.0.0.1:<port>/<path>: a secure-to-non-secure
+        # redirect.
+        location /to-http/ { rewrite ^/to-http/(.*)\$ http://127.0.0.1:$port/\$1 redirect; }
     }
 }
 CONF

@@ -922,6 +922,44 @@ static void test_security_flags(void **state)
     tu_remove_tree(dir);
 }
 
+/* HttpAllowSecureToNonSecureRedirect: an https source that redirects to http is followed only
+ * when it is set (the https server's certificate is the test's own: SecurityFlags take it). */
+static void test_secure_to_non_secure_redirect(void **state)
+{
+    IDOManager *manager = do_manager();
+    WCHAR dir[MAX_PATH], local[MAX_PATH], url[MAX_PATH];
+    IDODownload *downloads[2];
+    DO_DOWNLOAD_STATUS status;
+
+    tu_scratch("dl_to_http", dir, ARRAY_SIZE(dir));
+    swprintf(url, ARRAY_SIZE(url), L"https://127.0.0.1:%d/to-http/hello.txt",
+             tu_nginx_port(L"https_port"));
+    for (int allow = 0; allow < 2; allow++)
+    {
+        IDODownload *download = downloads[allow] = new_download(manager);
+
+        tu_path(local, ARRAY_SIZE(local), dir, allow ? L"allowed.txt" : L"refused.txt");
+        assert_hr(S_OK, set_str(download, DODownloadProperty_Uri, url));
+        assert_hr(S_OK, set_str(download, DODownloadProperty_LocalPath, local));
+        /* SECURITY_FLAG_IGNORE_UNKNOWN_CA | SECURITY_FLAG_IGNORE_CERT_CN_INVALID */
+        assert_hr(S_OK, set_ui4(download, DODownloadProperty_SecurityFlags, 0x100 | 0x1000));
+        assert_hr(S_OK,
+                  set_bool(download, DODownloadProperty_HttpAllowSecureToNonSecureRedirect, allow));
+        assert_hr(S_OK, IDODownload_Start(download, NULL));
+    }
+    status = wait_state(downloads[0], DODownloadState_Paused);
+    assert_true(FAILED(status.Error));
+    wait_state(downloads[1], DODownloadState_Transferred);
+    assert_hr(S_OK, IDODownload_Finalize(downloads[1]));
+    assert_int_equal(14, tu_file_size(local));
+
+    assert_hr(S_OK, IDODownload_Abort(downloads[0]));
+    for (int i = 0; i < 2; i++)
+        IDODownload_Release(downloads[i]);
+    IDOManager_Release(manager);
+    tu_remove_tree(dir);
+}
+
 /* ---- status callbacks ---- */
 
 /* A real 64 MiB download with a status callback: progress only grows, the last status is
@@ -1188,13 +1226,21 @@ static void test_adopted(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_manager),        cmocka_unit_test(test_enum_downloads),
-        cmocka_unit_test(test_property_rules), cmocka_unit_test(test_property_values),
-        cmocka_unit_test(test_state_machine),  cmocka_unit_test(test_pause_resume),
-        cmocka_unit_test(test_ranges),         cmocka_unit_test(test_stream),
-        cmocka_unit_test(test_blocking),       cmocka_unit_test(test_security_flags),
-        cmocka_unit_test(test_callback_64m),   cmocka_unit_test(test_callback_sta),
-        cmocka_unit_test(test_callback_gone),  cmocka_unit_test(test_adopted),
+        cmocka_unit_test(test_manager),
+        cmocka_unit_test(test_enum_downloads),
+        cmocka_unit_test(test_property_rules),
+        cmocka_unit_test(test_property_values),
+        cmocka_unit_test(test_state_machine),
+        cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_blocking),
+        cmocka_unit_test(test_security_flags),
+        cmocka_unit_test(test_secure_to_non_secure_redirect),
+        cmocka_unit_test(test_callback_64m),
+        cmocka_unit_test(test_callback_sta),
+        cmocka_unit_test(test_callback_gone),
+        cmocka_unit_test(test_adopted),
     };
     int argc;
     WCHAR **argv = CommandLineToArgvW(GetCommandLineW(), &argc);

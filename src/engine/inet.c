@@ -385,8 +385,7 @@ static HRESULT apply_request_options(struct transfer_ctx *ctx, HINTERNET request
     return S_OK;
 }
 
-/* What one fetch works with: the kept session and its connection to the URL's origin, and
- * a connection of its own while it follows a redirect to another origin. */
+/* What one fetch works with: the kept session and its connection to the URL's origin. */
 struct target
 {
     struct kept *kept;
@@ -394,15 +393,18 @@ struct target
 };
 
 /* Sends one request for the job's file (from `origin`, over `connection`), following
- * redirects as the job's policy says, and leaves the final answer in *request (with *op). */
+ * redirects as the job's policy says, and leaves the final answer in *request (with *op). A
+ * redirect to another origin is followed over a connection of its own, *own (or NULL), which
+ * the caller closes after the request: under Wine, closing a connection handle ends its
+ * requests too. */
 static HRESULT send_following(struct transfer_ctx *ctx, struct target *target,
                               const struct range_span *span, HINTERNET *request,
-                              struct inet_op **op)
+                              struct inet_op **op, HINTERNET *own)
 {
     ULONG policy = ctx->options.security_flags & BG_HTTP_REDIRECT_POLICY_MASK;
     WCHAR location[URL_MAX_LENGTH + 1], url[URL_MAX_LENGTH + 1], here[URL_MAX_LENGTH + 1];
     struct http_origin current = *target->origin, next;
-    HINTERNET connection = target->kept->connection, own = NULL;
+    HINTERNET connection = target->kept->connection;
     struct http_answer answer;
     LONG counted = 0;
     HRESULT hr;
@@ -447,15 +449,15 @@ static HRESULT send_following(struct transfer_ctx *ctx, struct target *target,
         if (next.https != current.https || next.port != current.port ||
             _wcsicmp(next.host, current.host))
         {
-            if (own)
-                InternetCloseHandle(own);
-            if (!(own = InternetConnectW(target->kept->session, next.host, next.port, NULL, NULL,
-                                         INTERNET_SERVICE_HTTP, 0, 0)))
+            if (*own)
+                InternetCloseHandle(*own);
+            if (!(*own = InternetConnectW(target->kept->session, next.host, next.port, NULL, NULL,
+                                          INTERNET_SERVICE_HTTP, 0, 0)))
             {
                 hr = inet_failure(ctx, GetLastError());
                 break;
             }
-            connection = own;
+            connection = *own;
         }
         current = next;
         /* `next.path` points into url, which the next hop reuses. */
@@ -472,9 +474,6 @@ static HRESULT send_following(struct transfer_ctx *ctx, struct target *target,
                      current.path) > 0)
             hr = transfer_set_remote(ctx, final);
     }
-    /* The request lives on its own: closing the connection handle does not end it. */
-    if (own)
-        InternetCloseHandle(own);
     return hr;
 }
 
@@ -485,12 +484,12 @@ static HRESULT fetch_once(struct transfer_ctx *ctx, void *arg, const struct rang
 {
     struct target *target = arg;
     UINT64 expected_end = BG_SIZE_UNKNOWN;
+    HINTERNET request = NULL, own = NULL;
     struct http_answer answer;
-    HINTERNET request = NULL;
     struct inet_op *op = NULL;
     HRESULT hr;
 
-    if (FAILED(hr = send_following(ctx, target, span, &request, &op)) || !request)
+    if (FAILED(hr = send_following(ctx, target, span, &request, &op, &own)) || !request)
         goto out;
     record_response(ctx, request);
     answer = answer_of(request);
@@ -508,6 +507,8 @@ out:
         InternetCloseHandle(request);
     if (op)
         op_done(target->kept, op);
+    if (own)
+        InternetCloseHandle(own);
     return hr;
 }
 
