@@ -424,6 +424,15 @@ static void https_certificate_errors_ignored(void **state)
     set_flags(job, BG_SSL_IGNORE_UNKNOWN_CA | BG_SSL_IGNORE_CERT_CN_INVALID);
     run_to_completion(job);
     assert_content(L"lenient.txt", "hello, OpenDO\n");
+
+    /* A job that ignores nothing, after the lenient one, to the same server: the certificate
+     * is checked again (no connection the lenient job made is used for it). */
+    job = new_job(url, L"strict_again.txt");
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    code = job_error(job, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_GENERAL_TRANSPORT);
+    if (code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_INVALID_CA) &&
+        code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_CHANNEL_ERROR))
+        fail_msg("unexpected error 0x%08lx", (unsigned long)code);
 }
 
 /* ---- client certificate ---- */

@@ -17,10 +17,14 @@
  *     Wine 8's WinINet, measured, reads the unread rest of an answer in the background after
  *     its request is closed (to keep the connection), so the server still sends all of it;
  *   - revocation checking (BG_SSL_ENABLE_CRL_CHECK): WinINet has no per-request switch for it,
- *     only the user's Internet settings.
+ *     only the user's Internet settings;
+ *   - https with certificate errors to ignore (BG_SSL_IGNORE_*): WinINet keeps what one request
+ *     accepted for the server, for the whole process. Measured under Wine 8: a job that ignores
+ *     nothing, after one that ignored the test server's errors, was transferred unchecked (a
+ *     request header "Connection: close" on the lenient requests did not change that).
  * Everything else is carried alike: direct connections (NO_PROXY, or PRECONFIG where WinHTTP's
- * default configuration names no proxy), custom headers, the certificate errors to ignore, the
- * redirect policies, and what httpsem.c decides for both.
+ * default configuration names no proxy), custom headers, the redirect policies, and what
+ * httpsem.c decides for both.
  *
  * A fetch under a bandwidth cap of at most CAPPED_WINHTTP_MAX goes to WinHTTP too: it does not
  * need WinINet's speed, and WinINet, measured under Wine 8, reads the rest of an answer at
@@ -78,8 +82,8 @@ static BOOL CALLBACK read_mode(INIT_ONCE *once, void *param, void **context)
     return TRUE;
 }
 
-/* Can WinINet (inet.c) carry the fetch exactly as WinHTTP (http.c) does? */
-static BOOL wininet_carries(const struct transfer_ctx *ctx)
+/* Can WinINet (inet.c) carry the fetch of `url` exactly as WinHTTP (http.c) does? */
+static BOOL wininet_carries(const struct transfer_ctx *ctx, const WCHAR *url)
 {
     const struct ejob_options *options = &ctx->options;
 
@@ -92,6 +96,11 @@ static BOOL wininet_carries(const struct transfer_ctx *ctx)
         return FALSE;
     if (options->security_flags & BG_SSL_ENABLE_CRL_CHECK)
         return FALSE;
+    if ((options->security_flags &
+         (BG_SSL_IGNORE_CERT_CN_INVALID | BG_SSL_IGNORE_CERT_DATE_INVALID |
+          BG_SSL_IGNORE_UNKNOWN_CA | BG_SSL_IGNORE_CERT_WRONG_USAGE)) &&
+        !_wcsnicmp(url, L"https:", 6))
+        return FALSE;
     return TRUE;
 }
 
@@ -101,7 +110,7 @@ static HRESULT stack_fetch(struct transfer_ctx *ctx, const WCHAR *url)
     UINT64 cap = bandwidth_cap(ctx);
 
     InitOnceExecuteOnce(&mode_once, read_mode, NULL, NULL);
-    if (mode != MODE_WINHTTP && wininet_carries(ctx) && (!cap || cap > CAPPED_WINHTTP_MAX))
+    if (mode != MODE_WINHTTP && wininet_carries(ctx, url) && (!cap || cap > CAPPED_WINHTTP_MAX))
         return inet_fetch(ctx, url);
     return http_fetch(ctx, url);
 }
