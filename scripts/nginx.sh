@@ -106,6 +106,11 @@ http {
         location /cache-corrupt/ { alias $root/; }
         # /redirect/<path> answers 302 to /<path>.
         location /redirect/ { rewrite ^/redirect/(.*)\$ /\$1 redirect; }
+        # /to-localhost/<path> answers 302 to http://localhost:<port>/<path>: another origin
+        # (another host name) for the same files.
+        location /to-localhost/ {
+            rewrite ^/to-localhost/(.*)\$ http://localhost:$port/\$1 redirect;
+        }
         # The same with a relative Location.
         location /redirect-relative/ {
             absolute_redirect off;
@@ -175,9 +180,6 @@ http {
         ssl_certificate_key $state/server.key;
         root $root;
         location / { }
-        # /to-http/<path> answers 302 to http://127.0.0.1:<port>/<path>: a secure-to-non-secure
-        # redirect.
-        location /to-http/ { rewrite ^/to-http/(.*)\$ http://127.0.0.1:$port/\$1 redirect; }
     }
 }
 CONF
