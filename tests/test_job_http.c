@@ -387,38 +387,37 @@ static HRESULT job_error(IBackgroundCopyJob *job, BG_JOB_STATE state, BG_ERROR_C
     return code;
 }
 
+/* Resumes the job and asserts that it fails on the certificate: a fatal transport error,
+ * `windows` as Windows names it, or the failed handshake of Wine's schannel. */
+static void assert_certificate_refused(IBackgroundCopyJob *job, DWORD windows)
+{
+    HRESULT code;
+
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    code = job_error(job, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_GENERAL_TRANSPORT);
+    if (code != HRESULT_FROM_WIN32(windows) &&
+        code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_CHANNEL_ERROR))
+        fail_msg("unexpected error 0x%08lx", (unsigned long)code);
+}
+
 static void https_certificate_errors_ignored(void **state)
 {
     WCHAR url[MAX_PATH];
     IBackgroundCopyJob *job;
-    HRESULT code;
 
     make_scratch("job_http_https");
     /* The https server's certificate is self-signed and names opendo-test.invalid. */
     https_url(url, ARRAY_SIZE(url), L"hello.txt");
     job = new_job(url, L"strict.txt");
-    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
-    /* A fatal error. Windows names the unknown CA; Wine's schannel fails the handshake. */
-    code = job_error(job, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_GENERAL_TRANSPORT);
-    if (code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_INVALID_CA) &&
-        code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_CHANNEL_ERROR))
-        fail_msg("unexpected error 0x%08lx", (unsigned long)code);
+    assert_certificate_refused(job, ERROR_WINHTTP_SECURE_INVALID_CA);
 
     /* Ignoring one of the two faults is not enough. */
     job = new_job(url, L"ca.txt");
     set_flags(job, BG_SSL_IGNORE_UNKNOWN_CA);
-    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
-    code = job_error(job, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_GENERAL_TRANSPORT);
-    if (code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_CERT_CN_INVALID) &&
-        code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_CHANNEL_ERROR))
-        fail_msg("unexpected error 0x%08lx", (unsigned long)code);
+    assert_certificate_refused(job, ERROR_WINHTTP_SECURE_CERT_CN_INVALID);
     job = new_job(url, L"cn.txt");
     set_flags(job, BG_SSL_IGNORE_CERT_CN_INVALID | BG_SSL_IGNORE_CERT_DATE_INVALID);
-    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
-    code = job_error(job, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_GENERAL_TRANSPORT);
-    if (code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_INVALID_CA) &&
-        code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_CHANNEL_ERROR))
-        fail_msg("unexpected error 0x%08lx", (unsigned long)code);
+    assert_certificate_refused(job, ERROR_WINHTTP_SECURE_INVALID_CA);
 
     job = new_job(url, L"lenient.txt");
     set_flags(job, BG_SSL_IGNORE_UNKNOWN_CA | BG_SSL_IGNORE_CERT_CN_INVALID);
@@ -428,11 +427,7 @@ static void https_certificate_errors_ignored(void **state)
     /* A job that ignores nothing, after the lenient one, to the same server: the certificate
      * is checked again (no connection the lenient job made is used for it). */
     job = new_job(url, L"strict_again.txt");
-    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
-    code = job_error(job, BG_JOB_STATE_ERROR, BG_ERROR_CONTEXT_GENERAL_TRANSPORT);
-    if (code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_INVALID_CA) &&
-        code != HRESULT_FROM_WIN32(ERROR_WINHTTP_SECURE_CHANNEL_ERROR))
-        fail_msg("unexpected error 0x%08lx", (unsigned long)code);
+    assert_certificate_refused(job, ERROR_WINHTTP_SECURE_INVALID_CA);
 }
 
 /* ---- client certificate ---- */
