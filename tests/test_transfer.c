@@ -595,6 +595,46 @@ static void complete_retries_after_rename_failure(void **state)
     assert_int_equal(1, tu_count(dir, L"*"));
 }
 
+static void complete_renames_many_files(void **state)
+{
+    WCHAR dir[MAX_PATH], name[32], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    HRESULT hr;
+
+    /* Enough files for Complete to rename them on several threads; a folder in the way of one
+     * of them fails that one alone, and the job waits for another try as with one file. */
+    tu_scratch("transfer_complete_many", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    for (int i = 0; i < 100; i++)
+    {
+        swprintf(name, ARRAY_SIZE(name), L"f%03d.txt", i);
+        add(job, L"hello.txt", dir, name);
+    }
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
+    tu_path(local, ARRAY_SIZE(local), dir, L"f057.txt");
+    assert_true(CreateDirectoryW(local, NULL));
+    hr = IBackgroundCopyJob_Complete(job);
+    if (SUCCEEDED(hr))
+        fail_msg("Complete returned 0x%08lx with a folder in the way", (unsigned long)hr);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_TRANSFERRED, job_state);
+    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    assert_int_equal(100, tu_count(dir, L"f*.txt"));
+
+    assert_true(RemoveDirectoryW(local));
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ACKNOWLEDGED, job_state);
+    assert_int_equal(100, tu_count(dir, L"*"));
+    for (int i = 0; i < 100; i++)
+    {
+        swprintf(name, ARRAY_SIZE(name), L"f%03d.txt", i);
+        check_served(dir, name, L"hello.txt");
+    }
+}
+
 static void cancel_reports_undeletable_temporary_file(void **state)
 {
     WCHAR dir[MAX_PATH], temp[MAX_PATH];
@@ -1099,6 +1139,7 @@ int main(void)
         cmocka_unit_test_teardown(resume_retries_transient_error_at_once, teardown),
         cmocka_unit_test_teardown(long_retry_delay_is_kept, teardown),
         cmocka_unit_test_teardown(complete_retries_after_rename_failure, teardown),
+        cmocka_unit_test_teardown(complete_renames_many_files, teardown),
         cmocka_unit_test_teardown(cancel_reports_undeletable_temporary_file, teardown),
         cmocka_unit_test_teardown(add_file_while_transferring, teardown),
         cmocka_unit_test_teardown(suspend_resume_storm, teardown),

@@ -363,10 +363,11 @@ HRESULT acl_copy(const WCHAR *source, const WCHAR *destination, DWORD flags);
  * lock. */
 HRESULT tempfile_reserve(const WCHAR *local, WCHAR *checked, WCHAR **temp);
 /* Makes the temporary file at *temp, exclusively (never over anything that exists at a name)
- * and private to the calling user and SYSTEM, opened for writing (sharing read and delete):
+ * and private to the process's user and SYSTEM, opened for writing (sharing read and delete):
  * S_OK with the handle in *out and its identity. When something is at the name already, another
  * name in the same folder is taken, and *temp (freed and allocated again) says which.
- * E_ACCESSDENIED or the Win32 error. Caller holds no lock. */
+ * E_ACCESSDENIED or the Win32 error. Called on the engine's own threads (which impersonate
+ * nobody), holding no lock. */
 HRESULT tempfile_make(WCHAR **temp, struct file_identity *id, HANDLE *out);
 /* A file whose temporary file the record does not know (AddFile reserved the name) may have
  * one all the same: its transfer made it in a process that ended before the record learned it.
@@ -377,7 +378,7 @@ HRESULT tempfile_clear_reserved(const WCHAR *temp);
  * names (or, `id` unknown, a plain file with one link: `id` learns it): S_OK.
  * HRESULT_FROM_WIN32(ERROR_FILE_EXISTS) if something else is at the name, which is left alone.
  * A name with nothing at it is made again as tempfile_make does: S_FALSE, and `id` is the
- * new file's. The caller closes *out. Caller holds no lock. */
+ * new file's. The caller closes *out. Called on the engine's own threads, holding no lock. */
 HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out);
 /* Deletes the temporary file if its name leads to the file `id` names; the name goes when the
  * last handle to it closes. S_FALSE if there is nothing at the name, or something that is not

@@ -103,15 +103,18 @@ static BOOL CALLBACK read_process_user(INIT_ONCE *once, void *param, void **cont
     return TRUE;
 }
 
-/* The calling user's TokenUser into `buffer` (sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE). */
-static BOOL caller_user(BYTE *buffer)
+/* The calling user's TokenUser into `buffer` (sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE).
+ * `engine_thread`: the caller is one of the engine's own threads, which never impersonate, so
+ * the process's user acts and the thread's token is not asked for (a call to Wine's server per
+ * temporary file). */
+static BOOL caller_user(BYTE *buffer, BOOL engine_thread)
 {
     DWORD size = 0;
     HANDLE token;
     BOOL ok;
 
     /* A thread that impersonates acts for its client; otherwise the process's user acts. */
-    if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token))
+    if (!engine_thread && OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token))
     {
         ok = GetTokenInformation(token, TokenUser, buffer,
                                  sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE, &size);
@@ -131,11 +134,11 @@ static BOOL caller_user(BYTE *buffer)
     return TRUE;
 }
 
-static HRESULT make_private_descriptor(struct private_descriptor *pd)
+static HRESULT make_private_descriptor(struct private_descriptor *pd, BOOL engine_thread)
 {
     DWORD size = sizeof(pd->system);
 
-    if (!caller_user(pd->user_buffer) ||
+    if (!caller_user(pd->user_buffer, engine_thread) ||
         !CreateWellKnownSid(WinLocalSystemSid, NULL, pd->system, &size) ||
         !InitializeAcl(&pd->acl, sizeof(pd->acl_buffer), ACL_REVISION) ||
         !AddAccessAllowedAce(&pd->acl, ACL_REVISION, FILE_ALL_ACCESS, pd->user.User.Sid) ||
@@ -524,7 +527,7 @@ HRESULT tempfile_clear_reserved(const WCHAR *temp)
     struct private_descriptor pd;
     HRESULT hr;
 
-    if (FAILED(hr = make_private_descriptor(&pd)))
+    if (FAILED(hr = make_private_descriptor(&pd, FALSE)))
         return hr;
     return clear_leftover(temp, &pd);
 }
@@ -546,7 +549,7 @@ HRESULT tempfile_make(WCHAR **temp, struct file_identity *id, HANDLE *out)
     memset(id, 0, sizeof(*id));
     if (len == 0 || len + TEMP_NAME_CHARS >= ARRAY_SIZE(name) || wcslen(*temp) >= ARRAY_SIZE(name))
         return E_INVALIDARG;
-    if (FAILED(hr = make_private_descriptor(&pd)))
+    if (FAILED(hr = make_private_descriptor(&pd, TRUE)))
         return hr;
     /* The reserved name first (cleared of a leftover of this file); when something else took
      * it, other names in its folder, from a new random start. */
@@ -619,7 +622,7 @@ HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out)
         return last_error();
     /* Gone (deleted by someone, or never kept): made again, under the same rules as at first. A
      * name taken meanwhile fails with ERROR_FILE_EXISTS. */
-    if (FAILED(hr = make_private_descriptor(&pd)))
+    if (FAILED(hr = make_private_descriptor(&pd, TRUE)))
         return hr;
     file = create_exclusive(temp, &pd, TEMP_ACCESS, share, FILE_FLAG_SEQUENTIAL_SCAN);
     if (file == INVALID_HANDLE_VALUE)
