@@ -59,6 +59,7 @@ struct inet_op
 {
     LONG refs;        /* the worker's, and WinINet's until HANDLE_CLOSING */
     HANDLE done;      /* auto-reset; set by the callback when a pending step completes */
+    LONG signals;     /* times `done` was set and not yet waited for */
     LONG connections; /* CONNECTED_TO_SERVER notifications so far */
     /* Written by WinINet or the callback before `done` is set, read by the worker after it. */
     DWORD_PTR result; /* REQUEST_COMPLETE: the step's BOOL result */
@@ -107,7 +108,14 @@ static struct inet_op *op_take(struct kept *kept)
             op->connections = 0;
             op->result = 0;
             op->error = 0;
-            ResetEvent(op->done);
+            /* WinINet let go of it: no signal comes any more. One that nobody waited for (the
+             * worker gave up on a step) is cleared; otherwise the event is clear already, and
+             * a ResetEvent would only cost a call to Wine's server per request. */
+            if (op->signals)
+            {
+                ResetEvent(op->done);
+                op->signals = 0;
+            }
             return op;
         }
         op_release(op);
@@ -115,6 +123,7 @@ static struct inet_op *op_take(struct kept *kept)
     if (!(op = HeapAlloc(GetProcessHeap(), 0, sizeof(*op))))
         return NULL;
     op->refs = 1;
+    op->signals = 0;
     op->connections = 0;
     op->result = 0;
     op->error = 0;
@@ -145,6 +154,7 @@ static void CALLBACK op_callback(HINTERNET handle, DWORD_PTR context, DWORD stat
     case INTERNET_STATUS_REQUEST_COMPLETE:
         op->result = ((const INTERNET_ASYNC_RESULT *)info)->dwResult;
         op->error = ((const INTERNET_ASYNC_RESULT *)info)->dwError;
+        InterlockedIncrement(&op->signals);
         SetEvent(op->done);
         break;
     case INTERNET_STATUS_HANDLE_CLOSING:
@@ -189,7 +199,10 @@ static HRESULT finish_step(struct transfer_ctx *ctx, struct inet_op *op, BOOL ok
     for (;;)
     {
         if (WaitForSingleObject(op->done, STOP_POLL_MS) == WAIT_OBJECT_0)
+        {
+            InterlockedDecrement(&op->signals);
             return op->result ? S_OK : inet_failure(ctx, op->error);
+        }
         if (FAILED(hr = transfer_check(ctx)))
             return hr;
         if (GetTickCount64() >= min(silence_deadline, transfer_progress_deadline(ctx)))
