@@ -33,7 +33,7 @@ static int teardown_group(void **state)
 /* ---- fault injection (engine_fault, src/engine/engine.h) ---- */
 
 /* Fault points a test may have armed; the teardown disarms them all. */
-static const char *const fault_points[] = {"WRITE", "FINISH", "ACL", "TEMP_MADE"};
+static const char *const fault_points[] = {"WRITE", "FINISH", "ACL", "TEMP_MADE", "RUN_END"};
 
 /* A "block" fault: the engine signals `reached` when a thread arrives at the point and holds
  * it there until `go` is set (or 10 s pass). */
@@ -1023,6 +1023,32 @@ static void suspend_returns_while_worker_stuck(void **state)
     wait_entries(dir, 1);
 }
 
+static void resume_after_suspend_at_the_end(void **state)
+{
+    WCHAR dir[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+
+    /* Suspended once its only file is in but before its worker called it transferred: Resume
+     * has nothing to fetch, and the job is transferred (it was refused as empty, and stayed
+     * suspended for good). */
+    tu_scratch("transfer_suspend_at_end", dir, ARRAY_SIZE(dir));
+    block_at("RUN_END");
+    job = start(L"hello.txt", dir, L"hello.txt");
+    wait_blocked("the end of its run");
+    assert_prompt(S_OK, IBackgroundCopyJob_Suspend(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_SUSPENDED, job_state);
+    assert_int_equal(1, tu_progress(job).FilesTransferred);
+    release_faults();
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_TRANSFERRED, job_state);
+    assert_hr(BG_E_EMPTY, IBackgroundCopyJob_Resume(job));
+    assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
+    check_served(dir, L"hello.txt", L"hello.txt");
+}
+
 static void cancel_returns_while_worker_stuck(void **state)
 {
     WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH];
@@ -1147,6 +1173,7 @@ int main(void)
         cmocka_unit_test_teardown(acl_copy_failure_is_retried, teardown),
         cmocka_unit_test_teardown(suspend_returns_while_worker_stuck, teardown),
         cmocka_unit_test_teardown(cancel_returns_while_worker_stuck, teardown),
+        cmocka_unit_test_teardown(resume_after_suspend_at_the_end, teardown),
         cmocka_unit_test_teardown(complete_returns_while_worker_stuck, teardown),
         cmocka_unit_test_teardown(invalidate_returns_while_worker_stuck, teardown),
     };

@@ -500,9 +500,23 @@ HRESULT ejob_resume(struct ejob *job)
         restart_download_time(job);
         break;
     default:
-        if (!pending)
+        /* A job with no file, and a transferred one, have nothing to do (as Wine's BITS says). */
+        if (!job->file_count || (!pending && job->state == BG_JOB_STATE_TRANSFERRED))
         {
             hr = BG_E_EMPTY;
+            break;
+        }
+        if (!pending)
+        {
+            /* Suspended (or failed) after its last file was in, before its worker called it
+             * transferred: it is transferred now, as that worker would have left it. */
+            job->state = BG_JOB_STATE_TRANSFERRED;
+            job->generation++;
+            GetSystemTimeAsFileTime(&job->times.TransferCompletionTime);
+            job->times.ModificationTime = job->times.TransferCompletionTime;
+            notify_state_entered(job);
+            ejob_publish_progress(job);
+            store_mark_dirty(job);
             break;
         }
         if (FAILED(hr = efile_check_ready(job)))

@@ -1702,6 +1702,8 @@ void transfer_run(struct ejob *job, LONG generation)
         CloseHandle(run.threads[i]);
     }
 
+    /* A test holds the worker here: its files are done, the job is not transferred yet. */
+    engine_fault("RUN_END");
     AcquireSRWLockExclusive(&job->lock);
     /* Files that finished after one that did not are announced now, so that none is missed. */
     announce(&run, TRUE);
