@@ -441,6 +441,8 @@ ROWS = [
     ("10,000 jobs: EnumJobs of all (Next through all), ms", "jobs", "enum_ms", False,
      "{:,.0f}"),
     ("10,000 jobs: Cancel, µs per job", "jobs", "cancel_us_per_job", False, "{:,.0f}"),
+    ("One call to Wine's server from the client (CreateEvent or CloseHandle), µs", "jobs",
+     "server_call_us", False, "{:.1f}"),
     ("10,000 jobs: memory per idle job, bytes (RssAnon of all prefix processes)", "jobs",
      "prefix_rss_anon_bytes_per_job", False, "{:,.0f}"),
     ("10,000 jobs: client working set per idle job, bytes (GetProcessMemoryInfo)", "jobs",
@@ -681,6 +683,9 @@ clients; "n/a": the client has nothing of the kind (Wine's BITS has no bandwidth
   the first `CreateJob` to after the last `AddFile`, ÷ jobs: it counts the job wherever it
   lives (in the client for OpenDO, in the BITS service for Wine BITS). The client's own working
   set growth (GetProcessMemoryInfo) is shown too; Wine 8 reports no private bytes.
+- **One call to Wine's server**: after the jobs, the client times 10,000 pairs of `CreateEvent`
+  and `CloseHandle` (one call to the server each) and reports the mean per call: the floor of
+  anything the server must see (a job's named lock, a look at a token, a file's creation).
 - **Bandwidth cap**: the sum: the background jobs' bytes in the window ÷ the window's length;
   the slowest and fastest 1 s: the same over each whole second of the window. Foreground job:
   its file's bytes ÷ the time from `CreateJob` to `JobTransferred` (the callback's moment), among
