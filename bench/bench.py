@@ -576,6 +576,17 @@ def machine():
     }
 
 
+def cpu_steal_ticks():
+    """Clock ticks the machine's CPUs spent stolen by its host (a virtual machine): the 8th
+    field of /proc/stat's "cpu" line; 0 if there is none."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) if len(fields) > 8 else 0
+    except (OSError, ValueError):
+        return 0
+
+
 def git_commit(top):
     out = subprocess.run(["git", "-C", top, "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True)
@@ -588,6 +599,9 @@ def render_markdown(args, info, table, results, started, elapsed):
     failures = [r for r in results if not r.get("ok")]
     reps = f"{args.reps} repetition(s) after a warm-up" if args.warmup else \
         f"{args.reps} repetition(s), no warm-up"
+    if args.small_reps != args.reps:
+        reps += (f"; the small files, {args.small_reps} repetitions (short runs whose times vary"
+                 " most from run to run)")
     jobs_reps = f"{args.jobs_reps} repetition(s)" + (
         f" after a warm-up of {args.jobs_warmup:,} jobs" if args.jobs_warmup else "")
     poll_reps = f"{args.poll_reps} repetition(s)"
@@ -602,7 +616,8 @@ build tree, one JSON object per run).
 
 Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM, Linux
 {info['kernel']}, {info['wine']}, nginx {info['nginx']} (sendfile, keep-alive), {info['curl']};
-load average {info['load_before']:.2f} at the start (the machine may be shared). OpenDO at commit
+load average {info['load_before']:.2f} at the start (the machine may be shared); the host took
+{info['steal_pct']:.1f}% of the CPUs' time during the run (steal, /proc/stat). OpenDO at commit
 {info['commit']}, with its defaults (nothing is switched for the benchmark).
 
 Every figure is the median of {reps} (the warm-up: curl fetches the large file once and every
@@ -719,6 +734,8 @@ def main():
     p.add_argument("--files", type=int, required=True)
     p.add_argument("--jobs", type=int, required=True)
     p.add_argument("--reps", type=int, required=True)
+    p.add_argument("--small-reps", type=int, default=None,
+                   help="repetitions of the small-files workload (default: --reps)")
     p.add_argument("--warmup", type=int, required=True)
     p.add_argument("--jobs-reps", type=int, required=True)
     p.add_argument("--poll-reps", type=int, required=True)
@@ -741,11 +758,14 @@ def main():
     p.add_argument("--command", required=True)
     args = p.parse_args()
     args.big_bytes = args.big_mib * MIB
+    if args.small_reps is None:
+        args.small_reps = args.reps
 
     started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     t0 = time.monotonic()
     info = machine()
     info["commit"] = git_commit(args.top)
+    steal_before = cpu_steal_ticks()
     make_payload(args)
     runner = Runner(args)
     results = []
@@ -774,8 +794,10 @@ def main():
     # Transfers: every repetition runs every client, in an order that rotates. The large file's
     # bytes are compared in full in the first repetition (and in every run of the smoke
     # configuration), its size in every run.
-    for rep in range(args.reps):
+    for rep in range(max(args.reps, args.small_reps)):
         for workload in ("big", "small"):
+            if rep >= (args.reps if workload == "big" else args.small_reps):
+                continue
             clients = WORKLOADS[workload]
             shift = rep % len(clients)
             for client in clients[shift:] + clients[:shift]:
@@ -816,6 +838,9 @@ def main():
             record(runner.run(client, "jobs", False), rep, False)
 
     elapsed = time.monotonic() - t0
+    # The share of the CPUs' time that the host took for others while the benchmark ran.
+    info["steal_pct"] = 100.0 * (cpu_steal_ticks() - steal_before) / (
+        os.sysconf("SC_CLK_TCK") * elapsed * (os.cpu_count() or 1))
     cells, loss = summarize(args, results)
     table = render_table(args, cells, loss)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)

@@ -4,17 +4,17 @@
 # and curl, on the same workloads, served by a private nginx on 127.0.0.1.
 #
 #   scripts/bench.sh           full configuration: 1 GiB file, 1,000 files of 4 KiB, 10,000
-#                              jobs; median of 5 repetitions after a warm-up (the pollers'
-#                              download and the 10,000 jobs: one run); the bandwidth cap (4
-#                              background jobs under a 4 MiB/s cap, a foreground job among
-#                              them): 5 repetitions after a short warm-up run, about 80 s;
-#                              writes docs/benchmarks.md
+#                              jobs; median of 5 repetitions after a warm-up (the small files:
+#                              15; the pollers' download and the 10,000 jobs: one run); the
+#                              bandwidth cap (4 background jobs under a 4 MiB/s cap, a
+#                              foreground job among them): 5 repetitions after a short warm-up
+#                              run, about 80 s; writes docs/benchmarks.md
 #   scripts/bench.sh --smoke   small configuration (8 MiB, 50 files, 100 jobs, 1 repetition;
 #                              the bandwidth cap: a 1.5 s window); writes its report to
 #                              <build>/bench/benchmarks-smoke.md
 #
-# Options (after --smoke, if any): --reps N, --poll-reps N, --jobs-reps N, --throttle-reps N,
-# --big-mib N, --files N, --jobs N, --winhttp-conns N, --wininet-big-conns N,
+# Options (after --smoke, if any): --reps N, --small-reps N, --poll-reps N, --jobs-reps N,
+# --throttle-reps N, --big-mib N, --files N, --jobs N, --winhttp-conns N, --wininet-big-conns N,
 # --wininet-small-conns N, --pollers N.
 # Raw results: <build>/bench/results/<date>-<mode>.json. Exits non-zero if any run failed or
 # any downloaded file's bytes are wrong. Everything lives in <build>/bench (OPENDO_BUILD_DIR as
@@ -34,8 +34,8 @@ fi
 if [ $mode = full ]; then
     # The 10,000-job workload and the download under GetProgress pollers take minutes per run:
     # they run once each, so that the whole run stays near a quarter of an hour.
-    opts=(--big-mib 1024 --files 1000 --jobs 10000 --reps 5 --warmup 1 --poll-reps 1
-          --jobs-reps 1 --throttle-reps 5 --throttle-warmup 1 --timeout 900)
+    opts=(--big-mib 1024 --files 1000 --jobs 10000 --reps 5 --small-reps 15 --warmup 1
+          --poll-reps 1 --jobs-reps 1 --throttle-reps 5 --throttle-warmup 1 --timeout 900)
     markdown=$top/docs/benchmarks.md
 else
     # The bandwidth cap's window is short: its background jobs are slow by design.
@@ -45,14 +45,14 @@ else
 fi
 while [ $# -gt 0 ]; do
     case $1 in
-    --reps | --poll-reps | --jobs-reps | --throttle-reps | --big-mib | --files | --jobs | \
+    --reps | --small-reps | --poll-reps | --jobs-reps | --throttle-reps | --big-mib | --files | --jobs | \
         --winhttp-conns | --wininet-big-conns | --wininet-small-conns | --pollers)
         [ $# -ge 2 ] || { echo "bench: $1 needs a value" >&2; exit 2; }
         opts+=("$1" "$2")
         shift 2
         ;;
     *)
-        echo "usage: $0 [--smoke] [--reps N] [--jobs-reps N] [--throttle-reps N] [--big-mib N]" \
+        echo "usage: $0 [--smoke] [--reps N] [--small-reps N] [--jobs-reps N] [--throttle-reps N] [--big-mib N]" \
             "[--files N] [--jobs N] [--poll-reps N] [--winhttp-conns N] [--wininet-big-conns N]" \
             "[--wininet-small-conns N] [--pollers N]" >&2
         exit 2
