@@ -587,6 +587,23 @@ def cpu_steal_ticks():
         return 0
 
 
+def page_cache_speeds(folder, size):
+    """MiB/s of `dd` writing `size` bytes of zeros into a new file (no flush) twice: first into
+    memory the page cache has not used lately, then right after the first file is deleted, into
+    the pages that deletion freed. On a virtual machine whose host backs guest memory lazily (or
+    takes free pages back: virtio-balloon's free page reporting) the first is far slower: a
+    download's speed then depends on what the machine freed just before it."""
+    speeds = []
+    path = os.path.join(folder, "page-cache-probe.bin")
+    for _ in range(2):
+        t0 = time.monotonic()
+        subprocess.run(["dd", "if=/dev/zero", "of=" + path, "bs=1M",
+                        f"count={size // MIB}", "status=none"], check=True)
+        speeds.append(size / MIB / (time.monotonic() - t0))
+        os.remove(path)
+    return speeds
+
+
 def git_commit(top):
     out = subprocess.run(["git", "-C", top, "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True)
@@ -617,7 +634,10 @@ build tree, one JSON object per run).
 Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM, Linux
 {info['kernel']}, {info['wine']}, nginx {info['nginx']} (sendfile, keep-alive), {info['curl']};
 load average {info['load_before']:.2f} at the start (the machine may be shared); the host took
-{info['steal_pct']:.1f}% of the CPUs' time during the run (steal, /proc/stat). OpenDO at commit
+{info['steal_pct']:.1f}% of the CPUs' time during the run (steal, /proc/stat). Writing
+{size_label(args.big_bytes)} of zeros into the page cache (`dd`, no flush) after the run:
+{info['page_cache_cold_mib_s']:,.0f} MiB/s into memory not used lately, {info['page_cache_freed_mib_s']:,.0f} MiB/s right
+after deleting that file (see "Memory" below). OpenDO at commit
 {info['commit']}, with its defaults (nothing is switched for the benchmark).
 
 Every figure is the median of {reps} (the warm-up: curl fetches the large file once and every
@@ -674,6 +694,18 @@ clients; "n/a": the client has nothing of the kind (Wine's BITS has no bandwidth
   run ends (its time includes that wait; `bg_cancelled_for_fg` in the JSON says so). Then the same
   foreground download runs alone. Both foreground jobs are completed and their files compared;
   the background jobs are cancelled and must leave no file.
+
+## Memory
+
+On a virtual machine whose host backs guest memory only when it is touched, or takes free pages
+back (virtio-balloon's free page reporting, about 2 s after they are freed), the first write
+into such a page is slow: the machine section above gives `dd`'s speed both ways. Every run
+of the large file starts right after the previous run's output (the same size) was deleted,
+so every client writes into pages freed just before. The bandwidth cap workload's foreground
+job that runs alone comes seconds after the first one, into memory no longer backed: its
+speed there is bound by the memory, not by the client (a test client of OpenDO that downloads
+the 1 GiB file twice in one process measured 1,238 then 468 MiB/s; its profile showed the
+fetching threads' time in the kernel's copy into the page cache, with the network idle).
 
 ## Definitions
 
@@ -838,6 +870,8 @@ def main():
             record(runner.run(client, "jobs", False), rep, False)
 
     elapsed = time.monotonic() - t0
+    info["page_cache_cold_mib_s"], info["page_cache_freed_mib_s"] = page_cache_speeds(
+        os.path.join(args.build, "bench"), args.big_bytes)
     # The share of the CPUs' time that the host took for others while the benchmark ran.
     info["steal_pct"] = 100.0 * (cpu_steal_ticks() - steal_before) / (
         os.sysconf("SC_CLK_TCK") * elapsed * (os.cpu_count() or 1))
