@@ -567,18 +567,13 @@ static void long_retry_delay_is_kept(void **state)
     tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, 0);
 }
 
-static void complete_retries_after_rename_failure(void **state)
+/* A folder sits at `local`, where a file of the transferred job goes: Complete fails, and the
+ * job stays transferred with that file's temporary file, waiting for another try. */
+static void complete_fails_at_folder(IBackgroundCopyJob *job, const WCHAR *dir, const WCHAR *local)
 {
-    WCHAR dir[MAX_PATH], local[MAX_PATH];
-    IBackgroundCopyJob *job;
     BG_JOB_STATE job_state;
     HRESULT hr;
 
-    /* A folder sits where the file goes: Complete fails, and the job waits for another try. */
-    tu_scratch("transfer_rename_fails", dir, ARRAY_SIZE(dir));
-    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
-    job = start(L"hello.txt", dir, L"hello.txt");
-    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
     assert_true(CreateDirectoryW(local, NULL));
     hr = IBackgroundCopyJob_Complete(job);
     if (SUCCEEDED(hr))
@@ -586,6 +581,20 @@ static void complete_retries_after_rename_failure(void **state)
     assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
     assert_int_equal(BG_JOB_STATE_TRANSFERRED, job_state);
     assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+}
+
+static void complete_retries_after_rename_failure(void **state)
+{
+    WCHAR dir[MAX_PATH], local[MAX_PATH];
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+
+    /* A folder sits where the file goes: Complete fails, and the job waits for another try. */
+    tu_scratch("transfer_rename_fails", dir, ARRAY_SIZE(dir));
+    tu_path(local, ARRAY_SIZE(local), dir, L"hello.txt");
+    job = start(L"hello.txt", dir, L"hello.txt");
+    tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, FAST_TIMEOUT);
+    complete_fails_at_folder(job, dir, local);
 
     assert_true(RemoveDirectoryW(local));
     assert_hr(S_OK, IBackgroundCopyJob_Complete(job));
@@ -600,7 +609,6 @@ static void complete_renames_many_files(void **state)
     WCHAR dir[MAX_PATH], name[32], local[MAX_PATH];
     IBackgroundCopyJob *job;
     BG_JOB_STATE job_state;
-    HRESULT hr;
 
     /* Enough files for Complete to rename them on several threads; a folder in the way of one
      * of them fails that one alone, and the job waits for another try as with one file. */
@@ -614,13 +622,7 @@ static void complete_renames_many_files(void **state)
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     tu_wait_state(job, BG_JOB_STATE_TRANSFERRED, SLOW_TIMEOUT);
     tu_path(local, ARRAY_SIZE(local), dir, L"f057.txt");
-    assert_true(CreateDirectoryW(local, NULL));
-    hr = IBackgroundCopyJob_Complete(job);
-    if (SUCCEEDED(hr))
-        fail_msg("Complete returned 0x%08lx with a folder in the way", (unsigned long)hr);
-    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
-    assert_int_equal(BG_JOB_STATE_TRANSFERRED, job_state);
-    assert_int_equal(1, tu_count(dir, L"BIT*.tmp"));
+    complete_fails_at_folder(job, dir, local);
     assert_int_equal(100, tu_count(dir, L"f*.txt"));
 
     assert_true(RemoveDirectoryW(local));
