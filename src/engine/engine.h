@@ -588,6 +588,9 @@ static inline BOOL ejob_is_final(const struct ejob *job)
 /* Sets ModificationTime to now, publishes the progress (ejob_publish_progress) and tells the
  * notifier (JobModification). Caller holds job->lock exclusively. */
 void ejob_touch(struct ejob *job);
+/* The job's files are all in: it enters TRANSFERRED now (TransferCompletionTime, and the
+ * notifier's JobTransferred). Caller holds job->lock exclusively. */
+void ejob_enter_transferred(struct ejob *job);
 /* Copies job->progress for lock-free readers: every change of job->progress is published
  * before the lock that made it is released. Caller holds job->lock exclusively. */
 void ejob_publish_progress(struct ejob *job);

@@ -1713,10 +1713,7 @@ void transfer_run(struct ejob *job, LONG generation)
             record_failure(job, &run, &requeue);
         else if (next_unstarted(&run) == job->file_count && !run.live)
         {
-            job->state = BG_JOB_STATE_TRANSFERRED;
-            GetSystemTimeAsFileTime(&job->times.TransferCompletionTime);
-            job->times.ModificationTime = job->times.TransferCompletionTime;
-            notify_state_entered(job);
+            ejob_enter_transferred(job);
         }
         else
         {
