@@ -703,9 +703,8 @@ into such a page is slow: the machine section above gives `dd`'s speed both ways
 of the large file starts right after the previous run's output (the same size) was deleted,
 so every client writes into pages freed just before. The bandwidth cap workload's foreground
 job that runs alone comes seconds after the first one, into memory no longer backed: its
-speed there is bound by the memory, not by the client (a test client of OpenDO that downloads
-the 1 GiB file twice in one process measured 1,238 then 468 MiB/s; its profile showed the
-fetching threads' time in the kernel's copy into the page cache, with the network idle).
+speed there is bound by the memory, not by the client: compare it with `dd`'s first figure
+above, measured by this run.
 
 ## Definitions
 
