@@ -1102,7 +1102,10 @@ static HRESULT store_value(struct ejob *job, DODownloadProperty id, const VARIAN
     {
         *number = V_UI4(value);
         if (id == DODownloadProperty_NoProgressTimeoutSeconds)
+        {
             job->no_progress_timeout_set = TRUE;
+            ejob_check_retry_window(job);
+        }
         if (id == DODownloadProperty_SecurityFlags)
             apply_security(job);
     }
@@ -1112,6 +1115,7 @@ static HRESULT store_value(struct ejob *job, DODownloadProperty id, const VARIAN
         /* DO's default no-progress timeout depends on the priority (spec 10.4). */
         if (!job->no_progress_timeout_set)
             job->no_progress_timeout = do_default_no_progress_timeout(job->priority);
+        ejob_check_retry_window(job);
     }
     else if (id == DODownloadProperty_TotalSizeBytes)
         job->download.total_size = V_UI8(value);

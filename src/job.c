@@ -319,6 +319,7 @@ static HRESULT WINAPI job_SetPriority(IBackgroundCopyJob5 *iface, BG_JOB_PRIORIT
         /* DO's default no-progress timeout follows the priority until the client sets one. */
         if (job->dialect == DIALECT_DO && !job->ejob->no_progress_timeout_set)
             job->ejob->no_progress_timeout = do_default_no_progress_timeout(priority);
+        ejob_check_retry_window(job->ejob);
     });
 }
 
@@ -395,6 +396,7 @@ static HRESULT WINAPI job_SetNoProgressTimeout(IBackgroundCopyJob5 *iface, ULONG
     LOCKED_SETTER(job, {
         job->ejob->no_progress_timeout = seconds;
         job->ejob->no_progress_timeout_set = TRUE;
+        ejob_check_retry_window(job->ejob);
     });
 }
 

@@ -916,8 +916,10 @@ static void pump_until(struct callback *callback, DWORD timeout_ms)
         fail_msg("no callback within %lu ms (0x%08lx)", timeout_ms, hr);
 }
 
+/* A job that calls `callback` back, resumed. With `fatal`, its first error is final (no
+ * retries), set before it starts. */
 static IBackgroundCopyJob *notifying_job(IBackgroundCopyManager *manager, struct callback *callback,
-                                         const WCHAR *remote, const WCHAR *local)
+                                         const WCHAR *remote, const WCHAR *local, BOOL fatal)
 {
     IBackgroundCopyJob *job;
     GUID id;
@@ -930,6 +932,8 @@ static IBackgroundCopyJob *notifying_job(IBackgroundCopyManager *manager, struct
                                                                BG_NOTIFY_FILE_TRANSFERRED));
     assert_hr(S_OK, IBackgroundCopyJob_SetNotifyInterface(
                         job, (IUnknown *)&callback->IBackgroundCopyCallback2_iface));
+    if (fatal)
+        assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 0));
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     return job;
 }
@@ -944,7 +948,7 @@ static void sta_client(struct callback *callback, const WCHAR *dir)
     callback->thread = GetCurrentThreadId();
     tu_url(remote, ARRAY_SIZE(remote), L"4m.bin");
     tu_path(local, ARRAY_SIZE(local), dir, L"4m.bin");
-    job = notifying_job(manager, callback, remote, local);
+    job = notifying_job(manager, callback, remote, local, FALSE);
     pump_until(callback, TRANSFER_TIMEOUT);
     assert_int_equal(callback->transferred, 1);
     assert_int_equal(callback->files, 1);
@@ -961,9 +965,7 @@ static void sta_client(struct callback *callback, const WCHAR *dir)
 
     tu_url(remote, ARRAY_SIZE(remote), L"status/500");
     tu_path(local, ARRAY_SIZE(local), dir, L"error.bin");
-    job = notifying_job(manager, callback, remote, local);
-    IBackgroundCopyJob_SetMinimumRetryDelay(job, 60);
-    IBackgroundCopyJob_SetNoProgressTimeout(job, 0);
+    job = notifying_job(manager, callback, remote, local, TRUE);
     pump_until(callback, TRANSFER_TIMEOUT);
     assert_int_equal(callback->errors, 1);
     assert_int_equal(callback->context, BG_ERROR_CONTEXT_REMOTE_FILE);

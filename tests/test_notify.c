@@ -663,6 +663,44 @@ static void no_error_when_transient(void **state)
     tu_remove_tree(dir);
 }
 
+/* A job waiting in TRANSIENT_ERROR enters ERROR, with JobError, once its no-progress timeout is
+ * shortened so that its queued retry falls outside the window; a timeout that still holds the
+ * retry leaves it waiting. */
+static void error_when_the_timeout_is_shortened(void **state)
+{
+    struct callback *callback = new_callback(TRUE);
+    IBackgroundCopyJob *job = new_job();
+    BG_JOB_STATE job_state;
+    WCHAR dir[MAX_PATH];
+    ULONG errors;
+
+    tu_scratch("notify_shortened", dir, ARRAY_SIZE(dir));
+    add(job, L"status/503", dir, L"busy.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_SetNotifyInterface(job, unk(callback)));
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 600));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+
+    /* The retry, 600 s after the failure, is inside an hour. */
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 3600));
+    sentinel(job, callback);
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_TRANSIENT_ERROR, job_state);
+    assert_int_equal(0, count(callback, &callback->errors));
+
+    /* It is not inside five minutes: the job gives up now, not when the retry fails. */
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 300));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ERROR, job_state);
+    wait_calls(callback, errors, 1, FAST_TIMEOUT);
+    assert_hr(BG_E_HTTP_ERROR_503, callback->error_code);
+    assert_int_equal(BG_ERROR_CONTEXT_REMOTE_FILE, callback->error_context);
+    assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
+    assert_int_equal(1, errors);
+    assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
+    tu_remove_tree(dir);
+}
+
 /* Asserts that successive JobModification calls came at least `interval` ms apart. */
 static void check_spacing(struct callback *callback, ULONG interval)
 {
@@ -1215,6 +1253,7 @@ int main(void)
         cmocka_unit_test_teardown(complete_from_callback, teardown),
         cmocka_unit_test_teardown(error_on_404, teardown),
         cmocka_unit_test_teardown(no_error_when_transient, teardown),
+        cmocka_unit_test_teardown(error_when_the_timeout_is_shortened, teardown),
         cmocka_unit_test_teardown(modifications, teardown),
         cmocka_unit_test_teardown(file_transferred, teardown),
         cmocka_unit_test_teardown(silent_flags, teardown),

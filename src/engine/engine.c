@@ -228,6 +228,22 @@ void ejob_enter_transferred(struct ejob *job)
     notify_state_entered(job);
 }
 
+void ejob_check_retry_window(struct ejob *job)
+{
+    ULONGLONG window_end;
+
+    if (job->remote || job->state != BG_JOB_STATE_TRANSIENT_ERROR)
+        return;
+    window_end = job->no_progress_since + (ULONGLONG)job->no_progress_timeout * 1000;
+    if (max(job->retry_at, GetTickCount64()) < window_end)
+        return;
+    job->state = BG_JOB_STATE_ERROR;
+    job->generation++;
+    notify_state_entered(job);
+    ejob_publish_progress(job);
+    store_mark_dirty(job);
+}
+
 void ejob_touch(struct ejob *job)
 {
     ejob_publish_progress(job);

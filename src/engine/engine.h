@@ -286,6 +286,7 @@ struct ejob
     ULONGLONG no_progress_since;  /* lock: where the no-progress window starts: the tick of the
                                    * last progress (a byte, a finished file), or when the first
                                    * worker after Resume began; 0 until then */
+    ULONGLONG retry_at;           /* lock: in TRANSIENT_ERROR, the tick its retry is queued for */
     ULONG error_count;            /* lock */
     struct
     {
@@ -591,6 +592,12 @@ void ejob_touch(struct ejob *job);
 /* The job's files are all in: it enters TRANSFERRED now (TransferCompletionTime, and the
  * notifier's JobTransferred). Caller holds job->lock exclusively. */
 void ejob_enter_transferred(struct ejob *job);
+/* A job in TRANSIENT_ERROR whose queued retry no longer falls inside its no-progress window
+ * (the timeout was shortened) enters ERROR now, as it would have at the failure under the new
+ * timeout: its retry is dropped and the notifier's JobError is due. Call after changing
+ * no_progress_timeout. A mirror of another process's job is left to its owner. Caller holds
+ * job->lock exclusively. */
+void ejob_check_retry_window(struct ejob *job);
 /* Copies job->progress for lock-free readers: every change of job->progress is published
  * before the lock that made it is released. Caller holds job->lock exclusively. */
 void ejob_publish_progress(struct ejob *job);

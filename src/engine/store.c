@@ -1468,6 +1468,8 @@ static void merge_locked(struct ejob *job, struct ejob *from, ULONG what)
             from->download.stream_cookie = 0;
         }
         http_forget_proxy(job);
+        /* Another process shortened the no-progress timeout: the owner applies it. */
+        ejob_check_retry_window(job);
     }
     if (what & MERGE_CMDLINE)
     {

@@ -903,6 +903,7 @@ static void record_failure(struct ejob *job, const struct fetch_run *run, struct
         if (now + delay_ms < job->no_progress_since + timeout_ms)
         {
             job->state = BG_JOB_STATE_TRANSIENT_ERROR;
+            job->retry_at = now + delay_ms;
             want_requeue(requeue, job, delay_ms);
             return;
         }
