@@ -628,6 +628,18 @@ static void max_download_size_unknown_size(void **state)
     assert_hr(S_OK, set_uint64(job, BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE, 4 * MIB));
     run_to_completion(job);
     assert_same_as_served(L"whole.bin", L"4m.bin");
+
+    /* As in BITS, which fetches one file after the other: the file after one of unknown size
+     * waits for that size, then fails on its own size, before its first byte. */
+    job = new_job(url, L"unknown_first.bin");
+    tu_url(url, ARRAY_SIZE(url), L"4m.bin");
+    add_file(job, url, L"known_second.bin");
+    assert_hr(S_OK, set_enable(job, BITS_JOB_PROPERTY_DYNAMIC_CONTENT, TRUE));
+    assert_hr(S_OK, set_uint64(job, BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE, 6 * MIB));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    expect_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED);
+    assert_true(tu_progress(job).BytesTransferred == 4 * MIB);
+    assert_int_equal(tu_progress(job).FilesTransferred, 1);
 }
 
 /* Content without a length is refused unless the job says it expects dynamic content. */

@@ -347,7 +347,8 @@ HRESULT transfer_set_size(struct transfer_ctx *ctx, UINT64 total)
         ctx->live->splittable = !ctx->live->no_split && ctx->accepts_ranges &&
                                 total > ctx->segment->pos &&
                                 total - ctx->segment->pos >= 2 * SPLIT_MIN_BYTES;
-        spawn = ctx->live->splittable;
+        /* With a maximum download size, the next file may wait for this size (next_to_start). */
+        spawn = ctx->live->splittable || job->options.max_download_size;
         WakeAllConditionVariable(&ctx->run->changed);
     }
     ReleaseSRWLockExclusive(&job->lock);
@@ -998,6 +999,29 @@ static ULONG next_unstarted(struct fetch_run *run)
     return job->file_count;
 }
 
+/* The next file the run may start, or job->file_count. With BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE
+ * a file starts only once the sizes of the files before it are known: its own size then tells,
+ * before its first byte, whether it fits with theirs, as in BITS, which fetches one file after
+ * the other (a file started sooner could fetch bytes that a file before it, larger than the
+ * maximum allows, would have kept it from fetching). Caller holds job->lock. */
+static ULONG next_to_start(struct fetch_run *run)
+{
+    struct ejob *job = run->job;
+    ULONG index = next_unstarted(run);
+
+    if (index >= min(job->file_count, run->halt_index))
+        return job->file_count;
+    if (job->options.max_download_size)
+    {
+        for (ULONG i = run->next_file; i < index; i++)
+        {
+            if (job->files[i]->progress.BytesTotal == BG_SIZE_UNKNOWN)
+                return job->file_count;
+        }
+    }
+    return index;
+}
+
 /* Sets up the context for `seg` of `live`. Caller holds job->lock exclusively. */
 static void aim(struct fetcher *f, struct live_file *live, struct segment *seg)
 {
@@ -1139,7 +1163,7 @@ static BOOL work_waiting(struct fetch_run *run)
                 return TRUE;
         }
     }
-    return next_unstarted(run) < min(run->job->file_count, run->halt_index);
+    return next_to_start(run) < run->job->file_count;
 }
 
 /* Takes the next part to fetch: an unclaimed part of a live file, the next file, or half of the
@@ -1184,7 +1208,7 @@ static enum claim claim(struct fetcher *f)
             }
         }
     }
-    if ((index = next_unstarted(run)) < min(job->file_count, run->halt_index))
+    if ((index = next_to_start(run)) < job->file_count)
     {
         file = job->files[index];
         ctx->index = index;
