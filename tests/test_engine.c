@@ -99,7 +99,9 @@ static struct test_sink *register_sink(struct ejob *job)
     job->notify_flags |= BG_NOTIFY_FILE_TRANSFERRED;
     ReleaseSRWLockExclusive(&job->lock);
     assert_hr(S_OK, notify_set_sink(job, &sink->sink));
-    assert_int_equal(2, sink->sink.refs);
+    /* The job's reference, and the notifier's while it delivers an event that was due (a sink
+     * registered after the job's state event hears of it at once). */
+    assert_in_range(sink->sink.refs, 2, 3);
     notify_sink_release(&sink->sink);
     return sink;
 }
