@@ -540,7 +540,7 @@ static void flush_failure(void **state)
     assert_hr(S_OK, ejob_resume(job));
     et_wait_state(job, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
     complete_and_check(job, local, L"4m.bin");
-    assert_int_equal(1, tu_access_count(url, 200));
+    assert_int_equal(1, tu_access_count_wait(url, 200, 1));
     assert_int_equal(0, tu_count(dir, L"BIT*.tmp"));
     assert_nothing_left();
 }

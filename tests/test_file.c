@@ -501,11 +501,11 @@ static void test_validation_state(void **state)
     job_progress = tu_progress(f.job);
     assert_int_equal(job_progress.BytesTransferred, 0);
     assert_int_equal(job_progress.FilesTransferred, 0);
-    assert_int_equal(tu_access_count(url, 200), 1);
+    assert_int_equal(tu_access_count_wait(url, 200, 1), 1);
 
     assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
     tu_wait_state(f.job, BG_JOB_STATE_TRANSFERRED, 10000);
-    assert_int_equal(tu_access_count(url, 200), 2);
+    assert_int_equal(tu_access_count_wait(url, 200, 2), 2);
     job_progress = tu_progress(f.job);
     assert_int_equal(job_progress.BytesTransferred, HELLO_SIZE);
     assert_int_equal(job_progress.FilesTransferred, 1);

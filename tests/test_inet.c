@@ -112,7 +112,7 @@ static void segment_fetches_its_bytes(void **state)
             fail_msg("%s: a 206 did not set accepts_ranges", stacks[i].name);
         assert_int_equal(file_bytes(job), MIB);
         check_part(&ctx, served, MIB, 2 * MIB);
-        assert_int_equal(tu_access_count(url, 206), 1);
+        assert_int_equal(tu_access_count_wait(url, 206, 1), 1);
         close_ctx(&ctx);
     }
 }

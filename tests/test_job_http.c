@@ -237,10 +237,10 @@ static void custom_headers_on_every_request(void **state)
     tu_path(local, ARRAY_SIZE(local), scratch, L"8m.bin");
     assert_true(tu_same_file(www, local));
     assert_content(L"hello.txt", "hello, OpenDO\n");
-    assert_int_equal(tu_access_count(url, 200), 1);
-    assert_int_equal(tu_access_count(url, 206), 1);
+    assert_int_equal(tu_access_count_wait(url, 200, 1), 1);
+    assert_int_equal(tu_access_count_wait(url, 206, 1), 1);
     assert_int_equal(tu_access_count(url, 403), 0);
-    assert_int_equal(tu_access_count(small, 200), 1);
+    assert_int_equal(tu_access_count_wait(small, 200, 1), 1);
 
     /* The location really wants the header. */
     job = new_job(small, L"refused.txt");
@@ -364,7 +364,7 @@ static void redirect_disallowed(void **state)
         tu_wait_state(job, BG_JOB_STATE_ERROR, TIMEOUT);
         tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, HRESULT_FROM_WIN32(302));
         assert_cotask_str(target, remote_name(job));
-        assert_int_equal(tu_access_count(url, 302), 1);
+        assert_int_equal(tu_access_count_wait(url, 302, 1), 1);
         /* Nothing was downloaded. */
         assert_hr(BG_S_PARTIAL_COMPLETE, IBackgroundCopyJob_Complete(job));
         tu_path(local, ARRAY_SIZE(local), scratch, name);

@@ -221,7 +221,7 @@ static void no_proxy_connects_directly(void **state)
     job = new_job(url, L"direct.txt");
     set_proxy(job, BG_JOB_PROXY_USAGE_NO_PROXY, NULL, NULL);
     expect_content(job, L"direct.txt", HELLO);
-    assert_int_equal(tu_access_count(url, 200), 1);
+    assert_int_equal(tu_access_count_wait(url, 200, 1), 1);
 }
 
 static void bypass_list_connects_directly(void **state)
@@ -235,7 +235,7 @@ static void bypass_list_connects_directly(void **state)
     job = new_job(url, L"bypassed.txt");
     set_proxy(job, BG_JOB_PROXY_USAGE_OVERRIDE, proxy, L"*.example.com 127.0.0.1");
     expect_content(job, L"bypassed.txt", HELLO);
-    assert_int_equal(tu_access_count(url, 200), 1);
+    assert_int_equal(tu_access_count_wait(url, 200, 1), 1);
 
     /* A bypass list that names another host still sends the request to the proxy. */
     tu_unique_url(url, ARRAY_SIZE(url), L"hello.txt");
@@ -257,7 +257,7 @@ static void autodetect_without_wpad_connects_directly(void **state)
     job = new_job(url, L"detected.txt");
     set_proxy(job, BG_JOB_PROXY_USAGE_AUTODETECT, NULL, NULL);
     expect_content(job, L"detected.txt", HELLO);
-    assert_int_equal(tu_access_count(url, 200), 1);
+    assert_int_equal(tu_access_count_wait(url, 200, 1), 1);
 }
 
 static void preconfig_uses_the_system_settings(void **state)
@@ -270,7 +270,7 @@ static void preconfig_uses_the_system_settings(void **state)
     tu_unique_url(url, ARRAY_SIZE(url), L"hello.txt");
     job = new_job(url, L"preconfig.txt");
     expect_content(job, L"preconfig.txt", HELLO);
-    assert_int_equal(tu_access_count(url, 200), 1);
+    assert_int_equal(tu_access_count_wait(url, 200, 1), 1);
 }
 
 static void unusable_override_is_an_error(void **state)

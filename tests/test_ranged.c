@@ -222,7 +222,7 @@ static void test_distant_ranges(void **state)
               IBackgroundCopyJob3_AddFileWithRanges(f.job3, f.remote, f.local, COUNT, ranges));
     transfer_and_complete(&f, 15000);
     assert_ranges_file(f.local, L"ranges.bin", ranges, COUNT);
-    assert_int_equal(tu_access_count(f.remote, 206), COUNT);
+    assert_int_equal(tu_access_count_wait(f.remote, 206, COUNT), COUNT);
     teardown(&f);
 }
 
@@ -259,7 +259,7 @@ static void test_server_without_ranges(void **state)
     tu_wait_state(f.job, BG_JOB_STATE_ERROR, 10000);
     tu_assert_job_error(f.job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_INSUFFICIENT_RANGE_SUPPORT);
     /* The server answered 200 with the whole file: none of it was stored. */
-    assert_int_equal(tu_access_count(f.remote, 200), 1);
+    assert_int_equal(tu_access_count_wait(f.remote, 200, 1), 1);
     assert_hr(S_OK, IBackgroundCopyFile_GetProgress(file, &progress));
     assert_int_equal(progress.BytesTransferred, 0);
     assert_int_equal(tu_file_size(temp), 0);
@@ -281,7 +281,7 @@ static void test_range_past_the_end(void **state)
     assert_hr(S_OK, IBackgroundCopyJob_Resume(f.job));
     tu_wait_state(f.job, BG_JOB_STATE_ERROR, 10000);
     tu_assert_job_error(f.job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_INVALID_RANGE);
-    assert_int_equal(tu_access_count(f.remote, 416), 1);
+    assert_int_equal(tu_access_count_wait(f.remote, 416, 1), 1);
     teardown(&f);
 
     /* Partly past the end: the file's size says it does not fit. */

@@ -384,7 +384,7 @@ static void killed_download_goes_on(void **state)
      * that reached the record, and what the parts in flight had on their way (here about two
      * seconds, 16 MB): less than half again. */
     assert_int_equal(0, tu_access_count(url, 200));
-    assert_true(tu_access_count(url, 206) >= 4);
+    assert_true(tu_access_count_wait(url, 206, 4) >= 4);
     sent = tu_access_bytes(url);
     if (sent > KILL_SIZE + KILL_SIZE / 2)
         fail_msg("the server sent %llu bytes for a file of %u", (unsigned long long)sent,

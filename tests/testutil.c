@@ -549,6 +549,16 @@ int tu_access_count(const WCHAR *url, int status)
     return count;
 }
 
+int tu_access_count_wait(const WCHAR *url, int status, int expected)
+{
+    ULONGLONG deadline = GetTickCount64() + 5000;
+    int count;
+
+    while ((count = tu_access_count(url, status)) < expected && GetTickCount64() < deadline)
+        Sleep(20);
+    return count;
+}
+
 /* An impersonation token made from the process's, with Administrators turned into a
  * deny-only group (CreateRestrictedToken's SidsToDisable). */
 HANDLE tu_token_without_admins(void)

@@ -110,6 +110,10 @@ void tu_unique_url(WCHAR *out, size_t size, const WCHAR *path);
 /* Number of GET requests for url (from tu_url or tu_unique_url) in the test nginx's access log
  * that were answered with `status`. nginx writes a line when a request ends. */
 int tu_access_count(const WCHAR *url, int status);
+/* tu_access_count once it reaches `expected`, or after 5 s: the line of a request that the
+ * client dropped (a job that gave up on an answer) comes when nginx notices, which may be after
+ * the client moved on. */
+int tu_access_count_wait(const WCHAR *url, int status, int expected);
 /* Body bytes the test nginx sent for url, over every request for it (its access log). */
 UINT64 tu_access_bytes(const WCHAR *url);
 
