@@ -1017,9 +1017,62 @@ static void engine_options_copy_is_deep(void **state)
     free(block);
 }
 
+/* Jobs queued in a row each get a worker while workers are to spare, even when the idle worker
+ * woken for the first has not woken up by the time the next ones come (it still counted as
+ * idle: the others waited in the queue behind its one job). First in the group, so that the
+ * one idle worker is the one that ran the quick job. */
+static void engine_jobs_queued_in_a_row_all_run(void **state)
+{
+    WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH], url[MAX_PATH], name[32];
+    struct ejob *quick, *slow[4];
+    LONG generation[ARRAY_SIZE(slow)];
+    ULONGLONG deadline;
+    ULONG running;
+
+    tu_scratch("engine_in_a_row", dir, ARRAY_SIZE(dir));
+    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
+    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
+    tu_write_file(source, 1000);
+    quick = et_job_with_file(source, local);
+    assert_hr(S_OK, ejob_resume(quick));
+    et_wait_state(quick, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
+    et_wait_idle(quick, TIMEOUT);
+    Sleep(200); /* its worker goes back to sleep */
+
+    /* Each slow job takes 4 s (8 MiB at 2 MiB/s). */
+    tu_url(url, ARRAY_SIZE(url), L"slow/8m.bin");
+    for (ULONG i = 0; i < ARRAY_SIZE(slow); i++)
+    {
+        swprintf(name, ARRAY_SIZE(name), L"slow%lu.bin", i);
+        tu_path(local, ARRAY_SIZE(local), dir, name);
+        slow[i] = et_job_with_file(url, local);
+        AcquireSRWLockExclusive(&slow[i]->lock);
+        slow[i]->state = BG_JOB_STATE_QUEUED;
+        generation[i] = ++slow[i]->generation;
+        ReleaseSRWLockExclusive(&slow[i]->lock);
+    }
+    /* Queued as Resume queues them, back to back: faster than a woken thread wakes up. */
+    for (ULONG i = 0; i < ARRAY_SIZE(slow); i++)
+        engine_submit(slow[i], generation[i], BG_JOB_PRIORITY_NORMAL, 0);
+    deadline = GetTickCount64() + 2000;
+    do
+    {
+        running = 0;
+        for (ULONG i = 0; i < ARRAY_SIZE(slow); i++)
+            running += et_state(slow[i]) == BG_JOB_STATE_TRANSFERRING;
+        if (running == ARRAY_SIZE(slow))
+            break;
+        Sleep(10);
+    } while (GetTickCount64() < deadline);
+    assert_int_equal(ARRAY_SIZE(slow), running);
+    for (ULONG i = 0; i < ARRAY_SIZE(slow); i++)
+        assert_hr(S_OK, ejob_cancel(slow[i]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(engine_jobs_queued_in_a_row_all_run, et_cleanup),
         cmocka_unit_test_teardown(engine_transfers_local_files, et_cleanup),
         cmocka_unit_test_teardown(engine_transfers_over_http, et_cleanup),
         cmocka_unit_test_teardown(engine_missing_source_is_an_error, et_cleanup),

@@ -83,13 +83,15 @@ struct queue_entry
 
 static SRWLOCK queue_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE queue_cond = CONDITION_VARIABLE_INIT;
-static struct queue_entry *queue_head;                             /* queue_lock */
-static ULONGLONG queue_sequence;                                   /* queue_lock */
-static LONG worker_count;                                          /* queue_lock */
-static LONG idle_workers;                                          /* queue_lock */
+static struct queue_entry *queue_head; /* queue_lock */
+static ULONGLONG queue_sequence;       /* queue_lock */
+static LONG worker_count;              /* queue_lock */
+static LONG idle_workers;              /* queue_lock */
+static LONG wakes_pending; /* queue_lock: idle workers woken that have not woken up yet */
 static CONDITION_VARIABLE hp_queue_cond = CONDITION_VARIABLE_INIT; /* wakes the extra workers */
-static LONG hp_worker_count; /* queue_lock: extra workers (HIGH_PERFORMANCE, FOREGROUND) */
-static LONG idle_hp_workers; /* queue_lock */
+static LONG hp_worker_count;  /* queue_lock: extra workers (HIGH_PERFORMANCE, FOREGROUND) */
+static LONG idle_hp_workers;  /* queue_lock */
+static LONG hp_wakes_pending; /* queue_lock */
 
 static struct queue_entry *new_entry(void);
 static void submit_entry(struct queue_entry *entry, struct ejob *job, LONG generation,
@@ -1069,16 +1071,25 @@ static void submit_entry(struct queue_entry *entry, struct ejob *job, LONG gener
     *link = entry;
     /* A high-performance or foreground job has workers of its own, besides the ordinary ones
      * (an ordinary one serves it when those are all busy). A new worker's place is counted now
-     * and its thread started once the queue lock is dropped. */
-    if (hp && idle_hp_workers > 0)
+     * and its thread started once the queue lock is dropped. An idle worker woken for an
+     * earlier entry counts as idle until it runs: the wakes pending tell the idle workers that
+     * are still free (else jobs submitted in a row would all wake the same one, start no
+     * other, and wait in the queue while workers could take them). */
+    if (hp && idle_hp_workers > hp_wakes_pending)
+    {
+        hp_wakes_pending++;
         WakeConditionVariable(&hp_queue_cond);
+    }
     else if (hp && hp_worker_count < MAX_HP_WORKERS)
     {
         hp_worker_count++;
         start = start_hp = TRUE;
     }
-    else if (idle_workers > 0)
+    else if (idle_workers > wakes_pending)
+    {
+        wakes_pending++;
         WakeConditionVariable(&queue_cond);
+    }
     else if (worker_count < MAX_WORKERS)
     {
         worker_count++;
@@ -1156,6 +1167,7 @@ static DWORD worker_loop(HMODULE module, BOOL hp)
 {
     CONDITION_VARIABLE *cond = hp ? &hp_queue_cond : &queue_cond;
     LONG *idle = hp ? &idle_hp_workers : &idle_workers;
+    LONG *wakes = hp ? &hp_wakes_pending : &wakes_pending;
     struct queue_entry *entry;
     DWORD wait_ms;
 
@@ -1169,13 +1181,22 @@ static DWORD worker_loop(HMODULE module, BOOL hp)
             (*idle)++;
             woken = SleepConditionVariableSRW(cond, &queue_lock, wait_ms, 0);
             (*idle)--;
+            /* Woken, it was one of the wakes pending; and no more wakes are pending than
+             * workers sleep (a wake that met none is lost). */
+            if (woken && *wakes)
+                (*wakes)--;
+            if (*wakes > *idle)
+                *wakes = *idle;
             if (!woken && !has_work_locked(hp))
                 break;
             continue;
         }
         /* Another worker may be idle while entries wait for their ready time. */
-        if (queue_head && idle_workers > 0)
+        if (queue_head && idle_workers > wakes_pending)
+        {
+            wakes_pending++;
             WakeConditionVariable(&queue_cond);
+        }
         ReleaseSRWLockExclusive(&queue_lock);
 
         transfer_run(entry->job, entry->generation);
