@@ -315,6 +315,16 @@ static void engine_missing_source_is_an_error(void **state)
     check_log(sink, expected, ARRAY_SIZE(expected));
 }
 
+/* Makes the scratch folder `name` (MAX_PATH `dir`) with a file source.bin of `size` bytes:
+ * `source` and `local` (MAX_PATH each) get its path and that of copy.bin beside it. */
+static void scratch_source(const char *name, DWORD size, WCHAR *dir, WCHAR *source, WCHAR *local)
+{
+    tu_scratch(name, dir, MAX_PATH);
+    tu_path(source, MAX_PATH, dir, L"source.bin");
+    tu_path(local, MAX_PATH, dir, L"copy.bin");
+    tu_write_file(source, size);
+}
+
 static void engine_control_codes(void **state)
 {
     WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH], temp[MAX_PATH];
@@ -322,10 +332,7 @@ static void engine_control_codes(void **state)
     struct test_sink *sink;
     struct ejob *job;
 
-    tu_scratch("engine_codes", dir, ARRAY_SIZE(dir));
-    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
-    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
-    tu_write_file(source, 1000);
+    scratch_source("engine_codes", 1000, dir, source, local);
     info.RemoteName = source;
     info.LocalName = local;
 
@@ -382,10 +389,7 @@ static void engine_partial_complete(void **state)
     WCHAR dir[MAX_PATH], source[MAX_PATH], local[MAX_PATH], temp[MAX_PATH];
     struct ejob *job;
 
-    tu_scratch("engine_partial", dir, ARRAY_SIZE(dir));
-    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
-    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
-    tu_write_file(source, 1000);
+    scratch_source("engine_partial", 1000, dir, source, local);
     job = et_job_with_file(source, local);
     temp_name(job, 0, temp, ARRAY_SIZE(temp));
     /* Never resumed: nothing of the file is there, so Complete leaves no file behind. */
@@ -561,10 +565,7 @@ static void engine_new_sink_gets_the_state_event(void **state)
     struct test_sink *first, *second;
     struct ejob *job;
 
-    tu_scratch("engine_new_sink", dir, ARRAY_SIZE(dir));
-    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
-    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
-    tu_write_file(source, 1000);
+    scratch_source("engine_new_sink", 1000, dir, source, local);
     job = et_job_with_file(source, local);
     first = register_sink(job);
     assert_hr(S_OK, ejob_resume(job));
@@ -625,10 +626,7 @@ static void engine_complete_keeps_the_job_when_a_rename_fails(void **state)
     struct ejob *job;
     HRESULT hr;
 
-    tu_scratch("engine_rename", dir, ARRAY_SIZE(dir));
-    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
-    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
-    tu_write_file(source, 5000);
+    scratch_source("engine_rename", 5000, dir, source, local);
     job = et_job_with_file(source, local);
     temp_name(job, 0, temp, ARRAY_SIZE(temp));
     assert_hr(S_OK, ejob_resume(job));
@@ -684,10 +682,7 @@ static void engine_transient_error_is_retried(void **state)
     struct ejob *job;
     HANDLE locked;
 
-    tu_scratch("engine_transient", dir, ARRAY_SIZE(dir));
-    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
-    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
-    tu_write_file(source, 5000);
+    scratch_source("engine_transient", 5000, dir, source, local);
     job = job_with_locked_source(source, local, &locked);
     assert_hr(S_OK, ejob_resume(job));
     et_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, TIMEOUT);
@@ -728,10 +723,7 @@ static void engine_no_progress_timeout_ends_in_error(void **state)
     struct ejob *job;
     HANDLE locked;
 
-    tu_scratch("engine_no_progress", dir, ARRAY_SIZE(dir));
-    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
-    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
-    tu_write_file(source, 5000);
+    scratch_source("engine_no_progress", 5000, dir, source, local);
     job = job_with_locked_source(source, local, &locked);
     AcquireSRWLockExclusive(&job->lock);
     job->no_progress_timeout = 3;
@@ -1029,10 +1021,7 @@ static void engine_jobs_queued_in_a_row_all_run(void **state)
     ULONGLONG deadline;
     ULONG running;
 
-    tu_scratch("engine_in_a_row", dir, ARRAY_SIZE(dir));
-    tu_path(source, ARRAY_SIZE(source), dir, L"source.bin");
-    tu_path(local, ARRAY_SIZE(local), dir, L"copy.bin");
-    tu_write_file(source, 1000);
+    scratch_source("engine_in_a_row", 1000, dir, source, local);
     quick = et_job_with_file(source, local);
     assert_hr(S_OK, ejob_resume(quick));
     et_wait_state(quick, BG_JOB_STATE_TRANSFERRED, TIMEOUT);
