@@ -241,9 +241,8 @@ void ejob_check_retry_window(struct ejob *job)
         return;
     job->state = BG_JOB_STATE_ERROR;
     job->generation++;
+    ejob_touch(job);
     notify_state_entered(job);
-    ejob_publish_progress(job);
-    store_mark_dirty(job);
 }
 
 void ejob_touch(struct ejob *job)
