@@ -34,12 +34,13 @@ NTSTATUS NTAPI NtWriteFile(HANDLE file, HANDLE event, PIO_APC_ROUTINE apc, void 
 
 /* Connections (fetches at once) of one job, and of all the jobs of the process. Settings: the
  * environment variables OPENDO_JOB_CONNECTIONS and OPENDO_PROCESS_CONNECTIONS (1 to 64), read
- * once; the defaults were measured (docs/benchmarks.md). Per job, 4 against 8, alternating
- * under Wine 8 on 2 cores: one 1 GiB file took 13% less CPU (0.83 s against 0.96, medians of
- * 8 pairs, 7 of them lower) in as much or less time (a profile shows the parts' writes into one
- * file spinning on its lock in the kernel: fewer writers, less of that, presumably); 1,000 files
- * of 4 KiB took no longer (3 of 4 pairs faster). */
-#define DEFAULT_JOB_CONNECTIONS 4
+ * once; the defaults were measured (docs/benchmarks.md). */
+#define DEFAULT_JOB_CONNECTIONS 8
+/* Of those, the fetches one file in parts takes at once: its parts' writes go into one file, and
+ * wait on that file's lock in the kernel. Measured under Wine 8 on 2 cores, one 1 GiB file over
+ * 4 connections against 8, alternating: 13% less CPU (0.83 s against 0.96, medians of 8 pairs,
+ * 7 of them lower) in as much or less time. The other connections fetch the job's other files. */
+#define FILE_CONNECTIONS 4
 #define DEFAULT_PROCESS_CONNECTIONS 16
 #define MAX_CONNECTIONS 64
 
@@ -1142,7 +1143,7 @@ static void take_chunk(struct fetch_run *run, struct live_file *live, struct seg
     UINT64 left = seg->end - seg->pos, chunk;
     struct segment *rest;
 
-    chunk = left / (2 * run->limit);
+    chunk = left / (2 * min(run->limit, FILE_CONNECTIONS));
     chunk = min(max(chunk, SPLIT_MIN_BYTES), MAX_CHUNK_BYTES);
     chunk = (seg->pos + chunk + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN - seg->pos;
     if (left < chunk + SPLIT_MIN_BYTES || !(rest = new_segment(live)))
@@ -1153,12 +1154,23 @@ static void take_chunk(struct fetch_run *run, struct live_file *live, struct seg
     seg->end = rest->start;
 }
 
+/* Whether another fetch may take a part of the file: fewer than FILE_CONNECTIONS are at it.
+ * Caller holds job->lock. */
+static BOOL part_wanted(const struct live_file *live)
+{
+    ULONG busy = 0;
+
+    for (ULONG i = 0; i < live->segment_count; i++)
+        busy += live->segments[i].busy ? 1 : 0;
+    return busy < FILE_CONNECTIONS;
+}
+
 /* Is there work a new fetcher would find at once? Caller holds job->lock. */
 static BOOL work_waiting(struct fetch_run *run)
 {
     for (struct live_file *live = run->live; live; live = live->next)
     {
-        if (!live->ready || live->reset || live->index >= run->halt_index)
+        if (!live->ready || live->reset || live->index >= run->halt_index || !part_wanted(live))
             continue;
         for (ULONG i = 0; i < live->segment_count; i++)
         {
@@ -1195,7 +1207,7 @@ static enum claim claim(struct fetcher *f)
     }
     for (live = run->live; live; live = live->next)
     {
-        if (!live->ready || live->reset || live->index >= run->halt_index)
+        if (!live->ready || live->reset || live->index >= run->halt_index || !part_wanted(live))
             continue;
         for (ULONG i = 0; i < live->segment_count; i++)
         {
