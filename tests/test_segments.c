@@ -17,6 +17,22 @@ static IBackgroundCopyJob *new_job(const WCHAR *url, const WCHAR *name)
     return tu_job_with_file(tu_manager(), url, local);
 }
 
+/* A job for a new file of `size` bytes (made from `seed`), served throttled (2 MiB/s per
+ * connection) as <stem>-<process id>.bin: `served` (MAX_PATH) is its path in the server's
+ * folder, which the caller deletes, and `url` (MAX_PATH) its address. */
+static IBackgroundCopyJob *throttled_job(const WCHAR *stem, size_t size, unsigned int seed,
+                                         const WCHAR *local_name, WCHAR *served, WCHAR *url)
+{
+    WCHAR name[64], path[80];
+
+    swprintf(name, ARRAY_SIZE(name), L"%ls-%lu.bin", stem, GetCurrentProcessId());
+    tu_www(served, MAX_PATH, name);
+    tu_write_seeded_file(served, size, seed);
+    swprintf(path, ARRAY_SIZE(path), L"throttled/%ls", name);
+    tu_unique_url(url, MAX_PATH, path);
+    return new_job(url, local_name);
+}
+
 static void complete_and_compare(IBackgroundCopyJob *job, const WCHAR *served, const WCHAR *name)
 {
     WCHAR local[MAX_PATH];
@@ -84,18 +100,13 @@ static void suspend_resume_in_parts(void **state)
  * in flight when the job is cancelled, which ends them: the server logs each then. */
 static void at_most_four_parts_at_once(void **state)
 {
-    WCHAR url[MAX_PATH], served[MAX_PATH], name[64], path[80];
+    WCHAR url[MAX_PATH], served[MAX_PATH];
     IBackgroundCopyJob *job;
     ULONGLONG started;
     int parts;
 
     tu_scratch("segments_four", scratch, ARRAY_SIZE(scratch));
-    swprintf(name, ARRAY_SIZE(name), L"wide-%lu.bin", GetCurrentProcessId());
-    tu_www(served, ARRAY_SIZE(served), name);
-    tu_write_seeded_file(served, 160 * MIB, 11);
-    swprintf(path, ARRAY_SIZE(path), L"throttled/%ls", name);
-    tu_unique_url(url, ARRAY_SIZE(url), path);
-    job = new_job(url, L"wide.bin");
+    job = throttled_job(L"wide", 160 * MIB, 11, L"wide.bin", served, url);
     started = GetTickCount64();
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     tu_wait_bytes(job, 4 * MIB, TIMEOUT);
@@ -138,18 +149,13 @@ static void server_without_ranges(void **state)
  * is the new file, not a mix of both. */
 static void file_shrinking_meanwhile(void **state)
 {
-    WCHAR url[MAX_PATH], served[MAX_PATH], name[64], path[80];
+    WCHAR url[MAX_PATH], served[MAX_PATH];
     IBackgroundCopyJob *job;
     HANDLE file;
     LARGE_INTEGER size;
 
     tu_scratch("segments_416", scratch, ARRAY_SIZE(scratch));
-    swprintf(name, ARRAY_SIZE(name), L"shrinking-%lu.bin", GetCurrentProcessId());
-    tu_www(served, ARRAY_SIZE(served), name);
-    tu_write_seeded_file(served, 32 * MIB, 7);
-    swprintf(path, ARRAY_SIZE(path), L"throttled/%ls", name);
-    tu_unique_url(url, ARRAY_SIZE(url), path);
-    job = new_job(url, L"shrinking.bin");
+    job = throttled_job(L"shrinking", 32 * MIB, 7, L"shrinking.bin", served, url);
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     tu_wait_bytes(job, 2 * MIB, TIMEOUT);
     /* Cut in place to 4 MiB (the same file: nginx's open answers see it end early). */
