@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of the http transport (src/engine/http.c) against the test nginx on loopback. */
-#include <winsock2.h>
-#include "testutil.h"
+#include "tusock.h"
 
 #define MIB (1024 * 1024)
 #define SLOW_SIZE (8 * MIB)
@@ -93,73 +92,13 @@ static void check_progress(IBackgroundCopyJob *job, UINT64 total, UINT64 transfe
                  (unsigned long long)total, files_transferred, files_total);
 }
 
-/* Winsock, loaded at run time because the test executables do not link ws2_32. */
-static struct
-{
-    int(WINAPI *startup)(WORD, WSADATA *);
-    SOCKET(WINAPI *socket)(int, int, int);
-    int(WINAPI *bind)(SOCKET, const struct sockaddr *, int);
-    int(WINAPI *listen)(SOCKET, int);
-    int(WINAPI *getsockname)(SOCKET, struct sockaddr *, int *);
-    SOCKET(WINAPI *accept)(SOCKET, struct sockaddr *, int *);
-    int(WINAPI *recv)(SOCKET, char *, int, int);
-    int(WINAPI *send)(SOCKET, const char *, int, int);
-    int(WINAPI *shutdown)(SOCKET, int);
-    int(WINAPI *closesocket)(SOCKET);
-} ws;
-
-static void load_winsock(void)
-{
-    HMODULE ws2;
-    WSADATA data;
-
-    if (ws.startup)
-        return;
-    assert_non_null(ws2 = LoadLibraryW(L"ws2_32.dll"));
-    ws.startup = (void *)GetProcAddress(ws2, "WSAStartup");
-    ws.socket = (void *)GetProcAddress(ws2, "socket");
-    ws.bind = (void *)GetProcAddress(ws2, "bind");
-    ws.listen = (void *)GetProcAddress(ws2, "listen");
-    ws.getsockname = (void *)GetProcAddress(ws2, "getsockname");
-    ws.accept = (void *)GetProcAddress(ws2, "accept");
-    ws.recv = (void *)GetProcAddress(ws2, "recv");
-    ws.send = (void *)GetProcAddress(ws2, "send");
-    ws.shutdown = (void *)GetProcAddress(ws2, "shutdown");
-    ws.closesocket = (void *)GetProcAddress(ws2, "closesocket");
-    assert_true(ws.startup && ws.socket && ws.bind && ws.listen && ws.getsockname && ws.accept &&
-                ws.recv && ws.send && ws.shutdown && ws.closesocket);
-    assert_int_equal(0, ws.startup(MAKEWORD(2, 2), &data));
-}
-
-/* A TCP socket bound to a free loopback port, listening if `backlog` > 0; *port gets the port. */
-static SOCKET loopback_socket(int backlog, USHORT *port)
-{
-    struct sockaddr_in addr = {0};
-    int len = sizeof(addr);
-    SOCKET s;
-
-    load_winsock();
-    s = ws.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    assert_true(s != INVALID_SOCKET);
-    addr.sin_family = AF_INET;
-    /* 127.0.0.1, in network byte order. */
-    addr.sin_addr.S_un.S_un_b.s_b1 = 127;
-    addr.sin_addr.S_un.S_un_b.s_b4 = 1;
-    assert_int_equal(0, ws.bind(s, (struct sockaddr *)&addr, sizeof(addr)));
-    assert_int_equal(0, ws.getsockname(s, (struct sockaddr *)&addr, &len));
-    if (backlog > 0)
-        assert_int_equal(0, ws.listen(s, backlog));
-    *port = (USHORT)((addr.sin_port & 0xff) << 8 | addr.sin_port >> 8);
-    return s;
-}
-
 /* A loopback port that nothing listens on: bound by us a moment ago, then closed. */
 static USHORT closed_port(void)
 {
     USHORT port;
-    SOCKET s = loopback_socket(0, &port);
+    SOCKET s = tu_loopback_socket(0, &port);
 
-    ws.closesocket(s);
+    tu_ws.closesocket(s);
     return port;
 }
 
@@ -195,13 +134,14 @@ static DWORD WINAPI fake_main(void *arg)
     for (int i = 0; i < fake.count; i++)
     {
         const struct canned *answer = &fake.answers[i];
-        SOCKET s = ws.accept(fake.listener, NULL, NULL);
+        SOCKET s = tu_ws.accept(fake.listener, NULL, NULL);
         int got = 0, n;
 
         if (s == INVALID_SOCKET)
             break;
         while (got < (int)sizeof(fake.requests[i]) - 1 &&
-               (n = ws.recv(s, fake.requests[i] + got, sizeof(fake.requests[i]) - 1 - got, 0)) > 0)
+               (n = tu_ws.recv(s, fake.requests[i] + got, sizeof(fake.requests[i]) - 1 - got, 0)) >
+                   0)
         {
             got += n;
             fake.requests[i][got] = 0;
@@ -214,9 +154,9 @@ static DWORD WINAPI fake_main(void *arg)
         {
             static const char refused[] = "HTTP/1.1 405 Method Not Allowed\r\n"
                                           "Content-Length: 0\r\nConnection: close\r\n\r\n";
-            ws.send(s, refused, sizeof(refused) - 1, 0);
-            ws.shutdown(s, SD_SEND);
-            ws.closesocket(s);
+            tu_ws.send(s, refused, sizeof(refused) - 1, 0);
+            tu_ws.shutdown(s, SD_SEND);
+            tu_ws.closesocket(s);
             memset(fake.requests[i], 0, sizeof(fake.requests[i]));
             i--;
             continue;
@@ -237,11 +177,11 @@ static DWORD WINAPI fake_main(void *arg)
             n += sizeof(close_line) - 1 - 2;
         }
         memcpy(fake.out + n, answer->body, answer->body_size);
-        ws.send(s, fake.out, n + answer->body_size, 0);
+        tu_ws.send(s, fake.out, n + answer->body_size, 0);
         if (answer->stall)
             WaitForSingleObject(fake.release, INFINITE);
-        ws.shutdown(s, SD_SEND);
-        ws.closesocket(s);
+        tu_ws.shutdown(s, SD_SEND);
+        tu_ws.closesocket(s);
     }
     return 0;
 }
@@ -252,7 +192,7 @@ static void fake_listen(WCHAR *url, size_t size)
     fake.served = 0;
     memset(fake.requests, 0, sizeof(fake.requests));
     memset(fake.ticks, 0, sizeof(fake.ticks));
-    fake.listener = loopback_socket(4, &fake.port);
+    fake.listener = tu_loopback_socket(4, &fake.port);
     fake.release = CreateEventW(NULL, TRUE, FALSE, NULL);
     swprintf(url, size, L"http://127.0.0.1:%u/file.bin", fake.port);
 }
@@ -278,7 +218,7 @@ static void fake_stop(void)
     if (!fake.release)
         return;
     SetEvent(fake.release);
-    ws.closesocket(fake.listener);
+    tu_ws.closesocket(fake.listener);
     if (fake.thread && WaitForSingleObject(fake.thread, 10000))
         fail_msg("the scripted server did not stop");
     if (fake.thread)
@@ -634,20 +574,18 @@ static void cancel_while_server_stalls(void **state)
     BG_JOB_STATE job_state;
     ULONGLONG start_tick;
     SOCKET server;
-    USHORT port;
     DWORD elapsed;
 
     /* The kernel accepts the connection into the backlog; nobody ever answers the request. */
     tu_scratch("http_stalled", dir, ARRAY_SIZE(dir));
-    server = loopback_socket(4, &port);
-    swprintf(url, ARRAY_SIZE(url), L"http://127.0.0.1:%u/never.bin", port);
+    server = tu_silent_server(url, ARRAY_SIZE(url));
     job = start(url, dir, L"never.bin");
     tu_wait_state(job, BG_JOB_STATE_TRANSFERRING, FAST_TIMEOUT);
     Sleep(200);
     start_tick = GetTickCount64();
     assert_hr(S_OK, IBackgroundCopyJob_Cancel(job));
     elapsed = (DWORD)(GetTickCount64() - start_tick);
-    ws.closesocket(server);
+    tu_ws.closesocket(server);
     if (elapsed > 2000)
         fail_msg("Cancel took %lu ms while the server did not answer; expected under 2000 ms",
                  elapsed);
@@ -1173,14 +1111,12 @@ static void silent_server_ends_in_error(void **state)
     IBackgroundCopyJob *job;
     ULONGLONG started;
     SOCKET server;
-    USHORT port;
     DWORD elapsed;
 
     /* The kernel accepts the connection; the headers never come. */
     tu_scratch("http_silent", dir, ARRAY_SIZE(dir));
     tu_path(local, ARRAY_SIZE(local), dir, L"never.bin");
-    server = loopback_socket(4, &port);
-    swprintf(url, ARRAY_SIZE(url), L"http://127.0.0.1:%u/never.bin", port);
+    server = tu_silent_server(url, ARRAY_SIZE(url));
     job = new_job(url, local);
     count_job_errors(job);
     assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
@@ -1188,7 +1124,7 @@ static void silent_server_ends_in_error(void **state)
     started = GetTickCount64();
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     elapsed = wait_error_without_retry(job, started, timeout * 1000 + NO_PROGRESS_MARGIN);
-    ws.closesocket(server);
+    tu_ws.closesocket(server);
     if (elapsed < timeout * 1000 - 200)
         fail_msg("ERROR after %lu ms; expected no sooner than the %lu s timeout", elapsed, timeout);
     tu_assert_job_error(job, BG_ERROR_CONTEXT_GENERAL_TRANSPORT,

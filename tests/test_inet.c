@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of the HTTP transports driven directly (src/engine/inet.c, http.c, httpsem.c and
  * transport.c): segments, kept connections, and the jobs that only WinHTTP carries. */
+#include "tusock.h"
 #include "enginetest.h"
 
 #define MIB (1024 * 1024)
@@ -300,6 +301,68 @@ static void redirect_policies_on_both_stacks(void **state)
     }
 }
 
+/* One fetch on its own thread (silent_fetch). */
+struct background_fetch
+{
+    struct transfer_ctx *ctx;
+    const WCHAR *url;
+    HRESULT hr;
+};
+
+static DWORD WINAPI background_fetch_main(void *arg)
+{
+    struct background_fetch *fetch = arg;
+
+    fetch->hr = inet_fetch(fetch->ctx, fetch->url);
+    return 0;
+}
+
+/* A request closed while its step is in flight is released later, on WinINet's thread, which
+ * then takes it off its connection's list while nothing guards that list in Wine (see inet.c):
+ * its session and connection must not be kept for the thread's next fetch, which gets new
+ * ones and works. The server accepts the connection (into the listening socket's backlog) and
+ * never answers; the fetch is stopped as a Suspend stops it. */
+static void request_left_in_flight_is_not_kept(void **state)
+{
+    struct background_fetch fetch;
+    struct fetch_cache cache = {0};
+    WCHAR url[MAX_PATH], hello[MAX_PATH];
+    struct transfer_ctx ctx;
+    struct ejob *job;
+    HANDLE thread;
+    SOCKET server;
+
+    tu_scratch("inet_in_flight", scratch, ARRAY_SIZE(scratch));
+    server = tu_silent_server(url, ARRAY_SIZE(url));
+    job = new_ctx(&ctx, url, L"never.bin", 0, BG_SIZE_UNKNOWN, BG_SIZE_UNKNOWN);
+    ctx.cache = &cache;
+    fetch.ctx = &ctx;
+    fetch.url = url;
+    fetch.hr = E_FAIL;
+    assert_non_null(thread = CreateThread(NULL, 0, background_fetch_main, &fetch, 0, NULL));
+    /* Time enough to connect and send: the answer is what the request waits for. */
+    Sleep(500);
+    AcquireSRWLockExclusive(&job->lock);
+    job->generation++;
+    ReleaseSRWLockExclusive(&job->lock);
+    assert_int_equal(WAIT_OBJECT_0, WaitForSingleObject(thread, 10000));
+    CloseHandle(thread);
+    assert_hr(E_ABORT, fetch.hr);
+    if (cache.wininet)
+        fail_msg("the session of a request still in flight was kept for the next fetch");
+    close_ctx(&ctx);
+    /* The step in flight fails now, and its release comes. */
+    tu_ws.closesocket(server);
+
+    tu_url(hello, ARRAY_SIZE(hello), L"hello.txt");
+    job_ctx(job, &ctx, hello, L"hello.txt", 0, BG_SIZE_UNKNOWN, BG_SIZE_UNKNOWN);
+    ctx.cache = &cache;
+    assert_hr(S_OK, inet_fetch(&ctx, hello));
+    assert_non_null(cache.wininet);
+    close_ctx(&ctx);
+    fetch_cache_clear(&cache);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +373,7 @@ int main(void)
         cmocka_unit_test_teardown(kept_connection_serves_many_files, et_cleanup),
         cmocka_unit_test_teardown(credentials_job_is_carried, et_cleanup),
         cmocka_unit_test_teardown(redirect_policies_on_both_stacks, et_cleanup),
+        cmocka_unit_test_teardown(request_left_in_flight_is_not_kept, et_cleanup),
     };
 
     return cmocka_run_group_tests(tests, tu_com_setup, tu_com_teardown);
