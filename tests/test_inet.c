@@ -326,7 +326,7 @@ static void request_left_in_flight_is_not_kept(void **state)
 {
     struct background_fetch fetch;
     struct fetch_cache cache = {0};
-    WCHAR url[MAX_PATH], hello[MAX_PATH];
+    WCHAR url[MAX_PATH], hello[MAX_PATH], served[MAX_PATH];
     struct transfer_ctx ctx;
     struct ejob *job;
     HANDLE thread;
@@ -357,8 +357,11 @@ static void request_left_in_flight_is_not_kept(void **state)
     tu_url(hello, ARRAY_SIZE(hello), L"hello.txt");
     job_ctx(job, &ctx, hello, L"hello.txt", 0, BG_SIZE_UNKNOWN, BG_SIZE_UNKNOWN);
     ctx.cache = &cache;
+    /* (Whether its own handles are kept depends on where WinINet releases its request: not
+     * asserted.) */
     assert_hr(S_OK, inet_fetch(&ctx, hello));
-    assert_non_null(cache.wininet);
+    tu_www(served, ARRAY_SIZE(served), L"hello.txt");
+    check_part(&ctx, served, 0, sizeof("hello, OpenDO\n") - 1);
     close_ctx(&ctx);
     fetch_cache_clear(&cache);
 }
