@@ -742,26 +742,14 @@ static HRESULT open_kept(struct transfer_ctx *ctx, const struct http_origin *ori
 
 /* The session and connection for the fetch: the thread's kept ones when they were opened for
  * the same key, else new ones (and what was kept is closed). */
-static HRESULT take_kept(struct transfer_ctx *ctx, const struct http_origin *origin,
-                         struct kept **out)
+/* New session and connection handles for `origin`, under `key` (which they take). */
+static HRESULT new_kept(struct transfer_ctx *ctx, const struct http_origin *origin, WCHAR *key,
+                        struct kept **out)
 {
-    struct kept *kept = ctx->cache ? ctx->cache->wininet : NULL;
-    struct proxy_choice direct = {PROXY_DIRECT};
-    WCHAR *key;
+    struct kept *kept;
     HRESULT hr;
 
     *out = NULL;
-    if (!(key = httpsem_cache_key(origin, &direct, ctx->options.security_flags)))
-        return E_OUTOFMEMORY;
-    if (kept && !kept->tainted && !wcscmp(kept->key, key))
-    {
-        free_str(key);
-        ctx->cache->wininet = NULL;
-        *out = kept;
-        return S_OK;
-    }
-    if (ctx->cache)
-        inet_cache_clear(ctx->cache);
     if (!(kept = heap_alloc_zero(sizeof(*kept))))
     {
         free_str(key);
@@ -778,23 +766,38 @@ static HRESULT take_kept(struct transfer_ctx *ctx, const struct http_origin *ori
     return S_OK;
 }
 
+static HRESULT take_kept(struct transfer_ctx *ctx, const struct http_origin *origin,
+                         struct kept **out)
+{
+    struct kept *kept = ctx->cache ? ctx->cache->wininet : NULL;
+    struct proxy_choice direct = {PROXY_DIRECT};
+    WCHAR *key;
+
+    *out = NULL;
+    if (!(key = httpsem_cache_key(origin, &direct, ctx->options.security_flags)))
+        return E_OUTOFMEMORY;
+    if (kept && !kept->tainted && !wcscmp(kept->key, key))
+    {
+        free_str(key);
+        ctx->cache->wininet = NULL;
+        *out = kept;
+        return S_OK;
+    }
+    if (ctx->cache)
+        inet_cache_clear(ctx->cache);
+    return new_kept(ctx, origin, key, out);
+}
+
 static HRESULT renew_kept(struct transfer_ctx *ctx, struct target *target)
 {
     struct kept *fresh;
+    WCHAR *key;
     HRESULT hr;
 
-    if (!(fresh = heap_alloc_zero(sizeof(*fresh))) ||
-        !(fresh->key = heap_strdup(target->kept->key)))
-    {
-        heap_free(fresh);
+    if (!(key = heap_strdup(target->kept->key)))
         return E_OUTOFMEMORY;
-    }
-    fresh->refs = 1;
-    if (FAILED(hr = open_kept(ctx, target->origin, fresh)))
-    {
-        kept_drop(fresh);
+    if (FAILED(hr = new_kept(ctx, target->origin, key, &fresh)))
         return hr;
-    }
     kept_drop(target->kept);
     target->kept = fresh;
     return S_OK;
