@@ -386,9 +386,10 @@ HRESULT tempfile_open(const WCHAR *temp, struct file_identity *id, HANDLE *out);
  * ours (left alone). Caller holds no lock. */
 HRESULT tempfile_delete(const WCHAR *temp, const struct file_identity *id);
 /* A folder's names as Complete last listed them, without regard to case (tempfile_commit):
- * zeroed to start, tempfile_names_clear after. */
+ * zeroed to start, tempfile_names_clear after. Complete's renaming threads share one. */
 struct folder_names
 {
+    SRWLOCK lock; /* over the rest: shared to look a name up, exclusive to list */
     WCHAR folder[MAX_PATH];
     WCHAR **names; /* heap, sorted without regard to case */
     ULONG count;

@@ -690,7 +690,11 @@ void tempfile_names_clear(struct folder_names *names)
     for (ULONG i = 0; i < names->count; i++)
         free_str(names->names[i]);
     heap_free(names->names);
-    memset(names, 0, sizeof(*names));
+    /* Not the lock: list_folder clears under it. */
+    names->folder[0] = 0;
+    names->names = NULL;
+    names->count = 0;
+    names->listed = FALSE;
 }
 
 /* Lists the folder's names into `names` (sorted without regard to case). FALSE if it cannot. */
@@ -752,6 +756,7 @@ static void rename_target(const WCHAR *local, struct folder_names *names, WCHAR 
     size_t len = path_dir_length(local);
     WCHAR folder[MAX_PATH];
     const WCHAR *leaf = local + len + 1;
+    BOOL listed = TRUE, found = FALSE;
 
     *exact = NULL;
     if (!names || len == 0 || len >= MAX_PATH - 1 || local[len] != '\\')
@@ -761,11 +766,24 @@ static void rename_target(const WCHAR *local, struct folder_names *names, WCHAR 
         return;
     memcpy(folder, local, len * sizeof(WCHAR));
     folder[len] = 0;
-    if ((!names->listed || _wcsicmp(names->folder, folder)) && !list_folder(folder, names))
-        return;
-    if (bsearch(&leaf, names->names, names->count, sizeof(*names->names), compare_names))
-        return;
-    exact_name(local, exact);
+    /* Complete's threads share the listing: one of them lists, the others look it up. */
+    AcquireSRWLockShared(&names->lock);
+    if (names->listed && !_wcsicmp(names->folder, folder))
+        found = !!bsearch(&leaf, names->names, names->count, sizeof(*names->names), compare_names);
+    else
+        listed = FALSE;
+    ReleaseSRWLockShared(&names->lock);
+    if (!listed)
+    {
+        AcquireSRWLockExclusive(&names->lock);
+        if ((listed =
+                 (names->listed && !_wcsicmp(names->folder, folder)) || list_folder(folder, names)))
+            found =
+                !!bsearch(&leaf, names->names, names->count, sizeof(*names->names), compare_names);
+        ReleaseSRWLockExclusive(&names->lock);
+    }
+    if (listed && !found)
+        exact_name(local, exact);
 }
 
 HRESULT tempfile_commit(const WCHAR *temp, const struct file_identity *id, const WCHAR *local,
