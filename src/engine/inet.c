@@ -45,10 +45,10 @@
  * of theirs was released and RELEASE_GRACE_MS have passed since the last of those releases
  * (struct kept, kept_drop; the releasing thread takes the request off the list a few
  * instructions after its HANDLE_CLOSING). Until then they wait in a list that every later
- * kept_drop sweeps; a process that fetches nothing more leaves them open, which costs a few
- * hundred bytes each (the sockets are WinINet's, pooled apart from the handles). A request released
- * on the closing thread itself, the usual case (about 92% of the requests of 1,000 small files on 8
- * connections), taints nothing.
+ * kept_drop sweeps; a process that fetches nothing more leaves them open, which costs only
+ * their handles' memory (the sockets are WinINet's, pooled apart from the handles). A request
+ * released on the closing thread itself, the usual case (about 92% of the requests of 1,000 small
+ * files on 8 connections), taints nothing.
  */
 
 #include <stdio.h>
