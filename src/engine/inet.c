@@ -40,7 +40,8 @@
  * request was closed. Opening the next request on that connection, or closing it, at that same
  * moment corrupts the list, and the thread that then closes the connection spins forever
  * (seen: three fetching threads at 100% CPU in invalidate_handle at the end of a run of 1,000
- * small files). So a session and connection on which a request was released elsewhere are
+ * small files, in a diagnostic build without the per-file flush, which made the timing likely).
+ * So a session and connection on which a request was released elsewhere are
  * "tainted": no request is opened on them any more, and they are closed only once every request
  * of theirs was released and RELEASE_GRACE_MS have passed since the last of those releases
  * (struct kept, kept_drop; the releasing thread takes the request off the list a few
