@@ -377,7 +377,11 @@ static HRESULT WINAPI job_SetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG
     struct job *job = impl_from_IBackgroundCopyJob5(iface);
 
     TRACE("%p %lu", iface, seconds);
-    LOCKED_SETTER(job, job->ejob->min_retry_delay = max(seconds, MIN_RETRY_DELAY));
+    LOCKED_SETTER(job, {
+        job->ejob->min_retry_delay = max(seconds, MIN_RETRY_DELAY);
+        /* A retry already queued follows the new delay. */
+        ejob_check_retry_window(job->ejob);
+    });
 }
 
 static HRESULT WINAPI job_GetMinimumRetryDelay(IBackgroundCopyJob5 *iface, ULONG *seconds)

@@ -567,6 +567,51 @@ static void long_retry_delay_is_kept(void **state)
     tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, 0);
 }
 
+/* SetMinimumRetryDelay in TRANSIENT_ERROR moves the retry already queued: to the failure plus
+ * the new delay, or, when that falls outside the no-progress window, to ERROR at once. */
+static void retry_follows_a_new_retry_delay(void **state)
+{
+    ULONGLONG failed, deadline;
+    IBackgroundCopyJob *job;
+    BG_JOB_STATE job_state;
+    WCHAR dir[MAX_PATH];
+    ULONG errors;
+
+    tu_scratch("transfer_new_delay", dir, ARRAY_SIZE(dir));
+    job = new_job();
+    add(job, L"status/503", dir, L"file.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 600));
+    assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    failed = GetTickCount64();
+    /* 5 s (the least there is) instead of 600: the retry comes about 5 s after the failure. */
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
+    deadline = failed + 5000 + FAST_TIMEOUT;
+    do
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
+        if (GetTickCount64() > deadline)
+            fail_msg("no retry %llu ms after a retry delay of 5 s was set",
+                     (unsigned long long)(GetTickCount64() - failed));
+        Sleep(20);
+    } while (errors < 2);
+    if (GetTickCount64() - failed < 4000)
+        fail_msg("the job retried %llu ms after its failure, before its 5 s",
+                 (unsigned long long)(GetTickCount64() - failed));
+
+    /* Failed again: a delay beyond the no-progress window ends the retries now. */
+    tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
+    assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 60));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_TRANSIENT_ERROR, job_state);
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 600));
+    assert_hr(S_OK, IBackgroundCopyJob_GetState(job, &job_state));
+    assert_int_equal(BG_JOB_STATE_ERROR, job_state);
+    assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
+    assert_int_equal(2, errors);
+    tu_assert_job_error(job, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_HTTP_ERROR_503);
+}
+
 /* A folder sits at `local`, where a file of the transferred job goes: Complete fails, and the
  * job stays transferred with that file's temporary file, waiting for another try. */
 static void complete_fails_at_folder(IBackgroundCopyJob *job, const WCHAR *dir, const WCHAR *local)
@@ -1166,6 +1211,7 @@ int main(void)
         cmocka_unit_test_teardown(transient_error_retries_until_timeout, teardown),
         cmocka_unit_test_teardown(resume_retries_transient_error_at_once, teardown),
         cmocka_unit_test_teardown(long_retry_delay_is_kept, teardown),
+        cmocka_unit_test_teardown(retry_follows_a_new_retry_delay, teardown),
         cmocka_unit_test_teardown(complete_retries_after_rename_failure, teardown),
         cmocka_unit_test_teardown(complete_renames_many_files, teardown),
         cmocka_unit_test_teardown(cancel_reports_undeletable_temporary_file, teardown),

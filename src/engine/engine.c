@@ -230,12 +230,35 @@ void ejob_enter_transferred(struct ejob *job)
     notify_state_entered(job);
 }
 
+/* The job's queued retry (of its current generation) becomes ready at `ready_at`; idle workers
+ * look at the queue again. Caller holds job->lock (taken before queue_lock, never after). */
+static void retime_retry(struct ejob *job, ULONGLONG ready_at)
+{
+    AcquireSRWLockExclusive(&queue_lock);
+    for (struct queue_entry *entry = queue_head; entry; entry = entry->next)
+    {
+        if (entry->job == job && entry->generation == job->generation)
+            entry->ready_at = ready_at;
+    }
+    WakeAllConditionVariable(&queue_cond);
+    WakeAllConditionVariable(&hp_queue_cond);
+    ReleaseSRWLockExclusive(&queue_lock);
+}
+
 void ejob_check_retry_window(struct ejob *job)
 {
-    ULONGLONG window_end;
+    ULONGLONG window_end, retry_at;
 
     if (job->remote || job->state != BG_JOB_STATE_TRANSIENT_ERROR)
         return;
+    retry_at = job->failed_at + max((ULONGLONG)job->min_retry_delay * 1000, job->retry_after_ms);
+    if (job->failed_at && retry_at != job->retry_at)
+    {
+        TRACE("job %s: retry in %I64d ms", debugstr_guid(&job->id),
+              (LONGLONG)(retry_at - GetTickCount64()));
+        job->retry_at = retry_at;
+        retime_retry(job, retry_at);
+    }
     window_end = job->no_progress_since + (ULONGLONG)job->no_progress_timeout * 1000;
     if (max(job->retry_at, GetTickCount64()) < window_end)
         return;

@@ -287,6 +287,9 @@ struct ejob
                                    * last progress (a byte, a finished file), or when the first
                                    * worker after Resume began; 0 until then */
     ULONGLONG retry_at;           /* lock: in TRANSIENT_ERROR, the tick its retry is queued for */
+    ULONGLONG failed_at;          /* lock: the tick of the transient failure that queued it, 0
+                                   * when not known here (a job loaded from its record) */
+    ULONGLONG retry_after_ms;     /* lock: what the source asked for (Retry-After), 0 for none */
     ULONG error_count;            /* lock */
     struct
     {
@@ -593,11 +596,12 @@ void ejob_touch(struct ejob *job);
 /* The job's files are all in: it enters TRANSFERRED now (TransferCompletionTime, and the
  * notifier's JobTransferred). Caller holds job->lock exclusively. */
 void ejob_enter_transferred(struct ejob *job);
-/* A job in TRANSIENT_ERROR whose queued retry no longer falls inside its no-progress window
- * (the timeout was shortened) enters ERROR now, as it would have at the failure under the new
- * timeout: its retry is dropped and the notifier's JobError is due. Call after changing
- * no_progress_timeout. A mirror of another process's job is left to its owner. Caller holds
- * job->lock exclusively. */
+/* A job in TRANSIENT_ERROR: its queued retry moves to the failure plus the minimum retry delay
+ * (or the source's Retry-After, if later), as it would have been queued under the delay now
+ * set; then, if the retry no longer falls inside its no-progress window, the job enters ERROR
+ * now, as it would have at the failure: its retry is dropped and the notifier's JobError is
+ * due. Call after changing no_progress_timeout or min_retry_delay. A mirror of another process's
+ * job is left to its owner. Caller holds job->lock exclusively. */
 void ejob_check_retry_window(struct ejob *job);
 /* Copies job->progress for lock-free readers: every change of job->progress is published
  * before the lock that made it is released. Caller holds job->lock exclusively. */

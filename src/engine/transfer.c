@@ -923,6 +923,8 @@ static void record_failure(struct ejob *job, const struct fetch_run *run, struct
         {
             job->state = BG_JOB_STATE_TRANSIENT_ERROR;
             job->retry_at = now + delay_ms;
+            job->failed_at = now;
+            job->retry_after_ms = run->failure_retry_after;
             want_requeue(requeue, job, delay_ms);
             return;
         }
