@@ -287,8 +287,9 @@ struct ejob
                                    * last progress (a byte, a finished file), or when the first
                                    * worker after Resume began; 0 until then */
     ULONGLONG retry_at;           /* lock: in TRANSIENT_ERROR, the tick its retry is queued for */
-    ULONGLONG failed_at;          /* lock: the tick of the transient failure that queued it, 0
-                                   * when not known here (a job loaded from its record) */
+    ULONGLONG failed_at;          /* lock: the tick of the transient failure that queued it (0
+                                   * before any: a loaded job in TRANSIENT_ERROR is queued again
+                                   * at once, store.c restart) */
     ULONGLONG retry_after_ms;     /* lock: what the source asked for (Retry-After), 0 for none */
     ULONG error_count;            /* lock */
     struct
