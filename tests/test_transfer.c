@@ -128,6 +128,38 @@ static void add(IBackgroundCopyJob *job, const WCHAR *path, const WCHAR *dir, co
     assert_hr(S_OK, IBackgroundCopyJob_AddFile(job, url, local));
 }
 
+/* A job (not resumed) whose one file, dir\file.bin in the scratch folder `scratch`, the test
+ * server answers with `status` (a path such as status/503), retried after `retry_delay`
+ * seconds. */
+static IBackgroundCopyJob *failing_job(const char *scratch, const WCHAR *status, ULONG retry_delay,
+                                       WCHAR *dir)
+{
+    IBackgroundCopyJob *job;
+
+    tu_scratch(scratch, dir, MAX_PATH);
+    job = new_job();
+    add(job, status, dir, L"file.bin");
+    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, retry_delay));
+    return job;
+}
+
+/* Waits until the job counted `count` errors; fails with `what` after timeout_ms. */
+static void wait_errors(IBackgroundCopyJob *job, ULONG count, DWORD timeout_ms, const char *what)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    ULONG errors;
+
+    for (;;)
+    {
+        assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
+        if (errors >= count)
+            return;
+        if (GetTickCount64() > deadline)
+            fail_msg("%s (%lu errors after %lu ms)", what, errors, timeout_ms);
+        Sleep(5);
+    }
+}
+
 /* A resumed job with one file. */
 static IBackgroundCopyJob *start(const WCHAR *path, const WCHAR *dir, const WCHAR *name)
 {
@@ -476,11 +508,8 @@ static void transient_error_retries_until_timeout(void **state)
     WCHAR dir[MAX_PATH];
     ULONG errors;
 
-    tu_scratch("transfer_no_progress", dir, ARRAY_SIZE(dir));
-    job = new_job();
-    add(job, L"status/503", dir, L"file.bin");
     /* Retry after 5 s; give up when 6 s pass without progress: one retry, then ERROR. */
-    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
+    job = failing_job("transfer_no_progress", L"status/503", 5, dir);
     assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 6));
     start_tick = GetTickCount64();
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
@@ -511,26 +540,14 @@ static void transient_error_retries_until_timeout(void **state)
 
 static void resume_retries_transient_error_at_once(void **state)
 {
-    ULONGLONG deadline;
     IBackgroundCopyJob *job;
     WCHAR dir[MAX_PATH];
-    ULONG errors;
 
-    tu_scratch("transfer_retry_now", dir, ARRAY_SIZE(dir));
-    job = new_job();
-    add(job, L"status/500", dir, L"file.bin");
-    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 600));
+    job = failing_job("transfer_retry_now", L"status/500", 600, dir);
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
-    deadline = GetTickCount64() + FAST_TIMEOUT;
-    do
-    {
-        assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
-        if (GetTickCount64() > deadline)
-            fail_msg("Resume did not retry a TRANSIENT_ERROR job at once (%lu errors)", errors);
-        Sleep(5);
-    } while (errors < 2);
+    wait_errors(job, 2, FAST_TIMEOUT, "Resume did not retry a TRANSIENT_ERROR job at once");
     tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
 
     /* Suspend stops the retries. */
@@ -548,10 +565,7 @@ static void long_retry_delay_is_kept(void **state)
     ULONG errors;
 
     /* 4294968 s is just over 2^32 ms: the retry must wait that long, not its remainder. */
-    tu_scratch("transfer_long_delay", dir, ARRAY_SIZE(dir));
-    job = new_job();
-    add(job, L"status/503", dir, L"file.bin");
-    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 4294968));
+    job = failing_job("transfer_long_delay", L"status/503", 4294968, dir);
     assert_hr(S_OK, IBackgroundCopyJob_SetNoProgressTimeout(job, 0xffffffff));
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
@@ -571,30 +585,19 @@ static void long_retry_delay_is_kept(void **state)
  * the new delay, or, when that falls outside the no-progress window, to ERROR at once. */
 static void retry_follows_a_new_retry_delay(void **state)
 {
-    ULONGLONG failed, deadline;
     IBackgroundCopyJob *job;
     BG_JOB_STATE job_state;
     WCHAR dir[MAX_PATH];
+    ULONGLONG failed;
     ULONG errors;
 
-    tu_scratch("transfer_new_delay", dir, ARRAY_SIZE(dir));
-    job = new_job();
-    add(job, L"status/503", dir, L"file.bin");
-    assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 600));
+    job = failing_job("transfer_new_delay", L"status/503", 600, dir);
     assert_hr(S_OK, IBackgroundCopyJob_Resume(job));
     tu_wait_state(job, BG_JOB_STATE_TRANSIENT_ERROR, FAST_TIMEOUT);
     failed = GetTickCount64();
     /* 5 s (the least there is) instead of 600: the retry comes about 5 s after the failure. */
     assert_hr(S_OK, IBackgroundCopyJob_SetMinimumRetryDelay(job, 5));
-    deadline = failed + 5000 + FAST_TIMEOUT;
-    do
-    {
-        assert_hr(S_OK, IBackgroundCopyJob_GetErrorCount(job, &errors));
-        if (GetTickCount64() > deadline)
-            fail_msg("no retry %llu ms after a retry delay of 5 s was set",
-                     (unsigned long long)(GetTickCount64() - failed));
-        Sleep(20);
-    } while (errors < 2);
+    wait_errors(job, 2, 5000 + FAST_TIMEOUT, "no retry after a retry delay of 5 s was set");
     if (GetTickCount64() - failed < 4000)
         fail_msg("the job retried %llu ms after its failure, before its 5 s",
                  (unsigned long long)(GetTickCount64() - failed));
